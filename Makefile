@@ -1,0 +1,29 @@
+# The README's two commands are `make demo` and `make test`; both install what they need first.
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test lint typecheck unit
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	VENV=$(VENV) bash scripts/setup.sh
+
+# The main job: a real 2-worker elastic job through the container (c10d, embedded TCPStore).
+demo: $(STAMP)
+	$(BIN)/rendezvous-di run --config containers/local.yaml --nproc-per-node 2 examples/allreduce.py
+
+# The whole suite: lint, types, then every test (etcd and network-namespace tests included).
+test: $(STAMP) lint typecheck
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check rendezvous_di tests containers examples
+	$(BIN)/ruff format --check rendezvous_di tests containers examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -1,0 +1,60 @@
+"""rendezvous-di: PyTorch's elastic rendezvous registry behind a dependency-injector container.
+
+Importing this package is cheap: it never imports torch, and the container
+(with dependency-injector) is imported on first use of its name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._version import __version__
+from .errors import (
+    BackendDependencyError,
+    BackendMismatchError,
+    ConfigError,
+    ConfigFileError,
+    RendezvousDIError,
+    UnknownBackendError,
+    UnknownOptionError,
+)
+
+if TYPE_CHECKING:
+    from .container import RendezvousContainer
+    from .settings import PluginPolicy, RendezvousSettings
+    from .torch_registry import Installation, install
+
+_LAZY = {
+    "RendezvousContainer": "container",
+    "RendezvousSettings": "settings",
+    "PluginPolicy": "settings",
+    "install": "torch_registry",
+    "Installation": "torch_registry",
+}
+
+__all__ = [
+    "BackendDependencyError",
+    "BackendMismatchError",
+    "ConfigError",
+    "ConfigFileError",
+    "Installation",
+    "PluginPolicy",
+    "RendezvousContainer",
+    "RendezvousDIError",
+    "RendezvousSettings",
+    "UnknownBackendError",
+    "UnknownOptionError",
+    "__version__",
+    "install",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rendezvous_di' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

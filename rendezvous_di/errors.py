@@ -1,0 +1,154 @@
+"""Typed errors that name the offending value and the valid choices.
+
+Every error a user can cause by configuration is a :class:`ConfigError`, a
+``ValueError`` subclass, so callers that already guard torch's own ``ValueError``
+keep working while new code can read ``field``, ``value`` and ``choices``
+instead of parsing a message.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+
+
+def nearest(value: str, choices: Iterable[str]) -> str | None:
+    """Return the choice closest to ``value``, or None when nothing is close.
+
+    Used for "did you mean" hints: ``heartbeat`` -> ``heartbeat_timeout``.
+    """
+    pool = list(choices)
+    matches = difflib.get_close_matches(value, pool, n=1, cutoff=0.6)
+    if matches:
+        return matches[0]
+    # A prefix is a strong hint even when the strings differ a lot in length.
+    prefixed = sorted(c for c in pool if value and (c.startswith(value) or value.startswith(c)))
+    return prefixed[0] if prefixed else None
+
+
+class RendezvousDIError(Exception):
+    """Base class of every error raised by rendezvous-di."""
+
+
+class ConfigError(RendezvousDIError, ValueError):
+    """A configuration value is invalid.
+
+    Attributes:
+        field: dotted name of the setting (``endpoint``, ``conf.join_timeout``).
+        value: the offending value as given.
+        choices: the valid values, when they form a finite set.
+        source: where the value came from (``flag --rdzv-backend``, ``env PET_NNODES``...).
+    """
+
+    def __init__(
+        self,
+        field: str,
+        value: object,
+        problem: str,
+        *,
+        choices: Sequence[str] = (),
+        hint: str | None = None,
+        source: str | None = None,
+    ) -> None:
+        self.field = field
+        self.value = value
+        self.problem = problem
+        self.choices = tuple(choices)
+        self.hint = hint
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        origin = f" (from {self.source})" if self.source else ""
+        text = f"{self.field}{origin}: {self.problem}"
+        if self.choices:
+            text += f"; valid choices: {', '.join(self.choices)}"
+        if self.hint:
+            text += f"; {self.hint}"
+        return text
+
+    def with_source(self, source: str | None) -> ConfigError:
+        """Return this error with the value's source filled in (the first one wins)."""
+        if source and not self.source:
+            self.source = source
+            self.args = (self._render(),)
+        return self
+
+
+class UnknownBackendError(ConfigError):
+    """The selected backend is not built in, not installed and not declared."""
+
+    def __init__(self, name: str, choices: Iterable[str], *, source: str | None = None) -> None:
+        pool = sorted(choices)
+        guess = nearest(name, pool)
+        super().__init__(
+            "backend",
+            name,
+            f"unknown rendezvous backend {name!r}",
+            choices=pool,
+            hint=f"did you mean {guess!r}?" if guess else None,
+            source=source,
+        )
+
+
+class UnknownOptionError(ConfigError):
+    """A ``conf`` key that the selected backend does not read."""
+
+    def __init__(
+        self, backend: str, option: str, choices: Iterable[str], *, source: str | None = None
+    ) -> None:
+        pool = sorted(choices)
+        guess = nearest(option, pool)
+        self.backend = backend
+        self.option = option
+        super().__init__(
+            f"conf.{option}",
+            option,
+            f"backend {backend!r} has no option {option!r}",
+            choices=pool,
+            hint=f"did you mean {guess!r}?" if guess else None,
+            source=source,
+        )
+
+
+class ConfigFileError(ConfigError):
+    """A configuration file is missing, unreadable or not valid YAML."""
+
+    def __init__(self, path: str, problem: str, *, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__("config file", path, f"{where}: {problem}")
+
+    def _render(self) -> str:
+        return f"config file {self.problem}"
+
+
+class BackendDependencyError(RendezvousDIError, ImportError):
+    """A backend needs an optional dependency that is not installed."""
+
+    def __init__(self, backend: str, module: str, extra: str) -> None:
+        self.backend = backend
+        self.module = module
+        self.extra = extra
+        super().__init__(
+            f"backend {backend!r} needs the module {module!r}, which is not installed; "
+            f"install it with: pip install 'rendezvous-di[{extra}]'",
+            name=module,
+        )
+
+
+class BackendMismatchError(RendezvousDIError, RuntimeError):
+    """A creator returned a handler for another backend than the one requested.
+
+    torch raises ``RuntimeError`` for this; we keep that base class and its
+    wording, and add which provider produced the handler.
+    """
+
+    def __init__(self, requested: str, got: object, provider: str) -> None:
+        self.requested = requested
+        self.got = got
+        super().__init__(
+            f"The rendezvous backend {got!r} does not match the requested backend "
+            f"{requested!r} (handler from {provider})."
+        )

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh machine: Debian's etcd-server (the etcd tests
+# start a real server) and a virtualenv with torch pinned to 2.13.0 (a local CPU wheel here; an
+# unpinned torch would pull gigabytes of CUDA), then this package with its etcd, test and dev extras.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+  echo "setup: need root for: $*" >&2; return 1; fi; }
+
+if ! command -v etcd >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq etcd-server iproute2 >/dev/null
+  # Debian starts the packaged etcd as a service; the tests run their own on free loopback ports.
+  as_root systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install -q --upgrade pip
+"$VENV/bin/python" -m pip install -q "torch==2.13.0"
+"$VENV/bin/python" -m pip install -q -e ".[dev]"
+touch "$VENV/.installed"
