@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import BackendDependencyError
 from .options import OptionSchema, OptionSpec
+from .tls import ETCD_TLS, ETCD_V2_TLS
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -173,6 +174,7 @@ _ETCD_V2 = BuiltinBackend(
             *_timeouts(),
             _LAUNCHER_TIMEOUT,
         ),
+        checks=(ETCD_V2_TLS,),
     ),
 )
 
@@ -214,6 +216,7 @@ _ETCD = BuiltinBackend(
                 minimum=0,
             ),
         ),
+        checks=(ETCD_TLS,),
     ),
 )
 

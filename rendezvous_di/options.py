@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from .errors import ConfigError, UnknownOptionError
 
@@ -95,12 +95,21 @@ def _convert_bool(value: Any, where: str) -> bool:
     raise ConfigError(where, value, f"{value!r} is not a boolean", choices=sorted(_TRUE | _FALSE))
 
 
+class CrossCheck(Protocol):
+    """A rule over several options at once (TLS: a key needs a certificate)."""
+
+    def check(
+        self, conf: Mapping[str, Any], *, check_files: bool, sources: Mapping[str, str]
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class OptionSchema:
-    """The options one backend reads, in display order."""
+    """The options one backend reads, in display order, and the rules that span several."""
 
     backend: str
     options: tuple[OptionSpec, ...] = field(default_factory=tuple)
+    checks: tuple[CrossCheck, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {o.name: o for o in self.options})
@@ -144,4 +153,6 @@ class OptionSchema:
                         None,
                         f"backend {self.backend!r} requires this option ({spec.help})",
                     )
+        for rule in self.checks:
+            rule.check(converted, check_files=check_files, sources=sources or {})
         return converted
