@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR]``: run, then write JSON, markdown, PNG."""
+"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR]``: JSON, markdown and PNG."""
 
 from __future__ import annotations
 

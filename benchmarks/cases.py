@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 import textwrap
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def _two_agents(mode: str) -> list[str]:
 
 
 def end_to_end(runs: int) -> list[Result]:
-    """A 2-agent c10d rendezvous, and a 2-worker job through ``rendezvous-di run`` vs ``torchrun``."""
+    """A 2-agent c10d rendezvous; a 2-worker job, ``rendezvous-di run`` against ``torchrun``."""
     ours = _median_fresh(lambda: _two_agents("ours"), runs)
     torch = _median_fresh(lambda: _two_agents("torch"), runs)
     bin_dir = Path(sys.executable).parent
@@ -149,11 +150,11 @@ def end_to_end(runs: int) -> list[Result]:
     ]
 
 
-def _median_fresh(make_command: object, runs: int) -> Sample:
+def _median_fresh(make_command: Callable[[], list[str]], runs: int) -> Sample:
     """Like run_command, but each run gets a fresh command (a new port)."""
     import statistics
 
-    samples = [run_command(make_command(), runs=1, warmup=0) for _ in range(runs)]  # type: ignore[operator]
+    samples = [run_command(make_command(), runs=1, warmup=0) for _ in range(runs)]
     return Sample(
         statistics.median(s.seconds for s in samples),
         statistics.median(s.peak_mib for s in samples),

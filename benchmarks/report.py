@@ -29,7 +29,7 @@ def markdown(results: Sequence[Result]) -> str:
             f"{r.ratio:.3f} | {target} | {verdict} |"
         )
     notes = [f"- {r.name}: {r.note}" for r in results if r.note]
-    return "\n".join(lines + ([""] + notes if notes else [])) + "\n"
+    return "\n".join([*lines, *([""] if notes else []), *notes]) + "\n"
 
 
 def _fmt(value: float) -> str:
