@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit
+.PHONY: setup demo test lint typecheck unit bench
 
 setup: $(STAMP)
 
@@ -19,11 +19,15 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check rendezvous_di tests containers examples
-	$(BIN)/ruff format --check rendezvous_di tests containers examples
+	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks
+	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Benchmarks: ratios against torch measured in the same run -> benchmarks/results/.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
