@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .cli import EXAMPLES, fail
+from .diagnose import explain, is_rendezvous_error
+from .progress import ProgressReporter
 from .sources import TORCHRUN_OPTIONS, FlagValue
 
 # torchrun's argparse destinations for the settings keys.
@@ -61,6 +63,16 @@ def _report_handler(backend: str, handler: Any) -> None:
     )
 
 
+def _on_create(progress: ProgressReporter) -> Callable[[str, Any], None]:
+    """Report where the handler came from, then show its rendezvous progress."""
+
+    def on_create(backend: str, handler: Any) -> None:
+        _report_handler(backend, handler)
+        progress.watch(handler)
+
+    return on_create
+
+
 def run(argv: Sequence[str], *, debug: bool = False) -> int:
     """Parse torchrun's flags, resolve the rendezvous through the container and launch."""
     from ._torch import rendezvous_module
@@ -100,8 +112,11 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
         f"nodes={settings.min_nodes}:{settings.max_nodes}\n"
     )
     started = time.monotonic()
+    progress = ProgressReporter(
+        sys.stderr, min_nodes=settings.min_nodes, max_nodes=settings.max_nodes
+    )
     try:
-        with install(container, [settings.backend], on_create=_report_handler):
+        with install(container, [settings.backend], on_create=_on_create(progress)):
             torchrun.run(args)  # type: ignore[no-untyped-call]
     except ChildFailedError as error:
         if debug:
@@ -112,6 +127,9 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
     except Exception as error:
         if debug:
             raise
+        if is_rendezvous_error(error):
+            sys.stderr.write(f"error: {explain(error, settings)}\n")
+            return 1
         sys.stderr.write(f"error: {type(error).__name__}: {error}\n")
         return 1
     sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")

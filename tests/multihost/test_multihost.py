@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.multihost.conftest import start_agent, wait_until
+from tests.support.agents import start_agent, wait_until
 from tests.support.etcd_server import EtcdServer, etcd_available
 from tests.support.netns import Host, HostProcess, TestNetwork
 from tests.support.procs import require

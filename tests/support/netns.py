@@ -18,6 +18,7 @@ process's PID, so :func:`sweep_stale` can remove what a killed run left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -66,10 +67,8 @@ def _kill_namespace_processes(name: str) -> None:
         if not pids:
             return
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         time.sleep(0.1)
 
 
@@ -163,10 +162,8 @@ class HostProcess:
 
     def kill(self) -> None:
         if self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait(timeout=10)
 
 

@@ -1,0 +1,64 @@
+"""Elastic agents on test hosts: ``rendezvous-di run`` with one multi-host worker each."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from tests.support.netns import IFNAME, Host, HostProcess
+from tests.support.procs import REPO, clean_environ
+
+WORKER = REPO / "tests" / "multihost" / "worker.py"
+
+
+def start_agent(
+    host: Host,
+    *,
+    rdzv: Sequence[str],
+    worker_args: Sequence[str],
+    max_restarts: int = 0,
+) -> HostProcess:
+    """``rendezvous-di run --nnodes 2:3`` on ``host``, one worker, gloo over the host's link."""
+    args = [
+        sys.executable,
+        "-m",
+        "rendezvous_di",
+        "run",
+        "--nnodes",
+        "2:3",
+        "--nproc-per-node",
+        "1",
+        "--max-restarts",
+        str(max_restarts),
+        "--monitor-interval",
+        "0.5",
+        "--local-addr",
+        host.address,
+        *rdzv,
+        str(WORKER),
+        *worker_args,
+    ]
+    env = clean_environ(
+        {
+            "GLOO_SOCKET_IFNAME": IFNAME,
+            "TEST_HOST": str(host.index),
+            "PYTHONPATH": str(REPO),
+            "LOGLEVEL": "INFO",
+        }
+    )
+    return host.start(args, log_name="agent", env=env)
+
+
+def wait_until(
+    condition: Callable[[], bool], timeout: float, what: str, agents: Sequence[HostProcess]
+) -> None:
+    """Poll ``condition``; on timeout fail with every agent's log tail."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            logs = "\n".join(f"--- host {a.host.index}:\n{a.output()[-3000:]}" for a in agents)
+            pytest.fail(f"timed out after {timeout}s waiting for {what}\n{logs}")
+        time.sleep(0.2)
