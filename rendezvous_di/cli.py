@@ -58,6 +58,18 @@ def add_rendezvous_flags(parser: argparse.ArgumentParser) -> None:
             group.add_argument(*names, dest=option.key, metavar="VALUE", help=help_text)
 
 
+def add_check_flags(parser: argparse.ArgumentParser) -> None:
+    from .check import DEFAULT_TIMEOUT, positive_seconds
+
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds the whole probe may take (default {DEFAULT_TIMEOUT:g})",
+    )
+
+
 def build_parser() -> CliParser:
     parser = CliParser(
         prog="rendezvous-di",
@@ -71,11 +83,14 @@ def build_parser() -> CliParser:
     for name, help_text in (
         ("backends", "list every backend with its source, status and options"),
         ("config", "show the effective settings and where each value came from"),
+        ("check", "validate the settings and probe the backend: exit 0 ready, 1 unreachable"),
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         command.add_argument("--json", action="store_true", help="machine-readable output")
         command.add_argument("--debug", action="store_true", help="show tracebacks")
         add_rendezvous_flags(command)
+        if name == "check":
+            add_check_flags(command)
     commands.add_parser(
         "run",
         help="torchrun with the rendezvous from the container (every torchrun flag, plus --config)",
@@ -176,6 +191,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             show_backends(args, sys.stdout)
         elif args.command == "config":
             show_config(args, sys.stdout)
+        elif args.command == "check":
+            from .check import run_check
+
+            container = container_from_args(args)
+            return run_check(container, args.timeout, sys.stdout, sys.stderr, as_json=args.json)
         return 0
     except RendezvousDIError as error:
         if debug:

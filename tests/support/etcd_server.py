@@ -44,6 +44,7 @@ class EtcdServer:
         host: the address to listen on (loopback, or a test host's address).
         command_prefix: prepended to the etcd command, e.g. ``ip netns exec NS``.
         ready: how to tell the server answers; defaults to GET /version from here.
+        enable_v2: serve the v2 API (both torch etcd backends need it; off to test that).
     """
 
     def __init__(
@@ -54,7 +55,9 @@ class EtcdServer:
         peer_port: int | None = None,
         command_prefix: Sequence[str] = (),
         ready: Callable[[EtcdServer], bool] | None = None,
+        enable_v2: bool = True,
     ) -> None:
+        self.enable_v2 = enable_v2
         self.host = host
         self.client_port = client_port or free_port()
         self.peer_port = peer_port or free_port()
@@ -93,7 +96,7 @@ class EtcdServer:
             peer,
             "--initial-cluster",
             f"test={peer}",
-            "--enable-v2=true",
+            f"--enable-v2={'true' if self.enable_v2 else 'false'}",
             "--log-level",
             "warn",
         ]
