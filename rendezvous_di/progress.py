@@ -11,9 +11,9 @@ every few seconds otherwise. When the call returns, a summary gives the
 round, the world size, this node's rank and the time taken.
 
 How many nodes joined is read from the backend's state without touching the
-handler's own state holder (which is not thread-safe): torch's dynamic
-rendezvous (c10d, etcd-v2) keeps it pickled in its backend, the legacy etcd
-handler in an etcd key. Unknown handlers (plugins, static) show time only.
+handler's state (which is not thread-safe): torch's dynamic rendezvous
+(c10d, etcd-v2) keeps it pickled in its backend, which the monitor reads
+directly, the legacy etcd handler in an etcd key. Unknown handlers (plugins, static) show time only.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def read_snapshot(handler: Any) -> Snapshot | None:
     Reads only; never raises (a failed read just shows no count this time).
     """
     try:
-        backend = getattr(handler, "_backend", None)
+        holder = getattr(handler, "_state_holder", None)
+        backend = getattr(holder, "_backend", None)
         if backend is not None and hasattr(backend, "get_state"):
             return _dynamic_snapshot(backend)
         impl = getattr(handler, "_rdzv_impl", None)

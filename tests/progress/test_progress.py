@@ -1,0 +1,177 @@
+"""Live rendezvous progress: what an operator sees while an agent waits, and the summary after.
+
+The handler is the boundary here: fakes stand in for it where the test is
+about the reporter; a real c10d handler shows that watching changes nothing
+else about torch's handler.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass
+from itertools import count
+
+import pytest
+
+from rendezvous_di import RendezvousContainer
+from rendezvous_di.progress import ProgressReporter, Snapshot, read_snapshot
+from tests.support.procs import free_port
+
+
+class Stream(io.StringIO):
+    """An output stream that can pretend to be a terminal and signals each write."""
+
+    def __init__(self, *, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+        self.wrote = threading.Event()
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if "waiting" in text:
+            self.wrote.set()
+        return written
+
+
+@dataclass
+class Info:
+    rank: int
+    world_size: int
+
+
+class Backend:
+    """Answers like torch's dynamic rendezvous backend: no state yet."""
+
+    def get_state(self) -> None:
+        return None
+
+
+class Holder:
+    """Where torch's DynamicRendezvousHandler keeps its backend."""
+
+    def __init__(self) -> None:
+        self._backend = Backend()
+
+
+class Handler:
+    """Waits in next_rendezvous until the reporter has shown progress at least once."""
+
+    def __init__(self, stream: Stream, error: Exception | None = None) -> None:
+        self._state_holder = Holder()
+        self.stream = stream
+        self.error = error
+
+    def next_rendezvous(self) -> Info:
+        """Torch's doc string."""
+        assert self.stream.wrote.wait(10), "no progress was shown while waiting"
+        if self.error is not None:
+            raise self.error
+        return Info(rank=1, world_size=2)
+
+
+def reporter(stream: Stream) -> ProgressReporter:
+    ticks = count()
+    return ProgressReporter(
+        stream,
+        min_nodes=2,
+        max_nodes=3,
+        interval=0.01,
+        log_interval=0.01,
+        clock=lambda: float(next(ticks)),
+    )
+
+
+def test_log_lines_while_waiting_then_a_summary() -> None:
+    stream = Stream(tty=False)
+    handler = Handler(stream)
+    reporter(stream).watch(handler)
+    assert handler.next_rendezvous() == Info(rank=1, world_size=2)
+    lines = stream.getvalue().splitlines()
+    assert (
+        lines[0] == "rendezvous-di: waiting at the rendezvous: 0 of 2..3 nodes joined, 1s elapsed"
+    )
+    assert all(line.startswith("rendezvous-di: waiting at the rendezvous") for line in lines[:-1])
+    assert lines[-1].startswith(
+        "rendezvous-di: rendezvous complete: round 1, world size 2, this node's rank 1, took "
+    )
+    assert "\r" not in stream.getvalue()
+
+
+def test_one_updating_line_on_a_terminal() -> None:
+    stream = Stream(tty=True)
+    handler = Handler(stream)
+    reporter(stream).watch(handler)
+    handler.next_rendezvous()
+    text = stream.getvalue()
+    updates, summary = text.rsplit("\r\x1b[K", 1)
+    assert updates.startswith("\r\x1b[Krendezvous-di: waiting at the rendezvous: 0 of 2..3")
+    assert "\n" not in updates  # the waiting line is rewritten in place
+    assert summary.startswith("rendezvous-di: rendezvous complete: round 1, world size 2")
+    assert summary.endswith("\n")
+
+
+def test_a_failed_rendezvous_is_reported_and_raised_unchanged() -> None:
+    stream = Stream(tty=False)
+    error = TimeoutError("join timed out")
+    handler = Handler(stream, error)
+    reporter(stream).watch(handler)
+    with pytest.raises(TimeoutError) as caught:
+        handler.next_rendezvous()
+    assert caught.value is error
+    assert stream.getvalue().splitlines()[-1].startswith("rendezvous-di: rendezvous failed after ")
+
+
+def test_unknown_handlers_show_time_without_a_count() -> None:
+    assert read_snapshot(object()) is None
+    stream = Stream(tty=False)
+    handler = Handler(stream)
+    del handler._state_holder
+    reporter(stream).watch(handler)
+    handler.next_rendezvous()
+    assert "waiting at the rendezvous: ? of 2..3 nodes joined" in stream.getvalue()
+
+
+def test_watching_a_real_c10d_handler_changes_nothing_else() -> None:
+    container = RendezvousContainer()
+    container.environ.override({})
+    container.config.from_dict(
+        {
+            "backend": "c10d",
+            "endpoint": f"127.0.0.1:{free_port()}",
+            "run_id": "watched",
+            "nnodes": 1,
+            "conf": {"is_host": True, "join_timeout": 30, "last_call_timeout": 1},
+        }
+    )
+    handler = container.handler()
+    try:
+        kind = type(handler)
+        class_method = vars(kind)["next_rendezvous"]
+        agent_store = handler.use_agent_store
+        assert read_snapshot(handler) == Snapshot(joined=0)
+        stream = Stream(tty=False)
+        ProgressReporter(stream, min_nodes=1, max_nodes=1, log_interval=0.05).watch(handler)
+        info = handler.next_rendezvous()
+        assert (info.rank, info.world_size) == (0, 1)
+        assert type(handler) is kind
+        assert handler.get_backend() == "c10d"
+        assert handler.get_run_id() == "watched"
+        assert handler.use_agent_store == agent_store
+        assert handler.num_nodes_waiting() == 0
+        # Only this instance is wrapped: torch's class keeps its own method.
+        assert vars(kind)["next_rendezvous"] is class_method
+        assert "next_rendezvous" in vars(handler)
+        assert (
+            stream.getvalue()
+            .splitlines()[-1]
+            .startswith(
+                "rendezvous-di: rendezvous complete: round 0, world size 1, this node's rank 0"
+            )
+        )
+        assert read_snapshot(handler) == Snapshot(joined=0, round=1)
+    finally:
+        container.shutdown_resources()

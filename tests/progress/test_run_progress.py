@@ -1,0 +1,64 @@
+"""`rendezvous-di run` shows rendezvous progress and a summary: two real agents on loopback."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.procs import REPO, clean_environ, free_port
+
+pytestmark = pytest.mark.slow
+
+WORKER = str(REPO / "examples" / "allreduce.py")
+SUMMARY = re.compile(
+    r"rendezvous-di: rendezvous complete: round 0, world size 2, this node's rank (\d), "
+    r"took \d+\.\ds"
+)
+
+
+def test_each_agent_reports_waiting_and_its_place_in_the_world() -> None:
+    endpoint = f"127.0.0.1:{free_port()}"
+    agents = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "rendezvous_di",
+                "run",
+                "--rdzv-backend=c10d",
+                f"--rdzv-endpoint={endpoint}",
+                "--rdzv-id=progress",
+                f"--rdzv-conf=is_host={str(host).lower()},join_timeout=60,last_call_timeout=1",
+                "--nnodes=2",
+                "--nproc-per-node=1",
+                WORKER,
+            ],
+            env=clean_environ(),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for host in (True, False)
+    ]
+    try:
+        outputs = [agent.communicate(timeout=120) for agent in agents]
+    finally:
+        for agent in agents:
+            if agent.poll() is None:
+                agent.kill()
+                agent.wait()
+    ranks = []
+    for agent, (_, err) in zip(agents, outputs, strict=True):
+        assert agent.returncode == 0, err[-3000:]
+        # Not a terminal: plain log lines, no carriage returns.
+        assert "rendezvous-di: waiting at the rendezvous" in err
+        assert " of 2 nodes joined, " in err
+        assert "\r" not in err
+        match = SUMMARY.search(err)
+        assert match is not None, err[-3000:]
+        ranks.append(int(match.group(1)))
+    assert sorted(ranks) == [0, 1]
