@@ -59,6 +59,23 @@ def wait_until(
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            logs = "\n".join(f"--- host {a.host.index}:\n{a.output()[-3000:]}" for a in agents)
+            logs = "\n".join(f"--- host {a.host.index}:\n{_tail(a.output())}" for a in agents)
             pytest.fail(f"timed out after {timeout}s waiting for {what}\n{logs}")
         time.sleep(0.2)
+
+
+def finish(agent: HostProcess, timeout: float, agents: Sequence[HostProcess]) -> int:
+    """The agent's exit code; on timeout fail with every agent's log tail."""
+    wait_until(
+        lambda: agent.process.poll() is not None,
+        timeout,
+        f"host {agent.host.index}'s agent to exit",
+        agents,
+    )
+    return agent.process.returncode
+
+
+def _tail(log: str, lines: int = 60) -> str:
+    """The end of a log without torch's verbose INFO lines, which drown what matters."""
+    kept = [line for line in log.splitlines() if not line.startswith("I1")]
+    return "\n".join(kept[-lines:])
