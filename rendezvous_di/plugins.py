@@ -162,7 +162,7 @@ class PluginLoader:
         except KeyboardInterrupt:
             raise  # the user's Ctrl-C is not the plugin's failure: do not record it
         except BaseException as exc:  # SystemExit too: a plugin must not end the process
-            self._fail(f"{step} {type(exc).__name__}: {exc}", exc)
+            self._fail(f"{step}: {type(exc).__name__}: {exc}", exc)
             return
         finally:
             self._loading = False

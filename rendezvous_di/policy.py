@@ -16,7 +16,7 @@ after the container was created, so the Selector entry of such a name calls
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -156,6 +156,16 @@ def slot_handler(
 ) -> RendezvousHandler:
     """What a plugin-claimed Selector entry provides: the policy decides who creates it."""
     return slot.handler(policy or PluginPolicy(), params)
+
+
+def selectable(entries: Mapping[str, Any], policy: PluginPolicy) -> list[str]:
+    """The names of ``entries`` (a Selector's providers) that ``policy`` lets someone select."""
+    names = []
+    for name, provider in entries.items():
+        slot = slot_of(provider)
+        if slot is None or slot.decide(policy).kind in ("builtin", "plugin"):
+            names.append(name)
+    return sorted(names)
 
 
 def slot_of(provider: Any) -> BackendSlot | None:

@@ -14,7 +14,7 @@ from . import sources
 from .backends import BUILTIN_BACKENDS
 from .errors import BackendMismatchError, ConfigError
 from .options import OptionSchema
-from .policy import builtin_serves, slot_of
+from .policy import builtin_serves, selectable, slot_of
 from .settings import PluginPolicy, RendezvousSettings, resolve_policy, resolve_settings
 from .sources import Layer
 
@@ -95,7 +95,7 @@ def container_settings(
         ]
         error = slot.selection_error(
             settings.plugins,
-            selector.providers,
+            selectable(selector.providers, settings.plugins),
             source=settings.source_of("backend"),
             policy_source=", ".join(dict.fromkeys(policy_sources)) or None,
         )
