@@ -131,7 +131,7 @@ def _slot_infos(slot: BackendSlot, policy: PluginPolicy, load: bool) -> list[Bac
     if slot.builtin:
         chosen = decision.loaders[0].spec.label if decision.kind == "plugin" else None
         infos.append(_builtin_info(slot.name, shadowed_by=chosen))
-    for loader in slot.loaders:
+    for loader in sorted(slot.loaders, key=lambda lo: lo.spec.distribution):
         status, reason = slot.status(loader, policy)
         infos.append(
             BackendInfo(

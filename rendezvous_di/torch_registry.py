@@ -197,10 +197,14 @@ def install(
     Use the result as a context manager, or call ``uninstall()``.
     """
     registry = rendezvous_module().rendezvous_handler_registry
-    adopted = set(adopt(container))
+    adopt(container)
     selector = container.backends
     if names is None:
-        chosen = [n for n in selector.providers if n not in adopted]
+        chosen = [
+            name
+            for name, provider in selector.providers.items()
+            if getattr(provider, "provides", None) is not torch_registry_handler
+        ]
     else:
         chosen = list(names)
         unknown = [n for n in chosen if n not in selector.providers]
