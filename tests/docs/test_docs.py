@@ -12,7 +12,7 @@ import pytest
 
 from tests.support.procs import REPO, clean_environ
 
-PAGES = sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]
+PAGES = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
 
 
