@@ -46,14 +46,21 @@ class PluginSpec:
     entry_point: importlib.metadata.EntryPoint = field(repr=False, compare=False)
 
     @cached_property
-    def distribution(self) -> str:
+    def _metadata(self) -> tuple[str, str]:
+        # One METADATA parse for both fields: ``dist.name`` and ``dist.version`` parse it each.
         dist = self.entry_point.dist
-        return str(dist.name) if dist is not None else "<unknown distribution>"
+        if dist is None:
+            return "<unknown distribution>", "<unknown version>"
+        metadata = dist.metadata
+        return str(metadata["Name"]), str(metadata["Version"])
 
-    @cached_property
+    @property
+    def distribution(self) -> str:
+        return self._metadata[0]
+
+    @property
     def version(self) -> str:
-        dist = self.entry_point.dist
-        return str(dist.version) if dist is not None else "<unknown version>"
+        return self._metadata[1]
 
     @property
     def label(self) -> str:
