@@ -16,6 +16,7 @@ naming the backend, the distribution and its version.
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,13 +83,7 @@ class PluginSpec:
 
 def canonical(distribution: str) -> str:
     """PEP 503 normalisation: ``Rdzv_Plugin`` and ``rdzv-plugin`` are one distribution."""
-    out = []
-    for char in distribution.lower():
-        out.append("-" if char in "-_." else char)
-    text = "".join(out)
-    while "--" in text:
-        text = text.replace("--", "-")
-    return text
+    return re.sub(r"[-_.]+", "-", distribution).lower()
 
 
 def discover() -> tuple[PluginSpec, ...]:
@@ -115,20 +110,20 @@ class PluginLoader:
         self.spec = spec
         self._lock = threading.RLock()
         self._creator: Creator | None = None
-        self._failure: BaseException | None = None
-        self._problem = ""
+        self._problem: str | None = None  # set once loading failed
+        self._cause: BaseException | None = None
         self._loading = False
 
     @property
     def state(self) -> LoadState:
         if self._creator is not None:
             return "loaded"
-        return "failed" if self._failure is not None else "not loaded"
+        return "failed" if self._problem is not None else "not loaded"
 
     @property
     def reason(self) -> str | None:
         """Why loading failed, in one line; None unless :attr:`state` is ``failed``."""
-        return self._problem if self._failure is not None else None
+        return self._problem
 
     def creator(self) -> Creator:
         """The plugin's creator, importing the plugin on the first call.
@@ -143,12 +138,12 @@ class PluginLoader:
         with self._lock:
             if self._creator is not None:
                 return self._creator
-            if self._failure is None:
+            if self._problem is None:
                 if self._loading:  # the plugin's own import asked for its backend
                     raise self._error("re-entered its own loading (circular import)", None)
                 self._load()
             if self._creator is None:
-                raise self._error(self._problem, self._failure)
+                raise self._error(self._problem or "did not load", self._cause)
             return self._creator
 
     def _load(self) -> None:
@@ -184,7 +179,7 @@ class PluginLoader:
 
     def _fail(self, problem: str, cause: BaseException | None) -> None:
         self._problem = problem
-        self._failure = cause if cause is not None else RuntimeError(problem)
+        self._cause = cause
 
     def _error(self, problem: str, cause: BaseException | None) -> PluginLoadError:
         error = PluginLoadError(
@@ -193,8 +188,7 @@ class PluginLoader:
             distribution=self.spec.distribution,
             version=self.spec.version,
         )
-        if cause is not None and not (isinstance(cause, RuntimeError) and str(cause) == problem):
-            error.__cause__ = cause
+        error.__cause__ = cause
         return error
 
     def handler(self, params: RendezvousParameters) -> RendezvousHandler:

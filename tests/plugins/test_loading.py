@@ -10,13 +10,21 @@ import pytest
 
 from rendezvous_di import (
     BackendMismatchError,
+    PluginHandlerError,
     PluginLoadError,
     RendezvousContainer,
 )
 from tests.plugins.conftest import Events
 from tests.support.plugin_dists import IMPORT_DELAY_ENV
 
-BROKEN = ("rdzv-boom", "rdzv-missing", "rdzv-exit", "rdzv-notcallable", "rdzv-wrongname")
+BROKEN = (
+    "rdzv-boom",
+    "rdzv-missing",
+    "rdzv-exit",
+    "rdzv-notcallable",
+    "rdzv-wrongname",
+    "rdzv-badcreator",
+)
 
 
 @pytest.fixture
@@ -175,6 +183,22 @@ def test_a_handler_for_another_backend_is_an_error_naming_the_plugin(
     message = str(caught.value)
     assert "'someone-else' does not match the requested backend 'wrongname'" in message
     assert "distribution 'rdzv-wrongname' 0.5" in message
+
+
+def test_a_creator_raising_system_exit_is_contained_and_names_the_plugin(
+    install: Callable[..., None], make_container: Callable[..., Any]
+) -> None:
+    install("rdzv-badcreator")
+    with pytest.raises(PluginHandlerError) as caught:
+        make_container(backend="badcreator").backends()
+    error = caught.value
+    assert (error.backend, error.distribution, error.version) == (
+        "badcreator",
+        "rdzv-badcreator",
+        "0.6",
+    )
+    assert "raised SystemExit: 4" in str(error)
+    assert isinstance(error.__cause__, SystemExit)
 
 
 def test_broken_plugins_that_are_not_selected_cost_nothing(

@@ -202,6 +202,16 @@ PROJECTS: dict[str, PluginProject] = {
             {"rdzv_wrongname": _handler_module("wrongname", reports="someone-else")},
         ),
         PluginProject(
+            "rdzv-badcreator",
+            "0.6",
+            {"badcreator": "rdzv_badcreator:get_handler"},
+            {
+                "rdzv_badcreator": _EVENTS
+                + "\n\ndef create(params):\n    raise SystemExit(4)\n"
+                + "\n\ndef get_handler():\n    return create\n"
+            },
+        ),
+        PluginProject(
             "rdzv-twin-a",
             "1.0",
             {"twin": "rdzv_twin_a:get_handler"},
