@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +18,7 @@ from rendezvous_di import (
 )
 from tests.plugins.conftest import Events
 from tests.support.plugin_dists import IMPORT_DELAY_ENV
+from tests.support.procs import REPO, clean_environ
 
 BROKEN = (
     "rdzv-boom",
@@ -210,3 +213,38 @@ def test_broken_plugins_that_are_not_selected_cost_nothing(
     assert type(handler).__name__ == "DynamicRendezvousHandler"
     assert handler.get_backend() == "c10d"
     assert events.lines() == []
+
+
+DISCOVERY_COUNT = """\
+import importlib.metadata as metadata
+
+calls = []
+real = metadata.entry_points
+
+
+def counting(**params):
+    calls.append(params.get("group"))
+    return real(**params)
+
+
+metadata.entry_points = counting
+import rendezvous_di.catalog
+import rendezvous_di.container
+
+print(calls.count("torchrun.handlers"))
+rendezvous_di.container.RendezvousContainer()
+rendezvous_di.container.RendezvousContainer()
+print(calls.count("torchrun.handlers"))
+"""
+
+
+def test_discovery_happens_per_container_creation_never_at_import() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", DISCOVERY_COUNT],
+        cwd=REPO,
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["0", "2"]
