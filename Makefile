@@ -1,5 +1,6 @@
 # The README's two commands are `make demo` and `make test`; both install what they need first.
 VENV ?= .venv
+export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
@@ -19,8 +20,8 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks
-	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks
+	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks docs
+	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -14,6 +14,10 @@ from .errors import (
     BackendMismatchError,
     ConfigError,
     ConfigFileError,
+    PluginError,
+    PluginHandlerError,
+    PluginLoadError,
+    PluginSelectionError,
     RendezvousDIError,
     UnknownBackendError,
     UnknownOptionError,
@@ -22,13 +26,14 @@ from .errors import (
 if TYPE_CHECKING:
     from .container import RendezvousContainer
     from .settings import PluginPolicy, RendezvousSettings
-    from .torch_registry import Installation, install
+    from .torch_registry import Installation, adopt, install
 
 _LAZY = {
     "RendezvousContainer": "container",
     "RendezvousSettings": "settings",
     "PluginPolicy": "settings",
     "install": "torch_registry",
+    "adopt": "torch_registry",
     "Installation": "torch_registry",
 }
 
@@ -38,13 +43,18 @@ __all__ = [
     "ConfigError",
     "ConfigFileError",
     "Installation",
+    "PluginError",
+    "PluginHandlerError",
+    "PluginLoadError",
     "PluginPolicy",
+    "PluginSelectionError",
     "RendezvousContainer",
     "RendezvousDIError",
     "RendezvousSettings",
     "UnknownBackendError",
     "UnknownOptionError",
     "__version__",
+    "adopt",
     "install",
 ]
 
