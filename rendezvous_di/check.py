@@ -26,7 +26,7 @@ def validate_for_run(container: Any) -> RendezvousSettings:
         ConfigError: for any invalid value (``rendezvous-di`` exits with 2).
     """
     settings: RendezvousSettings = container.settings()
-    schema = backend_schemas(container.backends).get(settings.backend)
+    schema = backend_schemas(container.backends, settings.plugins).get(settings.backend)
     if schema is not None:
         # require=False: torch's launcher adds static's rank itself (--node-rank).
         schema.validate(settings.conf, require=False, check_files=True, sources=settings.sources)
@@ -37,7 +37,7 @@ def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_js
     """Validate, probe, report; return the exit code."""
     settings = validate_for_run(container)
     provider = container.backends.providers[settings.backend]
-    result = probe(settings, provider, timeout)
+    result = probe(settings, provider, timeout, settings.plugins)
     if as_json:
         json.dump(_as_json(settings, result, timeout), out, indent=2)
         out.write("\n")

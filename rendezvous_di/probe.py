@@ -25,7 +25,8 @@ from typing import Any
 
 from .backends import BUILTIN_BACKENDS
 from .endpoint import parse_endpoint
-from .settings import RendezvousSettings
+from .policy import builtin_serves, slot_of
+from .settings import PluginPolicy, RendezvousSettings
 
 
 @dataclass(frozen=True)
@@ -260,26 +261,42 @@ def probe_builtin(settings: RendezvousSettings, deadline: Deadline) -> ProbeResu
     return probe_tcp_store(backend, endpoint.host, port or 0, is_host, deadline)
 
 
-def probe_out_of_tree(name: str, provider: Any, deadline: Deadline) -> ProbeResult:
+def probe_out_of_tree(
+    name: str, provider: Any, deadline: Deadline, policy: PluginPolicy | None = None
+) -> ProbeResult:
     """Hook for backends that are not torch's built-ins: is the plugin loadable?
 
     Loads the plugin's creator without creating a handler, which for most
-    backends would already join a rendezvous. A provider takes part by
-    passing, among its positional arguments, an object with a ``creator()``
-    method (a plugin loader) or with ``loaders``, a sequence of such objects.
-    Anything else (a provider a platform declared in code) cannot be probed
-    without side effects and is reported as such, without failing the check.
-    Extend here when plugins grow a richer readiness protocol.
+    backends would already join a rendezvous. A plugin-claimed Selector entry
+    (:func:`rendezvous_di.policy.slot_of`) is probed through the plugins the
+    policy lets serve it; any other provider passes, among its positional
+    arguments, an object with a ``creator()`` method or with ``loaders``, a
+    sequence of such objects. Anything else (a provider a platform declared in
+    code) cannot be probed without side effects and is reported as such,
+    without failing the check. Extend here when plugins grow a richer
+    readiness protocol (e.g. a ``probe(params, timeout)`` of their own).
     """
-    loaders: list[Any] = []
-    for argument in getattr(provider, "args", ()):
-        if callable(getattr(argument, "creator", None)):
-            loaders.append(argument)
-        loaders.extend(
-            item
-            for item in getattr(argument, "loaders", ())
-            if callable(getattr(item, "creator", None))
-        )
+    slot = slot_of(provider)
+    if slot is not None:
+        decision = slot.decide(policy or PluginPolicy())
+        if decision.kind not in ("plugin", "builtin"):
+            return ProbeResult(
+                False,
+                f"no plugin may serve {name!r}: {decision.kind}, {decision.reason}",
+                "adjust the plugins settings (allow, deny, override_builtins) or uninstall "
+                "the conflicting distribution",
+            )
+        loaders: list[Any] = list(decision.loaders)
+    else:
+        loaders = []
+        for argument in getattr(provider, "args", ()):
+            if callable(getattr(argument, "creator", None)):
+                loaders.append(argument)
+            loaders.extend(
+                item
+                for item in getattr(argument, "loaders", ())
+                if callable(getattr(item, "creator", None))
+            )
     if not loaders:
         return ProbeResult(
             True,
@@ -298,15 +315,17 @@ def probe_out_of_tree(name: str, provider: Any, deadline: Deadline) -> ProbeResu
     return ProbeResult(True, f"the plugin for {name!r} loads")
 
 
-def probe(settings: RendezvousSettings, provider: Any, timeout: float) -> ProbeResult:
-    """Probe the selected backend of ``settings`` within ``timeout`` seconds."""
+def probe(
+    settings: RendezvousSettings,
+    provider: Any,
+    timeout: float,
+    policy: PluginPolicy | None = None,
+) -> ProbeResult:
+    """Probe the selected backend of ``settings`` within ``timeout`` seconds.
+
+    ``policy`` decides, for a name both torch and a plugin claim, who serves it.
+    """
     deadline = Deadline(timeout)
-    if settings.backend in BUILTIN_BACKENDS and _is_builtin(provider):
+    if builtin_serves(settings.backend, provider, policy):
         return probe_builtin(settings, deadline)
-    return probe_out_of_tree(settings.backend, provider, deadline)
-
-
-def _is_builtin(provider: Any) -> bool:
-    from .backends import builtin_handler
-
-    return getattr(provider, "provides", None) is builtin_handler
+    return probe_out_of_tree(settings.backend, provider, deadline, policy)

@@ -1,0 +1,44 @@
+"""`rendezvous-di check` on plugin backends: loadable or not, told apart without a handler."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.support.procs import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def check(sites: dict[str, Path], backend: str, *dists: str) -> tuple[int, str, str]:
+    env = {"PYTHONPATH": os.pathsep.join(str(sites[d]) for d in dists)}
+    done = run_cli(["check", "--rdzv-backend", backend, "--timeout", "30"], env=env)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_a_loadable_plugin_is_ready(check_plugin_sites: dict[str, Path]) -> None:
+    code, out, err = check(check_plugin_sites, "good", "rdzv-good")
+    assert code == 0, err
+    assert "ready: the plugin for 'good' loads" in out
+
+
+def test_a_plugin_that_raises_on_import_is_unreachable_with_its_error(
+    check_plugin_sites: dict[str, Path],
+) -> None:
+    code, _, err = check(check_plugin_sites, "boom", "rdzv-boom")
+    assert code == 1
+    first = err.splitlines()[0]
+    assert first.startswith("error: boom: the plugin for 'boom' cannot be loaded: ")
+    assert "boom on purpose" in first
+    assert "rdzv-boom" in first
+
+
+def test_a_plugin_whose_module_is_missing_is_unreachable(
+    check_plugin_sites: dict[str, Path],
+) -> None:
+    code, _, err = check(check_plugin_sites, "missing", "rdzv-missing")
+    assert code == 1
+    assert "rdzv_not_installed" in err
+    assert err.splitlines()[1].startswith("fix: reinstall the plugin's distribution")
