@@ -48,7 +48,12 @@ def read_snapshot(handler: Any) -> Snapshot | None:
             return _dynamic_snapshot(backend)
         impl = getattr(handler, "_rdzv_impl", None)
         if impl is not None and hasattr(impl, "get_rdzv_state"):
-            _, state = impl.get_rdzv_state()
+            try:
+                _, state = impl.get_rdzv_state()
+            except Exception as error:
+                if type(error).__name__ == "EtcdKeyNotFound":  # nobody joined yet
+                    return Snapshot(joined=0)
+                raise
             participants = state.get("participants", []) if isinstance(state, dict) else []
             return Snapshot(joined=len(participants))
     except Exception:

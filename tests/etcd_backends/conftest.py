@@ -1,4 +1,7 @@
-"""A real etcd server per test module, on free loopback ports with the v2 API enabled."""
+"""A real etcd server per test module, on free loopback ports with the v2 API enabled.
+
+This directory is not named `etcd`: as a test package on sys.path it would shadow python-etcd.
+"""
 
 from __future__ import annotations
 
