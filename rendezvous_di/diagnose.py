@@ -10,24 +10,30 @@ from __future__ import annotations
 
 from .settings import RendezvousSettings
 
+_NOISE = " See inner exception for details."
+
 
 def causes(error: BaseException) -> list[str]:
-    """``error`` and its chained causes, each as ``Type: message``, duplicates dropped."""
-    seen: list[str] = []
+    """``error`` and the exceptions it was raised from, each as ``Type: message``.
+
+    Follows ``raise ... from`` and, unless suppressed, the exception being
+    handled when it was raised; stops after 10 (a cycle guard).
+    """
+    chain: list[str] = []
     current: BaseException | None = error
-    while current is not None and len(seen) < 5:
-        text = str(current).strip()
-        item = f"{type(current).__name__}: {text}" if text else type(current).__name__
-        if item not in seen:
-            seen.append(item)
-        current = current.__cause__ or current.__context__
-    return seen
+    while current is not None and len(chain) < 10:
+        text = str(current).replace(_NOISE, "").strip()
+        chain.append(f"{type(current).__name__}: {text}" if text else type(current).__name__)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    return chain
 
 
 def explain(error: BaseException, settings: RendezvousSettings) -> str:
-    """What failed, where, why, and the command that checks the backend."""
+    """What failed, where, the root cause, and the command that checks the backend."""
     chain = causes(error)
-    cause = f" (caused by {'; '.join(chain[1:])})" if len(chain) > 1 else ""
+    cause = f" (root cause: {chain[-1]})" if len(chain) > 1 else ""
     check = (
         f"rendezvous-di check --rdzv-backend {settings.backend} --rdzv-endpoint {settings.endpoint}"
     )

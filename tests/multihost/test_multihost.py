@@ -118,6 +118,7 @@ def test_etcd_v2_agents_fail_clearly_when_the_etcd_server_dies(
         record_property("etcd_killed_to_agents_failed_s", round(failed, 1))
         print(f"\nall agents failed {failed:.1f}s after the etcd server was killed")
 
+        print(agents[1].output().strip().splitlines()[-1])
         for agent in agents:
             last = agent.output().strip().splitlines()[-1]
             assert last.startswith("error: "), last

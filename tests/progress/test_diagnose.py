@@ -1,0 +1,47 @@
+"""Rendezvous failures explained on one line: backend, endpoint, root cause, what to run."""
+
+from __future__ import annotations
+
+from torch.distributed.elastic.rendezvous import RendezvousConnectionError
+
+from rendezvous_di.diagnose import explain, is_rendezvous_error
+from rendezvous_di.settings import resolve_settings
+from rendezvous_di.sources import from_mapping
+
+
+def lost_etcd() -> RendezvousConnectionError:
+    """The exception chain torch's etcd-v2 backend raises when the server is gone."""
+    try:
+        try:
+            try:
+                raise ConnectionRefusedError(111, "Connection refused")
+            except ConnectionRefusedError:
+                [].pop()
+        except IndexError as error:
+            raise OSError("No more machines in the cluster") from error
+    except OSError as error:
+        try:
+            raise RendezvousConnectionError(
+                "The connection to etcd has failed. See inner exception for details."
+            ) from error
+        except RendezvousConnectionError as raised:
+            return raised
+
+
+def test_a_lost_etcd_server_is_explained_with_its_root_cause() -> None:
+    settings = resolve_settings(
+        [from_mapping({"backend": "etcd-v2", "endpoint": "10.0.0.1:2379", "nnodes": "2:3"})]
+    )
+    error = lost_etcd()
+    assert is_rendezvous_error(error)
+    assert explain(error, settings) == (
+        "the rendezvous on backend 'etcd-v2' at 10.0.0.1:2379 failed: "
+        "RendezvousConnectionError: The connection to etcd has failed. "
+        "(root cause: ConnectionRefusedError: [Errno 111] Connection refused); "
+        "is the server running and reachable? check with: "
+        "rendezvous-di check --rdzv-backend etcd-v2 --rdzv-endpoint 10.0.0.1:2379"
+    )
+
+
+def test_other_errors_are_not_rendezvous_errors() -> None:
+    assert not is_rendezvous_error(RuntimeError("worker crashed"))
