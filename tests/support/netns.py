@@ -141,6 +141,10 @@ class Host:
             check=False,
         )
 
+    def crash(self) -> None:
+        """Power the host off: kill every process in its namespace at once (agents, workers)."""
+        _kill_namespace_processes(self.namespace)
+
     def cut(self) -> None:
         """Pull this host's cable: its switch port goes down, its packets are dropped."""
         ip("-n", self.network.switch, "link", "set", self.switch_port, "down")
