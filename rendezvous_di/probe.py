@@ -49,10 +49,6 @@ class Deadline:
         """Seconds left, at least a small positive value so that a step can still fail fast."""
         return max(self._end - time.monotonic(), 0.05)
 
-    @property
-    def expired(self) -> bool:
-        return time.monotonic() >= self._end
-
 
 class ProbeTimeout(Exception):
     """A step did not finish within the probe's budget."""
@@ -106,6 +102,8 @@ def port_is_free(host: str, port: int, deadline: Deadline) -> bool:
     """Whether a server could listen on ``host:port`` now (nothing else holds it)."""
     for family, kind, proto, _, address in resolve(host, port, deadline):
         with socket.socket(family, kind, proto) as sock:
+            # As a store server does: a port in TIME_WAIT from an earlier job is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(address)
             except OSError:

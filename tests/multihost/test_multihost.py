@@ -9,6 +9,8 @@ cut without losing the workers' store either.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +20,7 @@ import pytest
 from tests.support.agents import finish, start_agent, wait_until
 from tests.support.etcd_server import EtcdServer, etcd_available
 from tests.support.netns import Host, HostProcess, TestNetwork
-from tests.support.procs import require
+from tests.support.procs import REPO, clean_environ, require
 
 pytestmark = pytest.mark.slow
 
@@ -35,6 +37,23 @@ def all_stepping(agents: list[HostProcess], world: int) -> bool:
     return all(
         f"step=2 host={a.host.index} rank={a.host.index - 1} world={world} sum={sum_}" in a.output()
         for a in agents
+    )
+
+
+def check_from(
+    host: Host, endpoint: str, backend: str = "etcd-v2", timeout: float = 5
+) -> subprocess.CompletedProcess[str]:
+    """``rendezvous-di check`` for ``backend`` at ``endpoint``, run on ``host``."""
+    args = ["check", "--rdzv-backend", backend, "--rdzv-endpoint", endpoint]
+    args += ["--timeout", str(timeout)]
+    return subprocess.run(
+        host.command([sys.executable, "-m", "rendezvous_di", *args]),
+        env=clean_environ(),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -92,10 +111,21 @@ def test_survivors_regroup_at_world_size_2_after_a_host_is_lost(
 
         lost = network.hosts[2]
         if fault == "link down":
+            store = rdzv[rdzv.index("--rdzv-endpoint") + 1]
+            before = check_from(lost, store, backend)
+            assert before.returncode == 0, before.stderr
+            assert f"ready: store at {store} accepts connections" in before.stdout
             lost.cut()
+            started = time.monotonic()
+            after = check_from(lost, store, backend, timeout=2)
+            # Dropped packets, not refused connections: the probe's own bound ends it.
+            assert after.returncode == 1
+            assert f"store at {store} is unreachable: no answer from {store} within 2s" in (
+                after.stderr
+            )
         else:
             lost.crash()  # its agent and its worker die together, as in a power loss
-        started = time.monotonic()
+            started = time.monotonic()
         survivors = agents[:2]
         wait_until(
             lambda: all(", world size 2, " in a.output() for a in survivors),
@@ -135,6 +165,9 @@ def test_etcd_v2_agents_fail_clearly_when_the_etcd_server_dies(
             for host in network.hosts
         ]
         wait_until(lambda: all_stepping(agents, 3), 120, "3 hosts doing all_reduce", agents)
+        ready = check_from(network.hosts[2], etcd.endpoint)
+        assert ready.returncode == 0, ready.stderr
+        assert f"ready: etcd 3.4.23 at {etcd.url} answers; v2 API enabled" in ready.stdout
 
         etcd.kill()
         started = time.monotonic()
@@ -144,6 +177,10 @@ def test_etcd_v2_agents_fail_clearly_when_the_etcd_server_dies(
     record_property("etcd_killed_to_agents_failed_s", round(failed, 1))
     print(f"\nall agents failed {failed:.1f}s after the etcd server was killed")
     print(agents[1].output().strip().splitlines()[-1])
+
+    gone = check_from(network.hosts[1], etcd.endpoint)
+    assert gone.returncode == 1
+    assert f"error: etcd-v2: etcd at {etcd.url} is unreachable: " in gone.stderr
 
     for agent in agents:
         last = agent.output().strip().splitlines()[-1]
