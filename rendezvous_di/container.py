@@ -8,6 +8,7 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from .backends import BUILTIN_BACKENDS, builtin_handler
+from .guard import RendezvousDynamicContainer
 from .wiring import build_parameters, container_settings, fresh_run_id, open_handler
 
 
@@ -35,7 +36,13 @@ class RendezvousContainer(containers.DeclarativeContainer):
             can be overridden and the override reaches ``handler``.
         handler: the selected backend's handler, a Resource: one per container,
             shut down by ``shutdown_resources()``.
+
+    Instances are :class:`~rendezvous_di.guard.RendezvousDynamicContainer`:
+    ``container.c10d`` is the Selector's entry, and patching a provider
+    attribute with a non-provider fails with a message saying how to override.
     """
+
+    instance_type = RendezvousDynamicContainer
 
     config = providers.Configuration()
     config_file: providers.Provider[str | os.PathLike[str] | None] = providers.Object(None)

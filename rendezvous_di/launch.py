@@ -48,6 +48,11 @@ def torchrun_parser() -> argparse.ArgumentParser:
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--config", metavar="FILE", help="YAML file with the rendezvous settings")
+    parser.add_argument(
+        "--container",
+        metavar="MODULE:NAME",
+        help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(**dict.fromkeys(_DESTS.values()))
     parser.error = lambda message: fail(parser.prog, message)  # type: ignore[method-assign]
@@ -62,12 +67,12 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
     from torch.distributed import run as torchrun
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
-    from .container import RendezvousContainer
+    from .cli import new_container
     from .torch_registry import install
 
     args = torchrun_parser().parse_args(list(argv))
     debug = debug or args.debug
-    container = RendezvousContainer()
+    container = new_container(args.container)
     if args.config:
         container.config_file.override(args.config)
     flags: dict[str, Any] = {key: getattr(args, dest) for key, dest in _DESTS.items()}
