@@ -37,13 +37,14 @@ class ProviderPatchError(RendezvousDIError, TypeError):
             f"cannot patch container attribute {name!r} with {value!r}: the container "
             f"attribute is not what wired @inject functions, the backends Selector and "
             f"torch's registry use, so the patch would not reach the code under test. "
-            f"Override the provider instead: `with {where}.override(providers.Object(replacement)):` "
+            f"Override the provider instead: "
+            f"`with {where}.override(providers.Object(replacement)):` "
             f"(a handler instance; providers.Factory(creator) for a creator), "
             f"or in tests with the rendezvous_override fixture: `{fixture}`"
         )
 
 
-class RendezvousDynamicContainer(containers.DynamicContainer):  # type: ignore[misc]
+class RendezvousDynamicContainer(containers.DynamicContainer):
     """What ``RendezvousContainer()`` returns: a DynamicContainer with two additions.
 
     - ``container.<backend>`` (``getattr(container, "etcd-v2")``) is the backends

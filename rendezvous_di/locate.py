@@ -36,9 +36,11 @@ def load_container(spec: str) -> Any:
                 "--container", spec, f"module {module_name!r} has no attribute {attribute!r}"
             )
         target = getattr(target, part)
-    if isinstance(target, type) and issubclass(target, containers.DeclarativeContainer):
-        target = target()
-    elif callable(target) and not isinstance(target, (containers.Container, providers.Provider)):
+    is_class = isinstance(target, type) and issubclass(target, containers.DeclarativeContainer)
+    is_factory = callable(target) and not isinstance(
+        target, (containers.Container, providers.Provider)
+    )
+    if is_class or is_factory:
         target = target()
     return rendezvous_of(target, spec)
 
@@ -47,7 +49,9 @@ def rendezvous_of(target: Any, spec: str) -> Any:
     """``target`` if it is a rendezvous container, else its ``rendezvous`` nested one."""
     if isinstance(getattr(target, "backends", None), providers.Selector):
         return target
-    nested = getattr(target, "providers", {}).get("rendezvous") if hasattr(target, "providers") else None
+    nested = (
+        getattr(target, "providers", {}).get("rendezvous") if hasattr(target, "providers") else None
+    )
     if isinstance(nested, providers.Container):
         return nested()
     raise ConfigError(

@@ -28,7 +28,7 @@ from .._torch import rendezvous_module
 
 rendezvous_module()  # torch's rendezvous package, imported without torch's plugin loading
 
-from torch.distributed import HashStore, PrefixStore  # noqa: E402
+from torch.distributed import HashStore, PrefixStore  # type: ignore[attr-defined]  # noqa: E402
 from torch.distributed.elastic.rendezvous import (  # noqa: E402
     RendezvousClosedError,
     RendezvousHandler,
@@ -79,7 +79,9 @@ class FakeRendezvous:
     ) -> None:
         max_nodes = min_nodes if max_nodes is None else max_nodes
         _check("min_nodes", min_nodes, min_nodes >= 1, "must be >= 1")
-        _check("max_nodes", max_nodes, max_nodes >= min_nodes, f"must be >= min_nodes ({min_nodes})")
+        _check(
+            "max_nodes", max_nodes, max_nodes >= min_nodes, f"must be >= min_nodes ({min_nodes})"
+        )
         _check("backend", backend, bool(backend), "must be a non-empty string")
         _check("run_id", run_id, bool(run_id), "must be a non-empty string")
         _check("join_timeout", join_timeout, join_timeout > 0, "must be > 0 seconds")
@@ -123,7 +125,7 @@ class FakeRendezvous:
             return self._closed
 
     def close(self) -> None:
-        """Close the rendezvous for every participant; waiting ones raise ``RendezvousClosedError``."""
+        """Close the rendezvous for everyone: waiters raise ``RendezvousClosedError``."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()

@@ -67,9 +67,7 @@ class ContainerIsolation:
         for provider, _ in _stacks(self.container).values():
             if id(provider) not in self._own and provider.overridden:
                 _restore(provider, ())
-        leaked = [
-            repr(p) for p, wanted in self._shared.values() if _restore(p, wanted)
-        ]
+        leaked = [repr(p) for p, wanted in self._shared.values() if _restore(p, wanted)]
         if leaked:
             warnings.warn(
                 f"the test overrode providers of {self.shared.__name__} itself (shared by every "

@@ -11,7 +11,7 @@ def one_node_info() -> Any:
     from .._torch import rendezvous_module
 
     rdzv = rendezvous_module()
-    from torch.distributed import HashStore, PrefixStore
+    from torch.distributed import HashStore, PrefixStore  # type: ignore[attr-defined]
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -39,7 +39,7 @@ def remove_override(provider: providers.Provider[Any], overriding: providers.Pro
 
 
 def construct_handler(cls: type[Any], params: RendezvousParameters) -> RendezvousHandler:
-    """A handler class as a creator: ``cls.from_parameters(params)`` when defined, else ``cls(params)``."""
+    """A handler class as a creator: ``cls.from_parameters(params)``, else ``cls(params)``."""
     factory = getattr(cls, "from_parameters", None)
     handler: RendezvousHandler = factory(params) if callable(factory) else cls(params)
     return handler
@@ -164,7 +164,9 @@ class RendezvousOverride:
                 "container.handler() call, or call container.shutdown_resources() first"
             )
 
-    def _as_provider(self, replacement: Replacement, backend: str | None) -> providers.Provider[Any]:
+    def _as_provider(
+        self, replacement: Replacement, backend: str | None
+    ) -> providers.Provider[Any]:
         if isinstance(replacement, providers.Provider):
             return replacement
         params = self.container.parameters

@@ -174,6 +174,8 @@ def mock_rendezvous_handler(
     from .mocks import configure_mock_handler
 
     settings = rendezvous_container.settings()
-    handler = configure_mock_handler(mocker, settings.backend, settings.run_id)
+    handler: NonCallableMagicMock = configure_mock_handler(
+        mocker, settings.backend, settings.run_id
+    )
     rendezvous_override(handler)
     return handler

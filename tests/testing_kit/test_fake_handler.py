@@ -98,7 +98,15 @@ def test_a_group_blocks_until_all_joined_then_ranks_are_distinct_and_store_share
     assert {i.world_size for i in infos} == {3}
     infos[0].store.set("written-by", b"first")
     assert infos[2].store.get("written-by") == b"first"
-    assert len({(i.bootstrap_store_info.master_addr, i.bootstrap_store_info.master_port) for i in infos}) == 1
+    assert (
+        len(
+            {
+                (i.bootstrap_store_info.master_addr, i.bootstrap_store_info.master_port)
+                for i in infos
+            }
+        )
+        == 1
+    )
 
 
 def test_further_rounds_have_their_own_store_prefix(participants: Participants) -> None:
@@ -128,7 +136,7 @@ def test_set_closed_wakes_every_waiter_with_closed_error(participants: Participa
 
 def test_a_round_that_never_fills_times_out() -> None:
     lonely = FakeRendezvousHandler.group(2, run_id="late", join_timeout=0.2)[0]
-    with pytest.raises(rdzv.RendezvousTimeoutError, match="'late' round 0 .* 1 of 2"):
+    with pytest.raises(rdzv.RendezvousTimeoutError, match=r"'late' round 0 .* 1 of 2"):
         lonely.next_rendezvous()
     assert not lonely.is_closed()
 
@@ -162,7 +170,8 @@ def test_late_joiner_waits_for_the_next_round_when_max_nodes_allows_it(
 def test_shutdown_closes_for_everyone_and_calls_are_recorded() -> None:
     first, second = FakeRendezvousHandler.group(2)
     assert first.shutdown() is True
-    assert second.is_closed() and first.is_shut_down
+    assert second.is_closed()
+    assert first.is_shut_down
     with pytest.raises(rdzv.RendezvousClosedError):
         second.next_rendezvous()
     assert [c.method for c in first.calls] == ["shutdown"]
