@@ -1,9 +1,10 @@
 # The README's two commands are `make demo` and `make test`; both install what they need first.
 VENV ?= .venv
+export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit
+.PHONY: setup demo test lint typecheck unit bench
 
 setup: $(STAMP)
 
@@ -19,11 +20,15 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check rendezvous_di tests containers examples
-	$(BIN)/ruff format --check rendezvous_di tests containers examples
+	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks docs
+	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+
+# Benchmarks: ratios against torch measured in the same run -> benchmarks/results/.
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)

@@ -59,6 +59,13 @@ def torchrun_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report_handler(backend: str, handler: Any) -> None:
+    sys.stderr.write(
+        f"rendezvous-di: {type(handler).__name__} for {backend!r} "
+        f"from the container's backends.providers[{backend!r}]\n"
+    )
+
+
 def run(argv: Sequence[str], *, debug: bool = False) -> int:
     """Parse torchrun's flags, resolve the rendezvous through the container and launch."""
     from ._torch import rendezvous_module
@@ -99,7 +106,7 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
     )
     started = time.monotonic()
     try:
-        with install(container, [settings.backend]):
+        with install(container, [settings.backend], on_create=_report_handler):
             torchrun.run(args)  # type: ignore[no-untyped-call]
     except ChildFailedError as error:
         if debug:

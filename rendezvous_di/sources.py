@@ -218,7 +218,7 @@ def from_yaml(path: str | os.PathLike[str], environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     text = _ENV_REFERENCE.sub(lambda m: env.get(m.group(1), m.group(2) or ""), text)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_loader())
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         line = mark.line + 1 if mark is not None else None
@@ -232,6 +232,41 @@ def from_yaml(path: str | os.PathLike[str], environ: Mapping[str, str] | None = 
             name, f"expected a mapping of settings at the top, got {type(data).__name__}"
         )
     return from_mapping(data, source=f"file {name}")
+
+
+def _loader() -> type:
+    """A SafeLoader that reads ``1:4`` as text, not as YAML 1.1's base-60 integer 64.
+
+    ``nnodes: 1:4`` is how torchrun users write a node range; PyYAML's
+    default resolver would silently turn it into 64 nodes.
+    """
+    import yaml
+
+    class RendezvousLoader(yaml.SafeLoader):
+        pass
+
+    resolvers = {
+        first: [
+            (tag, regexp)
+            for tag, regexp in entries
+            if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        ]
+        for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    RendezvousLoader.yaml_implicit_resolvers = resolvers
+    RendezvousLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:int",
+        re.compile(r"^[-+]?(0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0o?[0-7_]+)$"),
+        list("-+0123456789"),
+    )
+    RendezvousLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"^[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?$|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$"
+        ),
+        list("-+0123456789."),
+    )
+    return RendezvousLoader
 
 
 def from_environ(environ: Mapping[str, str] | None = None) -> Layer:

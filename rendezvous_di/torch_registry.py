@@ -14,7 +14,7 @@ built-in, and the reason this lives in one small module.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -34,15 +34,24 @@ class ContainerCreator:
     ``container.backends.providers[backend]`` after :func:`install` is honoured.
     """
 
-    def __init__(self, container: Any, backend: str) -> None:
+    def __init__(
+        self,
+        container: Any,
+        backend: str,
+        on_create: Callable[[str, RendezvousHandler], None] | None = None,
+    ) -> None:
         self.container = container
         self.backend = backend
+        self.on_create = on_create
 
     def __call__(self, params: RendezvousParameters) -> RendezvousHandler:
         selector = self.container.backends
         params = normalize_parameters(params, selector)
         handler: RendezvousHandler = selector.providers[self.backend](params=params)
-        return check_handler(handler, self.backend, f"backends.providers[{self.backend!r}]")
+        check_handler(handler, self.backend, f"backends.providers[{self.backend!r}]")
+        if self.on_create is not None:
+            self.on_create(self.backend, handler)
+        return handler
 
     def __repr__(self) -> str:
         return f"<rendezvous-di creator for {self.backend!r}>"
@@ -78,12 +87,21 @@ class Installation:
         self.uninstall()
 
 
-def install(container: Any, names: Iterable[str] | None = None) -> Installation:
-    """Register the container's backends (all, or ``names``) in torch's registry."""
+def install(
+    container: Any,
+    names: Iterable[str] | None = None,
+    *,
+    on_create: Callable[[str, RendezvousHandler], None] | None = None,
+) -> Installation:
+    """Register the container's backends (all, or ``names``) in torch's registry.
+
+    ``on_create(backend, handler)`` is called for every handler torch obtains
+    through the bridge (the CLI reports it; tests observe it).
+    """
     registry = rendezvous_module().rendezvous_handler_registry
     chosen = list(container.backends.providers) if names is None else list(names)
     with _lock:
         previous = {name: registry._registry.get(name) for name in chosen}
         for name in chosen:
-            registry._registry[name] = ContainerCreator(container, name)
+            registry._registry[name] = ContainerCreator(container, name, on_create)
     return Installation(registry, previous)

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import pytest
 
 
 @pytest.fixture(autouse=True)
-def _no_pet_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _no_pet_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never inherit PET_* variables from the shell that runs them."""
     for name in list(os.environ):
         if name.startswith("PET_") or name.startswith("RENDEZVOUS_DI_"):
             monkeypatch.delenv(name)
-    yield
+    return

@@ -1,0 +1,39 @@
+"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR]``: JSON, markdown and PNG."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import cases, report
+
+CASES = {
+    "cold_start": cases.cold_start,
+    "memory": cases.peak_memory,
+    "end_to_end": cases.end_to_end,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median)")
+    parser.add_argument("--only", choices=sorted(CASES), action="append")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name in args.only or CASES:
+        sys.stderr.write(f"benchmark {name}...\n")
+        results.extend(CASES[name](args.runs))
+    meta = {**report.machine(), "runs": args.runs}
+    report.write_json(results, args.out / "results.json", meta)
+    table = report.markdown(results)
+    (args.out / "results.md").write_text(table)
+    report.plot(results, args.out / "results.png")
+    sys.stdout.write(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

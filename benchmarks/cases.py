@@ -1,0 +1,162 @@
+"""The benchmark cases. Each returns a :class:`Result`: ours, torch's, and their ratio."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import textwrap
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .measure import Sample, run_command, run_python
+
+REPO = Path(__file__).resolve().parents[1]
+WORKER = str(REPO / "examples" / "allreduce.py")
+
+
+@dataclass(frozen=True)
+class Result:
+    """One comparison; ``ratio`` is ours / torch's (lower is better), ``target`` the goal."""
+
+    name: str
+    unit: str
+    ours: float
+    torch: float
+    target: float | None
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.torch
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.target is None else self.ratio <= self.target
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "ratio": self.ratio, "met": self.met}
+
+
+OURS_LISTING = textwrap.dedent(
+    """
+    import rendezvous_di
+    from rendezvous_di.catalog import describe_backends
+    names = [b.name for b in describe_backends(rendezvous_di.RendezvousContainer())]
+    """
+)
+TORCH_LISTING = textwrap.dedent(
+    """
+    import torch.distributed.elastic.rendezvous as rendezvous
+    names = sorted(rendezvous.rendezvous_handler_registry._registry)
+    """
+)
+
+
+def cold_start(runs: int) -> list[Result]:
+    """``import rendezvous_di`` + a container + the listing, against torch's import + listing."""
+    ours = run_python(OURS_LISTING, runs=runs)
+    torch = run_python(TORCH_LISTING, runs=runs)
+    floor = run_python("import dependency_injector.providers, pydantic", runs=runs)
+    bare = run_python("pass", runs=runs)
+    note = (
+        f"python alone {bare.seconds * 1e3:.0f} ms; dependency-injector + pydantic alone "
+        f"{floor.seconds * 1e3:.0f} ms ({floor.seconds / torch.seconds:.1%} of torch)"
+    )
+    return [
+        Result(
+            "cold start: import, container, listing",
+            "ms",
+            ours.seconds * 1e3,
+            torch.seconds * 1e3,
+            0.12,
+            note,
+        ),
+    ]
+
+
+def peak_memory(runs: int) -> list[Result]:
+    """Peak RSS of ``rendezvous-di backends`` against importing torch's rendezvous package."""
+    ours = run_command(
+        [sys.executable, "-m", "rendezvous_di", "backends"], runs=runs, cwd=str(REPO)
+    )
+    torch = run_python(TORCH_LISTING, runs=runs)
+    return [
+        Result("peak memory: rendezvous-di backends", "MiB", ours.peak_mib, torch.peak_mib, None)
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+_AGENT = textwrap.dedent(
+    """
+    import sys
+    endpoint, run_id, is_host, mode = sys.argv[1:5]
+    conf = dict(join_timeout=60, last_call_timeout=1, is_host=is_host == "1")
+    if mode == "ours":
+        from rendezvous_di import RendezvousContainer
+        container = RendezvousContainer()
+        container.environ.override({})
+        container.config.from_dict(dict(backend="c10d", endpoint=endpoint, run_id=run_id,
+                                        nnodes=2, conf=conf))
+        handler = container.handler()
+    else:
+        from torch.distributed.elastic.rendezvous import RendezvousParameters
+        from torch.distributed.elastic.rendezvous.registry import get_rendezvous_handler
+        handler = get_rendezvous_handler(
+            RendezvousParameters("c10d", endpoint, run_id, 2, 2, **conf))
+    info = handler.next_rendezvous()
+    store = info.store
+    store.set(f"done/{info.rank}", "1")
+    store.wait([f"done/{r}" for r in range(info.world_size)])
+    if is_host == "1":
+        store.wait(["left"])
+    else:
+        store.set("left", "1")
+    """
+)
+
+
+def _two_agents(mode: str) -> list[str]:
+    endpoint = f"127.0.0.1:{_free_port()}"
+    return [
+        sys.executable,
+        "-c",
+        "import subprocess, sys\n"
+        f"agents = [subprocess.Popen([sys.executable, '-c', {_AGENT!r}, {endpoint!r}, 'bench', h, "
+        f"{mode!r}]) for h in ('1', '0')]\n"
+        "sys.exit(max(a.wait() for a in agents))\n",
+    ]
+
+
+def end_to_end(runs: int) -> list[Result]:
+    """A 2-agent c10d rendezvous; a 2-worker job, ``rendezvous-di run`` against ``torchrun``."""
+    ours = _median_fresh(lambda: _two_agents("ours"), runs)
+    torch = _median_fresh(lambda: _two_agents("torch"), runs)
+    bin_dir = Path(sys.executable).parent
+    job = ["--standalone", "--nproc-per-node", "2", WORKER]
+    env = {"OMP_NUM_THREADS": "1"}
+    run_ours = run_command([str(bin_dir / "rendezvous-di"), "run", *job], runs=runs, env=env)
+    run_torch = run_command([str(bin_dir / "torchrun"), *job], runs=runs, env=env)
+    return [
+        Result("end to end: 2-agent c10d rendezvous", "s", ours.seconds, torch.seconds, 1.05),
+        Result(
+            "end to end: run vs torchrun, 2 workers", "s", run_ours.seconds, run_torch.seconds, 1.05
+        ),
+    ]
+
+
+def _median_fresh(make_command: Callable[[], list[str]], runs: int) -> Sample:
+    """Like run_command, but each run gets a fresh command (a new port)."""
+    import statistics
+
+    samples = [run_command(make_command(), runs=1, warmup=0) for _ in range(runs)]
+    return Sample(
+        statistics.median(s.seconds for s in samples),
+        statistics.median(s.peak_mib for s in samples),
+        runs,
+    )

@@ -1,0 +1,81 @@
+"""mkdocs hook: tables generated from the code, so nothing is written twice.
+
+A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place:
+``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
+``benchmark-results``.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MARKER = re.compile(r"<!-- generated: ([\w-]+)(?: ([\w-]+))? -->")
+
+
+def backend_options(name: str) -> str:
+    from rendezvous_di.backends import BUILTIN_BACKENDS
+
+    backend = BUILTIN_BACKENDS[name]
+    rows = ["| option | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for option in backend.schema.options:
+        default = "-" if option.default is None else f"`{option.default}`"
+        notes = []
+        if option.required:
+            notes.append("required")
+        if option.launcher:
+            notes.append("torchrun passes it itself")
+        extra = f" ({', '.join(notes)})" if notes else ""
+        rows.append(f"| `{option.name}` | {option.type_name} | {default} | {option.help}{extra} |")
+    deps = ", ".join(f"`{m}` (extra `{e}`)" for m, e in backend.requires) or "none"
+    return (
+        f"{backend.summary}. Default endpoint `{backend.default_endpoint}`; "
+        f"needs: {deps}.\n\n" + "\n".join(rows)
+    )
+
+
+def torchrun_options(_: str | None) -> str:
+    from rendezvous_di.sources import TORCHRUN_OPTIONS
+
+    rows = ["| setting | torchrun flag | environment | meaning |", "| --- | --- | --- | --- |"]
+    for option in TORCHRUN_OPTIONS:
+        rows.append(f"| `{option.key}` | `{option.flag}` | `{option.env}` | {option.help} |")
+    return "\n".join(rows)
+
+
+def cli_help(command: str | None) -> str:
+    args = [command, "--help"] if command and command != "main" else ["--help"]
+    done = subprocess.run(
+        [sys.executable, "-m", "rendezvous_di", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return f"```text\n{done.stdout.rstrip()}\n```"
+
+
+def benchmark_results(_: str | None) -> str:
+    results = ROOT / "benchmarks" / "results" / "results.md"
+    if not results.exists():
+        return "_No results yet: run `make bench`._"
+    return results.read_text()
+
+
+GENERATORS = {
+    "backend-options": backend_options,
+    "torchrun-options": torchrun_options,
+    "cli-help": cli_help,
+    "benchmark-results": benchmark_results,
+}
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    def replace(match: re.Match[str]) -> str:
+        return GENERATORS[match.group(1)](match.group(2))  # type: ignore[operator]
+
+    return MARKER.sub(replace, markdown)

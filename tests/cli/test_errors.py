@@ -1,0 +1,76 @@
+"""Bad input on the command line: exit code 2, a first stderr line `error: ...`, no traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.procs import run_cli
+
+BAD_INPUTS = [
+    (
+        ["--rdzv-backend", "c10"],
+        ["unknown rendezvous backend 'c10'", "c10d, etcd, etcd-v2, static", "did you mean 'c10d'"],
+    ),
+    (["--rdzv-endpoint", "host:http"], ["endpoint", "'http'"]),
+    (["--rdzv-endpoint", "host:123456"], ["endpoint", "'123456'"]),
+    (["--nnodes", "a:b"], ["nnodes", "'a:b'"]),
+    (["--nnodes", "4:2"], ["max_nodes", ">= min_nodes (4)"]),
+    (["--rdzv-conf", "join_timeout"], ["conf", "<key>=<value>"]),
+    (["--rdzv-conf", "join_timeout=soon"], ["conf.join_timeout", "'soon' is not an integer"]),
+    (["--rdzv-conf", "heartbeat=3"], ["did you mean 'heartbeat_timeout'"]),
+    (["--config", "/nonexistent/rdzv.yaml"], ["/nonexistent/rdzv.yaml", "no such file"]),
+    (["--bogus-flag"], ["unrecognized arguments: --bogus-flag"]),
+]
+
+
+def assert_clean_error(done: object, fragments: list[str]) -> None:
+    stderr: str = done.stderr  # type: ignore[attr-defined]
+    assert done.returncode == 2, stderr  # type: ignore[attr-defined]
+    assert stderr.splitlines()[0].startswith("error: "), stderr
+    assert "Traceback" not in stderr
+    for fragment in fragments:
+        assert fragment in stderr
+
+
+@pytest.mark.parametrize(("flags", "fragments"), BAD_INPUTS)
+def test_config_command_rejects_bad_input(flags: list[str], fragments: list[str]) -> None:
+    assert_clean_error(run_cli(["config", *flags]), fragments)
+
+
+@pytest.mark.parametrize(("flags", "fragments"), BAD_INPUTS)
+def test_run_command_rejects_bad_input_before_starting_anything(
+    flags: list[str], fragments: list[str]
+) -> None:
+    assert_clean_error(run_cli(["run", *flags, "--nproc-per-node", "2", "x.py"]), fragments)
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    config = tmp_path / "broken.yaml"
+    config.write_text("backend: c10d\nconf: {join_timeout: 1\n")
+    done = run_cli(["config", "--config", str(config)])
+    assert_clean_error(done, [f"{config}:3", "invalid YAML"])
+
+
+def test_wrong_type_in_a_file_names_the_field_and_the_file(tmp_path: Path) -> None:
+    config = tmp_path / "typed.yaml"
+    config.write_text("min_nodes: [1]\n")
+    done = run_cli(["config", "--config", str(config)])
+    assert_clean_error(done, ["min_nodes", f"file {config}", "integer"])
+
+
+def test_environment_errors_name_the_variable() -> None:
+    done = run_cli(["config"], env={"PET_NNODES": "two"})
+    assert_clean_error(done, ["nnodes (from env PET_NNODES)", "'two'"])
+
+
+def test_debug_shows_the_traceback() -> None:
+    done = run_cli(["--debug", "config", "--rdzv-backend", "nope"])
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr
+    assert "UnknownBackendError" in done.stderr
+
+
+def test_missing_command_is_a_usage_error() -> None:
+    assert_clean_error(run_cli([]), ["required: COMMAND"])

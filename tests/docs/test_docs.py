@@ -1,0 +1,79 @@
+"""The documentation builds strictly, and every example in it runs."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.procs import REPO, clean_environ
+
+PAGES = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
+FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+
+
+def blocks(page: Path, language: str) -> list[str]:
+    return [body for lang, body in FENCE.findall(page.read_text()) if lang == language]
+
+
+def shell_commands() -> list[tuple[str, str]]:
+    commands = []
+    for page in PAGES:
+        for body in blocks(page, "bash"):
+            for line in body.splitlines():
+                line = line.split("  #")[0].strip()
+                # The README's own two commands (make demo / make test) are what CI runs.
+                if line.startswith("rendezvous-di "):
+                    commands.append((page.name, line))
+    return commands
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p, "python")], ids=lambda p: p.name)
+def test_python_examples_run(page: Path, tmp_path: Path) -> None:
+    """A page's Python blocks run in order in one fresh interpreter, as a reader would."""
+    script = tmp_path / f"{page.stem}.py"
+    script.write_text("\n\n".join(blocks(page, "python")))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=REPO,
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(("page", "command"), shell_commands())
+def test_shell_examples_run(page: str, command: str) -> None:
+    bin_dir = Path(sys.executable).parent
+    argv = shlex.split(command)
+    done = subprocess.run(
+        [str(bin_dir / argv[0]), *argv[1:]],
+        cwd=REPO,
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{page}: {command}\n{done.stderr}"
+
+
+def test_docs_build_strictly(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
+        cwd=REPO,
+        env=clean_environ({"NO_MKDOCS_2_WARNING": "1"}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "backends" / "index.html").read_text().count("heartbeat_timeout") >= 2
