@@ -48,6 +48,7 @@ def add_rendezvous_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", metavar="FILE", help="YAML file with the settings keys")
     group.add_argument(
         "--container",
+        dest="container_spec",
         metavar="MODULE:NAME",
         help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
     )
@@ -91,7 +92,7 @@ def build_parser() -> CliParser:
 
 def container_from_args(args: argparse.Namespace) -> Any:
     """A container fed with this command's sources: file, environment, flags."""
-    container = new_container(getattr(args, "container", None))
+    container = new_container(getattr(args, "container_spec", None))
     if args.config:
         container.config_file.override(args.config)
     container.flags.override({o.key: getattr(args, o.key) for o in TORCHRUN_OPTIONS})

@@ -50,6 +50,7 @@ def torchrun_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", help="YAML file with the rendezvous settings")
     parser.add_argument(
         "--container",
+        dest="container_spec",
         metavar="MODULE:NAME",
         help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
     )
@@ -79,7 +80,7 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
 
     args = torchrun_parser().parse_args(list(argv))
     debug = debug or args.debug
-    container = new_container(args.container)
+    container = new_container(args.container_spec)
     if args.config:
         container.config_file.override(args.config)
     flags: dict[str, Any] = {key: getattr(args, dest) for key, dest in _DESTS.items()}
