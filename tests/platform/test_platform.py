@@ -145,7 +145,7 @@ def test_add_backend_refuses_what_would_surprise() -> None:
     container = RendezvousContainer()
     with pytest.raises(TypeError, match="every RendezvousContainer"):
         add_backend(RendezvousContainer, "x", providers.Object(None))
-    with pytest.raises(ConfigError, match="'c10d' is a built-in.*valid choices: c10d, etcd"):
+    with pytest.raises(ConfigError, match=r"'c10d' is a built-in.*valid choices: c10d, etcd"):
         add_backend(container, "c10d", providers.Object(None))
     with pytest.raises(TypeError, match="expected a provider"):
         add_backend(container, "x", object())  # type: ignore[arg-type]
