@@ -73,3 +73,14 @@ def add_backend(
         )
     current[name] = provider
     selector.set_providers(**current)
+
+
+def renamed(handler: Any, backend: str) -> Any:
+    """``handler`` reporting ``backend`` from ``get_backend()``, everything else delegated.
+
+    For a platform backend that serves a built-in (c10d, placed its own way)
+    under the platform's name. Imports torch.
+    """
+    from .named import NamedHandler
+
+    return NamedHandler(handler, backend)
