@@ -21,6 +21,8 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .container import RendezvousContainer
+    from .extend import add_backend
+    from .guard import ProviderPatchError
     from .settings import PluginPolicy, RendezvousSettings
     from .torch_registry import Installation, install
 
@@ -30,6 +32,8 @@ _LAZY = {
     "PluginPolicy": "settings",
     "install": "torch_registry",
     "Installation": "torch_registry",
+    "add_backend": "extend",
+    "ProviderPatchError": "guard",
 }
 
 __all__ = [
@@ -39,12 +43,14 @@ __all__ = [
     "ConfigFileError",
     "Installation",
     "PluginPolicy",
+    "ProviderPatchError",
     "RendezvousContainer",
     "RendezvousDIError",
     "RendezvousSettings",
     "UnknownBackendError",
     "UnknownOptionError",
     "__version__",
+    "add_backend",
     "install",
 ]
 

@@ -11,15 +11,6 @@ import pytest
 
 pytest.importorskip("torch.distributed.elastic.rendezvous")
 
-# In-process pytester runs drop modules first imported inside them; import ours here so every
-# run sees the same RendezvousContainer class (wiring markers are matched by identity).
-import rendezvous_di.container
-import rendezvous_di.testing.fake
-import rendezvous_di.testing.isolation
-import rendezvous_di.testing.mocks
-import rendezvous_di.testing.overrides
-import rendezvous_di.torch_registry  # noqa: F401
-
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_user=source)
@@ -46,6 +37,7 @@ def test_loading_the_plugin_imports_neither_torch_nor_dependency_injector(
 
         def test_nothing_heavy_was_imported(request):
             assert request.config.pluginmanager.has_plugin("rendezvous_di")
+            import rendezvous_di.testing
             assert "torch" not in sys.modules
             assert "dependency_injector" not in sys.modules
         """

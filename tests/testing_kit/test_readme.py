@@ -6,10 +6,6 @@ import re
 
 import pytest
 
-import rendezvous_di.container  # noqa: F401  (same class in every in-process run)
-import rendezvous_di.testing.fake  # noqa: F401
-import rendezvous_di.testing.mocks  # noqa: F401
-import rendezvous_di.testing.overrides  # noqa: F401
 from tests.support.procs import REPO
 
 pytest.importorskip("torch.distributed.elastic.rendezvous")
