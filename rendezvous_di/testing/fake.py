@@ -130,6 +130,12 @@ class FakeRendezvous:
             self._closed = True
             self._cond.notify_all()
 
+    @property
+    def joining(self) -> int:
+        """Participants inside ``next_rendezvous`` waiting for the forming round."""
+        with self._cond:
+            return len(self._joining)
+
     def waiting(self) -> int:
         """Participants waiting for the next round after at least one round completed."""
         with self._cond:

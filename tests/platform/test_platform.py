@@ -90,6 +90,20 @@ def test_overriding_the_platform_backend_reaches_the_injected_handler(
     assert fake.is_shut_down
 
 
+def test_patching_the_nested_container_fails_with_advice(
+    platform: TrainingPlatformContainer,
+) -> None:
+    from unittest import mock
+
+    from rendezvous_di import ProviderPatchError
+
+    with (
+        pytest.raises(ProviderPatchError, match=r"backends\.providers\['platform'\]\.override"),
+        mock.patch.object(platform.rendezvous(), "platform", object()),
+    ):
+        pass  # pragma: no cover - the patch is refused on entry
+
+
 def test_cli_lists_the_platform_backend_with_source_container() -> None:
     result = run_cli(["backends", "--json", "--container", PLATFORM])
     assert result.returncode == 0, result.stderr

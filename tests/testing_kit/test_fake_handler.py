@@ -89,7 +89,7 @@ def test_a_group_blocks_until_all_joined_then_ranks_are_distinct_and_store_share
     # Two of three join: nobody returns until the third arrives.
     participants.start(0, handlers[0].next_rendezvous)
     participants.start(1, handlers[1].next_rendezvous)
-    until(lambda: len(handlers[0].rendezvous._joining) == 2)
+    until(lambda: handlers[0].rendezvous.joining == 2)
     assert participants.results == {}
     participants.start(2, handlers[2].next_rendezvous)
     participants.join()
@@ -124,7 +124,7 @@ def test_set_closed_wakes_every_waiter_with_closed_error(participants: Participa
     handlers = FakeRendezvousHandler.group(3)
     participants.start(0, handlers[0].next_rendezvous)
     participants.start(1, handlers[1].next_rendezvous)
-    until(lambda: len(handlers[0].rendezvous._joining) == 2)
+    until(lambda: handlers[0].rendezvous.joining == 2)
     handlers[2].set_closed()
     participants.join()
     assert all(isinstance(e, rdzv.RendezvousClosedError) for e in participants.errors.values())

@@ -128,6 +128,18 @@ def test_overriding_c10d_in_the_selector_reaches_handler_and_torch_registry(
             assert rendezvous_container.handler() is fake_rendezvous_handler
             assert rendezvous_container.handler().next_rendezvous().world_size == 1
 
+        def test_undone_early(rendezvous_container, rendezvous_override, fake_rendezvous_handler):
+            with rendezvous_override(fake_rendezvous_handler):
+                assert rendezvous_container.handler() is fake_rendezvous_handler
+            assert fake_rendezvous_handler.is_shut_down  # the handler made from it is gone
+            real = rendezvous_container.handler()
+            assert real is not fake_rendezvous_handler
+            assert type(real).__name__ == "DynamicRendezvousHandler"
+
+        def test_override_after_first_use_is_refused(rendezvous_container, rendezvous_override):
+            rendezvous_container.handler()
+            rendezvous_override(FakeRendezvousHandler(backend="c10d"))
+
         def test_plain_dependency_injector_override_in_the_selector(rendezvous_container):
             fake = FakeRendezvousHandler(backend="c10d")
             with rendezvous_container.backends.providers["c10d"].override(providers.Object(fake)):
@@ -163,9 +175,12 @@ def test_overriding_c10d_in_the_selector_reaches_handler_and_torch_registry(
             rendezvous_override(FakeRendezvousHandler(backend="fake"))
         """,
     )
-    result.assert_outcomes(passed=5, failed=1)
+    result.assert_outcomes(passed=6, failed=2)
     result.stdout.fnmatch_lines(
         ["*serves backend 'fake' but would replace 'c10d'*FakeRendezvousHandler(backend='c10d')*"]
+    )
+    result.stdout.fnmatch_lines(
+        ["*cannot override backend 'c10d': the container already created its handler*"]
     )
 
 
