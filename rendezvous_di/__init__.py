@@ -14,6 +14,10 @@ from .errors import (
     BackendMismatchError,
     ConfigError,
     ConfigFileError,
+    PluginError,
+    PluginHandlerError,
+    PluginLoadError,
+    PluginSelectionError,
     RendezvousDIError,
     UnknownBackendError,
     UnknownOptionError,
@@ -24,13 +28,14 @@ if TYPE_CHECKING:
     from .extend import add_backend
     from .guard import ProviderPatchError
     from .settings import PluginPolicy, RendezvousSettings
-    from .torch_registry import Installation, install
+    from .torch_registry import Installation, adopt, install
 
 _LAZY = {
     "RendezvousContainer": "container",
     "RendezvousSettings": "settings",
     "PluginPolicy": "settings",
     "install": "torch_registry",
+    "adopt": "torch_registry",
     "Installation": "torch_registry",
     "add_backend": "extend",
     "ProviderPatchError": "guard",
@@ -42,7 +47,11 @@ __all__ = [
     "ConfigError",
     "ConfigFileError",
     "Installation",
+    "PluginError",
+    "PluginHandlerError",
+    "PluginLoadError",
     "PluginPolicy",
+    "PluginSelectionError",
     "ProviderPatchError",
     "RendezvousContainer",
     "RendezvousDIError",
@@ -51,6 +60,7 @@ __all__ = [
     "UnknownOptionError",
     "__version__",
     "add_backend",
+    "adopt",
     "install",
 ]
 

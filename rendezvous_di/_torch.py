@@ -62,6 +62,11 @@ def rendezvous_module() -> ModuleType:
     return sys.modules[_RENDEZVOUS]
 
 
+def loaded_rendezvous_module() -> ModuleType | None:
+    """Torch's rendezvous package if someone already imported it, else None; never imports."""
+    return sys.modules.get(_RENDEZVOUS)
+
+
 def rendezvous_registry_module() -> ModuleType:
     """Torch's ``registry`` module, home of the built-in creators."""
     rendezvous_module()

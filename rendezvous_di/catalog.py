@@ -1,25 +1,37 @@
 """What the container offers: one :class:`BackendInfo` per entry of its backends Selector.
 
-Listing never imports torch or a backend's dependencies: built-ins are
-described by their static spec and dependency checks use ``find_spec``.
+Listing never imports torch, a backend's dependencies or a plugin (unless
+asked to ``load``): built-ins are described by their static spec, dependency
+checks use ``find_spec``, plugins by their entry-point metadata and the state
+of their process-wide loader.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .backends import BUILTIN_BACKENDS, builtin_handler
+from .errors import PluginError
 from .options import OptionSpec
+from .policy import BackendSlot, slot_of
+from .settings import PluginPolicy
+from .torch_registry import TorchCreator, torch_registry_handler
 
 
 @dataclass(frozen=True)
 class BackendInfo:
     """One selectable backend as ``rendezvous-di backends`` shows it.
 
-    ``source`` is ``builtin`` (torch's own creator) or ``container`` (a
-    provider a platform declared in code). ``status`` is ``available`` or
-    ``missing dependency``, with ``reason`` saying what to install.
+    ``source`` is ``builtin`` (torch's own creator), ``plugin`` (a
+    ``torchrun.handlers`` entry point), ``torch-registry`` (registered on
+    torch's registry by other code) or ``container`` (a provider a platform
+    declared in code). ``status``: built-ins are ``available``, ``missing
+    dependency`` or ``shadowed`` (a plugin replaces them); plugins are ``not
+    loaded``, ``loaded``, ``failed``, ``denied``, ``shadowed`` or ``conflict``;
+    ``reason`` says why, or what to do.
     """
 
     name: str
@@ -47,26 +59,29 @@ class BackendInfo:
         return data
 
 
-def describe_backends(container: Any) -> list[BackendInfo]:
-    """Every backend the container's Selector offers, sorted by name."""
-    infos = []
+def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo]:
+    """Every backend the container's Selector offers, sorted by name then source.
+
+    A name claimed by a built-in and plugins gives one row per claimant.
+    ``load`` imports every plugin the policy would use, so failures show up
+    as ``failed`` with their reason; otherwise no plugin is imported.
+    """
+    policy: PluginPolicy = container.plugin_policy()
+    infos: list[BackendInfo] = []
     for name, provider in sorted(container.backends.providers.items()):
-        builtin = BUILTIN_BACKENDS.get(name)
-        if builtin is not None and getattr(provider, "provides", None) is builtin_handler:
-            missing = builtin.missing_dependency()
+        slot = slot_of(provider)
+        if getattr(provider, "provides", None) is builtin_handler:
+            infos.append(_builtin_info(name))
+        elif slot is not None:
+            infos.extend(_slot_infos(slot, policy, load))
+        elif getattr(provider, "provides", None) is torch_registry_handler:
+            entry: TorchCreator = provider.args[0]
             infos.append(
                 BackendInfo(
                     name=name,
-                    source="builtin",
-                    status="missing dependency" if missing else "available",
-                    summary=builtin.summary,
-                    options=builtin.schema.options,
-                    reason=(
-                        f"needs {missing[0]!r}: pip install 'rendezvous-di[{missing[1]}]'"
-                        if missing
-                        else None
-                    ),
-                    distribution="torch",
+                    source="torch-registry",
+                    status="available",
+                    summary=f"registered on torch's registry: {entry.origin}",
                 )
             )
         else:
@@ -75,4 +90,58 @@ def describe_backends(container: Any) -> list[BackendInfo]:
                     name=name, source="container", status="available", summary="declared in code"
                 )
             )
+    return infos
+
+
+def _torch_version() -> str | None:
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _builtin_info(name: str, shadowed_by: str | None = None) -> BackendInfo:
+    builtin = BUILTIN_BACKENDS[name]
+    missing = builtin.missing_dependency()
+    if shadowed_by is not None:
+        status, reason = "shadowed", f"replaced by {shadowed_by} (plugins.override_builtins)"
+    elif missing:
+        status = "missing dependency"
+        reason = f"needs {missing[0]!r}: pip install 'rendezvous-di[{missing[1]}]'"
+    else:
+        status, reason = "available", None
+    return BackendInfo(
+        name=name,
+        source="builtin",
+        status=status,
+        summary=builtin.summary,
+        options=builtin.schema.options,
+        reason=reason,
+        distribution="torch",
+        version=_torch_version(),
+    )
+
+
+def _slot_infos(slot: BackendSlot, policy: PluginPolicy, load: bool) -> list[BackendInfo]:
+    decision = slot.decide(policy)
+    if load and decision.kind == "plugin":
+        with contextlib.suppress(PluginError):  # the loader records it: shown as failed
+            decision.loaders[0].creator()
+    infos = []
+    if slot.builtin:
+        chosen = decision.loaders[0].spec.label if decision.kind == "plugin" else None
+        infos.append(_builtin_info(slot.name, shadowed_by=chosen))
+    for loader in sorted(slot.loaders, key=lambda lo: lo.spec.distribution):
+        status, reason = slot.status(loader, policy)
+        infos.append(
+            BackendInfo(
+                name=slot.name,
+                source="plugin",
+                status=status,
+                summary=f"entry point {loader.spec.value}",
+                reason=reason,
+                distribution=loader.spec.distribution,
+                version=loader.spec.version,
+            )
+        )
     return infos

@@ -80,6 +80,12 @@ def build_parser() -> CliParser:
     ):
         command = commands.add_parser(name, help=help_text, description=help_text)
         command.add_argument("--json", action="store_true", help="machine-readable output")
+        if name == "backends":
+            command.add_argument(
+                "--load",
+                action="store_true",
+                help="import every plugin the policy allows, to report load failures",
+            )
         command.add_argument("--debug", action="store_true", help="show tracebacks")
         add_rendezvous_flags(command)
     commands.add_parser(
@@ -114,24 +120,30 @@ def show_backends(args: argparse.Namespace, out: TextIO) -> None:
     from .catalog import describe_backends
     from .render import table
 
-    infos = describe_backends(container_from_args(args))
+    infos = describe_backends(container_from_args(args), load=args.load)
     if args.json:
         json.dump([i.to_json() for i in infos], out, indent=2)
         out.write("\n")
         return
     table(
-        [(i.name, i.source, i.status, i.reason or i.summary) for i in infos],
-        ("BACKEND", "SOURCE", "STATUS", "DESCRIPTION"),
+        [(i.name, i.source, i.status, _distribution(i), i.reason or i.summary) for i in infos],
+        ("BACKEND", "SOURCE", "STATUS", "DISTRIBUTION", "DESCRIPTION"),
         out,
     )
     for info in infos:
-        if info.options:
+        if info.options and info.status != "shadowed":
             out.write(f"\n{info.name} options:\n")
             table(
                 [(o.name, o.type_name, o.default, _option_note(o)) for o in info.options],
                 ("OPTION", "TYPE", "DEFAULT", "DESCRIPTION"),
                 out,
             )
+
+
+def _distribution(info: Any) -> str | None:
+    if info.distribution is None:
+        return None
+    return f"{info.distribution} {info.version}" if info.version else str(info.distribution)
 
 
 def _option_note(option: Any) -> str:

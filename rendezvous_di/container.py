@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from dependency_injector import containers, providers
 
 from .backends import BUILTIN_BACKENDS, builtin_handler
 from .guard import RendezvousDynamicContainer
-from .wiring import build_parameters, container_settings, fresh_run_id, open_handler
+from .plugins import PluginSpec, discover, loader_for
+from .policy import BackendSlot, slot_handler
+from .torch_registry import torch_registry_providers
+from .wiring import (
+    build_parameters,
+    container_policy,
+    container_settings,
+    fresh_run_id,
+    open_handler,
+)
 
 
 def builtin_providers(parameters: providers.Provider[Any]) -> dict[str, providers.Provider[Any]]:
@@ -18,6 +28,46 @@ def builtin_providers(parameters: providers.Provider[Any]) -> dict[str, provider
         name: providers.Factory(builtin_handler, name, params=parameters)
         for name in BUILTIN_BACKENDS
     }
+
+
+def plugin_providers(
+    specs: Iterable[PluginSpec],
+    existing: Mapping[str, providers.Provider[Any]],
+    parameters: providers.Provider[Any],
+    policy: providers.Provider[Any],
+) -> dict[str, providers.Provider[Any]]:
+    """One Factory per backend name that plugins claim, deciding by policy at call time.
+
+    A name a platform declared in code (not torch's built-in) is kept: code
+    the user wrote wins over metadata that happens to be installed.
+    """
+    claims: dict[str, list[PluginSpec]] = {}
+    for spec in specs:
+        claims.setdefault(spec.name, []).append(spec)
+    added: dict[str, providers.Provider[Any]] = {}
+    for name, claimants in claims.items():
+        current = existing.get(name)
+        if current is not None and getattr(current, "provides", None) is not builtin_handler:
+            continue
+        slot = BackendSlot(name, [loader_for(spec) for spec in claimants])
+        added[name] = providers.Factory(slot_handler, slot, params=parameters, policy=policy)
+    return added
+
+
+def add_out_of_tree_backends(container: Any) -> None:
+    """Merge installed plugins and torch-registry backends into ``container.backends``.
+
+    ``Selector.set_providers`` replaces the whole mapping, so the built-ins are
+    passed again. Reads entry-point metadata only: no plugin is imported, and
+    torch's registry is read only when torch's rendezvous package is imported.
+    """
+    selector = container.backends
+    entries = dict(selector.providers)
+    entries.update(
+        plugin_providers(discover(), entries, container.parameters, container.plugin_policy)
+    )
+    entries.update(torch_registry_providers(entries, container.parameters))
+    selector.set_providers(**entries)
 
 
 class RendezvousContainer(containers.DeclarativeContainer):
@@ -32,7 +82,12 @@ class RendezvousContainer(containers.DeclarativeContainer):
         flags: torchrun flags by settings key (set by the CLI), above ``config``.
         settings: the effective, validated :class:`~rendezvous_di.RendezvousSettings`.
         parameters: torch's ``RendezvousParameters`` built from them.
-        backends: a Selector keyed by backend name; ``backends.providers[name]``
+        plugin_policy: the ``plugins`` block alone (valid even when other settings
+            are not), which decides who serves plugin-claimed names.
+        backends: a Selector keyed by backend name: torch's built-ins, one entry
+            per installed ``torchrun.handlers`` plugin name (added when the
+            container is created; imported only when used) and the backends
+            others registered on torch's registry. ``backends.providers[name]``
             can be overridden and the override reaches ``handler``.
         handler: the selected backend's handler, a Resource: one per container,
             shut down by ``shutdown_resources()``.
@@ -49,6 +104,13 @@ class RendezvousContainer(containers.DeclarativeContainer):
     environ = providers.Object(os.environ)
     flags: providers.Provider[dict[str, object] | None] = providers.Object(None)
     fresh_run_id = providers.Singleton(fresh_run_id)
+    plugin_policy = providers.Callable(
+        container_policy,
+        explicit=config,
+        config_file=config_file,
+        environ=environ,
+        flags=flags,
+    )
 
     # The Selector's key and its entries depend on settings, and settings need the
     # Selector's names to validate the backend: declare it first, complete it below.
@@ -62,6 +124,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
         selector=backends.provider,
         flags=flags,
         fresh_run_id=fresh_run_id,
+        policy=plugin_policy,
     )
     parameters = providers.Callable(build_parameters, settings, selector=backends.provider)
 
@@ -69,3 +132,11 @@ class RendezvousContainer(containers.DeclarativeContainer):
     backends.set_providers(**builtin_providers(parameters))
 
     handler = providers.Resource(open_handler, handler=backends, backend=settings.provided.backend)
+
+    def __new__(cls, **overriding_providers: Any) -> Any:
+        # Discovery belongs to creation, not to import: each new container sees
+        # what is installed now. Instances are DynamicContainer copies, hence the
+        # module-level function rather than a method.
+        container = super().__new__(cls, **overriding_providers)
+        add_out_of_tree_backends(container)
+        return container

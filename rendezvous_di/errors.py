@@ -152,3 +152,38 @@ class BackendMismatchError(RendezvousDIError, RuntimeError):
             f"The rendezvous backend {got!r} does not match the requested backend "
             f"{requested!r} (handler from {provider})."
         )
+
+
+class PluginError(RendezvousDIError):
+    """Something about an out-of-tree ``torchrun.handlers`` backend.
+
+    Attributes:
+        backend: the backend (entry point) name.
+        distribution: the distribution that declares it, with ``version``.
+    """
+
+    def __init__(self, message: str, *, backend: str, distribution: str, version: str) -> None:
+        self.backend = backend
+        self.distribution = distribution
+        self.version = version
+        super().__init__(message)
+
+
+class PluginLoadError(PluginError, ImportError):
+    """A plugin could not be imported, its getter failed, or it gave no creator.
+
+    The original exception is the ``__cause__``; a ``SystemExit`` raised while
+    importing a plugin ends up here too instead of ending the process.
+    """
+
+
+class PluginHandlerError(PluginError, RuntimeError):
+    """A plugin's creator failed with something other than a ``RendezvousError``."""
+
+
+class PluginSelectionError(ConfigError):
+    """The selected backend is a plugin the policy denies, or one several distributions claim.
+
+    ``choices`` lists the backends that can be selected instead (denied), or
+    the distributions that claim the name (conflict).
+    """

@@ -97,6 +97,20 @@ def merge(layers: Iterable[Layer]) -> Layer:
     return merged
 
 
+def resolve_policy(layers: Iterable[Layer]) -> PluginPolicy:
+    """Only the ``plugins`` block of ``layers``, validated.
+
+    Listing backends needs the policy even when the rest of the settings is
+    invalid (an unknown ``backend`` is exactly when someone lists them).
+    """
+    merged = merge(layers)
+    block = merged.values.get("plugins", {})
+    try:
+        return PluginPolicy.model_validate(block)
+    except ValidationError as error:
+        raise _config_error(error, {"plugins": block}, merged.sources, prefix="plugins") from None
+
+
 def resolve_settings(
     layers: Iterable[Layer],
     *,
@@ -173,11 +187,17 @@ def _check_endpoint(settings: RendezvousSettings, source: str | None) -> None:
 
 
 def _config_error(
-    error: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]
+    error: ValidationError,
+    values: Mapping[str, Any],
+    sources: Mapping[str, str],
+    prefix: str | None = None,
 ) -> ConfigError:
     first = error.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    top = str(first["loc"][0]) if first["loc"] else field
-    source = sources.get(field) or sources.get(top)
+    loc = tuple(str(p) for p in first["loc"])
+    if prefix:
+        loc = (prefix, *loc)
+    field = ".".join(loc)
+    top = loc[0] if loc else field
+    source = sources.get(field) or sources.get(".".join(loc[:2])) or sources.get(top)
     value = first.get("input", values.get(top))
     return ConfigError(field, value, f"{value!r}: {first['msg'].lower()}", source=source)

@@ -6,9 +6,14 @@ container's backends there, so torch's own code gets its handlers from the
 container, overrides included, and :meth:`Installation.uninstall` puts back
 exactly what was there before.
 
-torch's registry has no unregister and refuses to replace a name, so the
-bridge writes its private ``_registry`` mapping: the only way to swap a
-built-in, and the reason this lives in one small module.
+The other way round, :func:`adopt` (run at container creation when torch's
+rendezvous package is already imported, and by :func:`install`) turns
+backends that other code registered on torch's registry into providers of
+the container, with source ``torch-registry``.
+
+torch's registry has no unregister, no listing and refuses to replace a name,
+so the bridge reads and writes its private ``_registry`` mapping: the only
+way to swap a built-in, and the reason this lives in one small module.
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._torch import rendezvous_module
+from dependency_injector import providers
+
+from ._torch import loaded_rendezvous_module, rendezvous_module
+from .backends import BUILTIN_BACKENDS
+from .errors import UnknownBackendError
 from .wiring import check_handler, normalize_parameters
 
 if TYPE_CHECKING:
@@ -46,7 +55,7 @@ class ContainerCreator:
 
     def __call__(self, params: RendezvousParameters) -> RendezvousHandler:
         selector = self.container.backends
-        params = normalize_parameters(params, selector)
+        params = normalize_parameters(params, selector, self.container.plugin_policy())
         handler: RendezvousHandler = selector.providers[self.backend](params=params)
         check_handler(handler, self.backend, f"backends.providers[{self.backend!r}]")
         if self.on_create is not None:
@@ -57,18 +66,103 @@ class ContainerCreator:
         return f"<rendezvous-di creator for {self.backend!r}>"
 
 
+class TorchCreator:
+    """A creator found in torch's registry, held by the container's ``torch-registry`` entry.
+
+    The creator is captured when adopted, not looked up at call time: after
+    :func:`install` the registry holds our own :class:`ContainerCreator` for
+    that name, and looking it up would call ourselves.
+    """
+
+    def __init__(self, name: str, creator: Callable[[RendezvousParameters], RendezvousHandler]):
+        self.name = name
+        self.creator = creator
+
+    @property
+    def origin(self) -> str:
+        """Where the creator was defined, for listings (``module.qualname``)."""
+        module = getattr(self.creator, "__module__", None) or "?"
+        qualname = getattr(self.creator, "__qualname__", None) or type(self.creator).__qualname__
+        return f"{module}.{qualname}"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TorchCreator:
+        return self  # a registry entry is process-wide; containers share it
+
+    def __repr__(self) -> str:
+        return f"<torch registry creator {self.name!r}: {self.origin}>"
+
+
+def torch_registry_handler(entry: TorchCreator, params: RendezvousParameters) -> RendezvousHandler:
+    """What a ``torch-registry`` Selector entry provides: the adopted creator's handler."""
+    return entry.creator(params)
+
+
+def foreign_creators(known: Iterable[str]) -> dict[str, TorchCreator]:
+    """Creators others registered on torch's registry under names not in ``known``.
+
+    Never imports torch: when its rendezvous package is not imported yet, its
+    registry does not exist and nobody can have registered anything.
+    Torch's built-ins and the creators :func:`install` placed are not foreign.
+    """
+    module = loaded_rendezvous_module()
+    if module is None:
+        return {}
+    skip = set(known) | set(BUILTIN_BACKENDS)
+    with _lock:
+        entries = list(module.rendezvous_handler_registry._registry.items())
+    return {
+        name: TorchCreator(name, creator)
+        for name, creator in entries
+        if name not in skip and not isinstance(creator, ContainerCreator)
+    }
+
+
+def torch_registry_providers(
+    known: Iterable[str], parameters: Any
+) -> dict[str, providers.Provider[Any]]:
+    """One Factory per foreign creator, fed the container's parameters like any backend."""
+    return {
+        name: providers.Factory(torch_registry_handler, entry, params=parameters)
+        for name, entry in foreign_creators(known).items()
+    }
+
+
+def adopt(container: Any) -> list[str]:
+    """Add backends registered on torch's registry by other code to ``container``; return them.
+
+    Container creation does this already; call it again after importing code
+    that registers backends later. Names the container already has are kept.
+    """
+    selector = container.backends
+    entries = dict(selector.providers)
+    added = torch_registry_providers(entries, container.parameters)
+    if added:
+        selector.set_providers(**entries, **added)
+    return sorted(added)
+
+
 class Installation:
     """Backends placed in torch's registry; undo with :meth:`uninstall` or a ``with`` block."""
 
-    def __init__(self, registry: Any, previous: dict[str, Any]) -> None:
+    def __init__(self, registry: Any, previous: dict[str, Any], placed: dict[str, Any]) -> None:
         self._registry = registry
         self._previous = previous
+        self._placed = placed
         self.names = tuple(previous)
 
+    @property
+    def active(self) -> bool:
+        return bool(self._previous)
+
     def uninstall(self) -> None:
-        """Restore every name to the creator it had before (or remove it). Idempotent."""
+        """Restore every name to the creator it had before (or remove it). Idempotent.
+
+        A name someone re-registered since is left alone: it is theirs now.
+        """
         with _lock:
             for name, creator in self._previous.items():
+                if self._registry._registry.get(name) is not self._placed.get(name):
+                    continue
                 if creator is None:
                     self._registry._registry.pop(name, None)
                 else:
@@ -95,13 +189,29 @@ def install(
 ) -> Installation:
     """Register the container's backends (all, or ``names``) in torch's registry.
 
+    Backends others registered on torch's registry are adopted first (see
+    :func:`adopt`) and, being torch's already, are not registered again.
+    Plugins stay lazy: a plugin backend is imported when torch asks for it.
     ``on_create(backend, handler)`` is called for every handler torch obtains
     through the bridge (the CLI reports it; tests observe it).
+    Use the result as a context manager, or call ``uninstall()``.
     """
     registry = rendezvous_module().rendezvous_handler_registry
-    chosen = list(container.backends.providers) if names is None else list(names)
+    adopt(container)
+    selector = container.backends
+    if names is None:
+        chosen = [
+            name
+            for name, provider in selector.providers.items()
+            if getattr(provider, "provides", None) is not torch_registry_handler
+        ]
+    else:
+        chosen = list(names)
+        unknown = [n for n in chosen if n not in selector.providers]
+        if unknown:
+            raise UnknownBackendError(unknown[0], selector.providers)
     with _lock:
         previous = {name: registry._registry.get(name) for name in chosen}
-        for name in chosen:
-            registry._registry[name] = ContainerCreator(container, name, on_create)
-    return Installation(registry, previous)
+        placed = {name: ContainerCreator(container, name, on_create) for name in chosen}
+        registry._registry.update(placed)
+    return Installation(registry, previous, placed)

@@ -11,28 +11,61 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import sources
-from .backends import BUILTIN_BACKENDS, builtin_handler
+from .backends import BUILTIN_BACKENDS
 from .errors import BackendMismatchError, ConfigError
 from .options import OptionSchema
-from .settings import RendezvousSettings, resolve_settings
+from .policy import builtin_serves, selectable, slot_of
+from .settings import PluginPolicy, RendezvousSettings, resolve_policy, resolve_settings
+from .sources import Layer
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
 
-def backend_schemas(selector: Any) -> dict[str, OptionSchema | None]:
-    """Every name the backends Selector offers, with the schema of those that are built-ins.
+def backend_schemas(
+    selector: Any, policy: PluginPolicy | None = None
+) -> dict[str, OptionSchema | None]:
+    """Every name the backends Selector offers, with the schema of those torch's built-ins serve.
 
     A provider counts as the built-in only when it still calls torch's creator
     (overrides stack on top of it and keep the schema: a fake handler then
-    receives the same validated parameters the real one would).
+    receives the same validated parameters the real one would). A plugin that
+    ``policy`` lets replace a built-in reads its options its own way: no schema.
     """
     schemas: dict[str, OptionSchema | None] = {}
     for name, provider in selector.providers.items():
         builtin = BUILTIN_BACKENDS.get(name)
-        is_builtin = builtin is not None and getattr(provider, "provides", None) is builtin_handler
-        schemas[name] = builtin.schema if is_builtin and builtin else None
+        serves = builtin is not None and builtin_serves(name, provider, policy)
+        schemas[name] = builtin.schema if serves and builtin else None
     return schemas
+
+
+def container_layers(
+    explicit: Mapping[str, Any] | None,
+    config_file: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None,
+    flags: Mapping[str, Any] | None = None,
+) -> list[Layer]:
+    """The container's sources as layers, lowest first: file < PET_* env < config < flags."""
+    layers = []
+    if config_file is not None:
+        layers.append(sources.from_yaml(config_file, environ))
+    if environ is not None:
+        layers.append(sources.from_environ(environ))
+    layers.append(sources.from_mapping(explicit, source="config"))
+    if flags:
+        layers.append(sources.from_flags(flags))
+    return layers
+
+
+def container_policy(
+    explicit: Mapping[str, Any] | None,
+    config_file: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None,
+    flags: Mapping[str, Any] | None = None,
+) -> PluginPolicy:
+    """The ``plugins`` policy from the container's sources, valid even when the rest is not."""
+    return resolve_policy(container_layers(explicit, config_file, environ, flags))
 
 
 def container_settings(
@@ -42,17 +75,33 @@ def container_settings(
     selector: Any,
     flags: Mapping[str, Any] | None = None,
     fresh_run_id: str | None = None,
+    policy: PluginPolicy | None = None,
 ) -> RendezvousSettings:
-    """Settings from the container's sources: file < PET_* environment < ``config`` < flags."""
-    layers = []
-    if config_file is not None:
-        layers.append(sources.from_yaml(config_file, environ))
-    if environ is not None:
-        layers.append(sources.from_environ(environ))
-    layers.append(sources.from_mapping(explicit, source="config"))
-    if flags:
-        layers.append(sources.from_flags(flags))
-    return resolve_settings(layers, schemas=backend_schemas(selector), fresh_run_id=fresh_run_id)
+    """Settings from the container's sources: file < PET_* environment < ``config`` < flags.
+
+    Selecting a plugin the policy denies, or a name two distributions claim,
+    fails here, with the policy value's source, before anything is imported.
+    """
+    layers = container_layers(explicit, config_file, environ, flags)
+    settings = resolve_settings(
+        layers,
+        schemas=backend_schemas(selector, policy or resolve_policy(layers)),
+        fresh_run_id=fresh_run_id,
+    )
+    slot = slot_of(selector.providers.get(settings.backend))
+    if slot is not None:
+        policy_sources = [
+            s for k, s in sorted(settings.sources.items()) if k.startswith("plugins.")
+        ]
+        error = slot.selection_error(
+            settings.plugins,
+            selectable(selector.providers, settings.plugins),
+            source=settings.source_of("backend"),
+            policy_source=", ".join(dict.fromkeys(policy_sources)) or None,
+        )
+        if error is not None:
+            raise error
+    return settings
 
 
 def fresh_run_id() -> str:
@@ -65,7 +114,7 @@ def build_parameters(settings: RendezvousSettings, selector: Any) -> RendezvousP
     from ._torch import rendezvous_module
 
     conf = dict(settings.conf)
-    schema = backend_schemas(selector).get(settings.backend)
+    schema = backend_schemas(selector, settings.plugins).get(settings.backend)
     if schema is not None:
         conf = schema.validate(conf, require=True, check_files=True, sources=settings.sources)
         rank = conf.get("rank")
@@ -88,14 +137,16 @@ def build_parameters(settings: RendezvousSettings, selector: Any) -> RendezvousP
     return params
 
 
-def normalize_parameters(params: RendezvousParameters, selector: Any) -> RendezvousParameters:
+def normalize_parameters(
+    params: RendezvousParameters, selector: Any, policy: PluginPolicy | None = None
+) -> RendezvousParameters:
     """Validate and convert parameters someone else built (torch's launcher, a test).
 
     torchrun passes every option as a string and adds ``timeout`` (and ``rank``
     for static); the schema accepts those and converts the rest, exactly as for
     parameters the container builds itself.
     """
-    schema = backend_schemas(selector).get(params.backend)
+    schema = backend_schemas(selector, policy).get(params.backend)
     if schema is None:
         return params
     conf = schema.validate(params.config, require=True, check_files=True)

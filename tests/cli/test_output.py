@@ -56,7 +56,7 @@ def test_backends_json_lists_every_builtin_with_its_options() -> None:
 def test_backends_on_a_terminal_is_an_aligned_table() -> None:
     lines = run_on_terminal(["backends"]).splitlines()
     header = lines[0]
-    assert header.split() == ["BACKEND", "SOURCE", "STATUS", "DESCRIPTION"]
+    assert header.split() == ["BACKEND", "SOURCE", "STATUS", "DISTRIBUTION", "DESCRIPTION"]
     source_column = header.index("SOURCE")
     for row in lines[1:5]:
         assert row[source_column:].startswith("builtin")

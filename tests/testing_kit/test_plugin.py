@@ -190,11 +190,12 @@ def test_overrides_never_leak_into_the_next_test(pytester: pytest.Pytester) -> N
         """
         import sys
         from dependency_injector import providers
-        from rendezvous_di import RendezvousContainer, install
+        from rendezvous_di import RendezvousContainer, add_backend, install
         from rendezvous_di.testing import FakeRendezvousHandler
 
         def test_a_leaves_everything_behind(rendezvous_container, rendezvous_override):
             rendezvous_container.config.from_dict({"run_id": "kept"})
+            add_backend(rendezvous_container, "my-backend", providers.Object(None))
             rendezvous_override(FakeRendezvousHandler(backend="c10d"))
             rendezvous_container.backends.providers["static"].override(providers.Object(1))
             rendezvous_container.handler.override(providers.Object(2))

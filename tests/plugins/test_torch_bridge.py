@@ -1,0 +1,168 @@
+"""Both ways between the container and torch's registry, with plugins in the picture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from dependency_injector import providers
+
+from rendezvous_di import RendezvousContainer, adopt, install
+from rendezvous_di._torch import rendezvous_module
+from rendezvous_di.catalog import describe_backends
+from tests.plugins.conftest import Events
+
+
+@pytest.fixture
+def torch_rendezvous() -> Any:
+    """torch's rendezvous package, imported our way (torch's eager plugin loading hidden)."""
+    return rendezvous_module()
+
+
+@pytest.fixture
+def container() -> Iterator[Any]:
+    container = RendezvousContainer()
+    container.environ.override({})
+    yield container
+    container.shutdown_resources()
+
+
+def params(torch_rendezvous: Any, backend: str, **config: Any) -> Any:
+    return torch_rendezvous.RendezvousParameters(
+        backend=backend, endpoint="localhost:0", run_id="bridge", min_nodes=1, max_nodes=1, **config
+    )
+
+
+def test_torch_gets_plugin_handlers_from_the_container_lazily(
+    install: Callable[..., None], events: Events, torch_rendezvous: Any
+) -> None:
+    install("rdzv-good", "rdzv-boom")
+    container = RendezvousContainer()
+    registry = torch_rendezvous.rendezvous_handler_registry
+    with install_(container) as installation:
+        assert {"good", "boom"} <= set(installation.names)
+        assert events.lines() == []  # registering does not import a plugin
+        handler = torch_rendezvous.registry.get_rendezvous_handler(params(torch_rendezvous, "good"))
+        assert type(handler).__module__ == "rdzv_good"
+        assert events.lines() == ["import good", "getter good"]
+    assert "good" not in registry._registry
+    assert "boom" not in registry._registry
+    assert events.count("import boom") == 0
+
+
+def install_(container: Any, names: list[str] | None = None) -> Any:
+    return install(container, names)
+
+
+def test_an_override_made_after_install_reaches_torch(
+    install: Callable[..., None], events: Events, torch_rendezvous: Any
+) -> None:
+    install("rdzv-good")
+    container = RendezvousContainer()
+    seen: list[Any] = []
+
+    class Recorded(torch_rendezvous.RendezvousHandler):  # type: ignore[misc]
+        def __init__(self, params: Any) -> None:
+            seen.append(params)
+
+        get_backend = staticmethod(lambda: "good")
+        next_rendezvous = is_closed = set_closed = num_nodes_waiting = None
+        get_run_id = shutdown = None
+
+    with install_(container, ["good"]):
+        entry = container.backends.providers["good"]
+        with entry.override(providers.Factory(Recorded)):
+            handler = torch_rendezvous.registry.get_rendezvous_handler(
+                params(torch_rendezvous, "good", flavour="x")
+            )
+        assert isinstance(handler, Recorded)
+        assert seen[0].config == {"flavour": "x"}
+    assert events.lines() == []  # the override answered: the plugin was never imported
+
+
+def test_backends_registered_on_torchs_registry_appear_in_new_containers(
+    torch_rendezvous: Any,
+) -> None:
+    registry = torch_rendezvous.rendezvous_handler_registry
+    made: list[Any] = []
+
+    def elsewhere(params: Any) -> Any:
+        from torch.distributed.elastic.rendezvous.registry import _create_c10d_handler
+
+        handler = _create_c10d_handler(params)
+        made.append(handler)
+        return handler
+
+    registry.register("elsewhere", elsewhere)
+    try:
+        container = RendezvousContainer()
+        container.environ.override({})
+        assert "elsewhere" in container.backends.providers
+        [info] = [i for i in describe_backends(container) if i.name == "elsewhere"]
+        assert (info.source, info.status) == ("torch-registry", "available")
+        assert "elsewhere" in info.summary
+        container.config.from_dict(
+            {"backend": "c10d", "endpoint": "localhost:0", "conf": {"join_timeout": 60}}
+        )
+        c10d_params = container.parameters()
+        handler = container.backends.providers["elsewhere"](params=c10d_params)
+        assert made == [handler]
+        # install() leaves a foreign entry to its owner and still restores it afterwards.
+        with install(container) as installation:
+            assert "elsewhere" not in installation.names
+            assert registry._registry["elsewhere"] is elsewhere
+        assert registry._registry["elsewhere"] is elsewhere
+    finally:
+        registry._registry.pop("elsewhere", None)
+
+
+def test_adopt_picks_up_registrations_made_after_the_container(torch_rendezvous: Any) -> None:
+    registry = torch_rendezvous.rendezvous_handler_registry
+    container = RendezvousContainer()
+
+    def later(params: Any) -> Any:
+        raise AssertionError("not called")
+
+    assert "later" not in container.backends.providers
+    registry.register("later", later)
+    try:
+        assert adopt(container) == ["later"]
+        assert "later" in container.backends.providers
+        assert {"c10d", "etcd", "etcd-v2", "static"} <= set(container.backends.providers)
+        assert adopt(container) == []
+    finally:
+        registry._registry.pop("later", None)
+
+
+def test_uninstall_leaves_a_name_someone_re_registered_since(torch_rendezvous: Any) -> None:
+    registry = torch_rendezvous.rendezvous_handler_registry
+    container = RendezvousContainer()
+    original = registry._registry["static"]
+
+    def theirs(params: Any) -> Any:
+        raise AssertionError("not called")
+
+    installation = install(container, ["static"])
+    registry._registry["static"] = theirs
+    installation.uninstall()
+    try:
+        assert registry._registry["static"] is theirs
+    finally:
+        registry._registry["static"] = original
+
+
+def test_override_builtins_reaches_torchs_own_lookup(
+    install: Callable[..., None], events: Events, torch_rendezvous: Any
+) -> None:
+    install("rdzv-c10d")
+    container = RendezvousContainer()
+    container.environ.override({})
+    container.config.from_dict({"plugins": {"override_builtins": ["c10d"]}})
+    with install_(container, ["c10d"]):
+        handler = torch_rendezvous.registry.get_rendezvous_handler(
+            params(torch_rendezvous, "c10d", flavour="x")
+        )
+    assert type(handler).__module__ == "rdzv_c10d"
+    assert handler.params.config == {"flavour": "x"}  # no built-in option schema
+    assert events.lines() == ["import c10d", "getter c10d"]
