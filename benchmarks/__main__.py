@@ -11,6 +11,9 @@ from . import cases, report
 CASES = {
     "cold_start": cases.cold_start,
     "memory": cases.peak_memory,
+    "resolution": cases.resolution,
+    "plugin_scaling": cases.plugin_scaling,
+    "broken_plugin": cases.broken_plugin,
     "end_to_end": cases.end_to_end,
 }
 

@@ -25,6 +25,7 @@ class Result:
     torch: float
     target: float | None
     note: str = ""
+    baseline: str = "torch"
 
     @property
     def ratio(self) -> float:
@@ -160,3 +161,148 @@ def _median_fresh(make_command: Callable[[], list[str]], runs: int) -> Sample:
         statistics.median(s.peak_mib for s in samples),
         runs,
     )
+
+
+_RESOLVE_TORCH = textwrap.dedent(
+    """
+    from benchmarks.measure import per_call
+    import torch.distributed.elastic.rendezvous as rendezvous
+    from torch.distributed.elastic.rendezvous.registry import get_rendezvous_handler
+    params = rendezvous.RendezvousParameters("trivial", "head:1", "r", 1, 1)
+    def once():
+        get_rendezvous_handler(params).shutdown()
+    once()
+    print(per_call(once, calls=CALLS, repeats=9))
+    """
+)
+_RESOLVE_OURS = textwrap.dedent(
+    """
+    from benchmarks.measure import per_call
+    from rendezvous_di import RendezvousContainer, install
+    container = RendezvousContainer()
+    container.environ.override({})
+    container.config.from_dict({"backend": "trivial", "endpoint": "head:1", "run_id": "r"})
+    def through_handler():
+        container.handler()
+        container.handler.shutdown()
+    through_handler()
+    first = per_call(through_handler, calls=CALLS, repeats=9)
+    from torch.distributed.elastic.rendezvous import RendezvousParameters
+    from torch.distributed.elastic.rendezvous.registry import get_rendezvous_handler
+    params = RendezvousParameters("trivial", "head:1", "r", 1, 1)
+    install(container, ["trivial"])
+    def through_torch():
+        get_rendezvous_handler(params).shutdown()
+    through_torch()
+    print(first, per_call(through_torch, calls=CALLS, repeats=9))
+    """
+)
+
+
+def _python_output(code: str, env: dict[str, str]) -> list[float]:
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [float(x) for x in done.stdout.split()]
+
+
+def resolution(runs: int) -> list[Result]:
+    """µs per handler for a trivial plugin: ``handler()`` and the torch bridge vs torch."""
+    import tempfile
+
+    from .plugin_site import TRIVIAL, install
+
+    calls = str(200 * runs)
+    with tempfile.TemporaryDirectory(prefix="rdzv-bench-") as root:
+        site = Path(root) / "site"
+        install(site, "trivial", "rdzv_trivial", TRIVIAL)
+        env = {"PYTHONPATH": f"{REPO}:{site}"}
+        (torch,) = _python_output(_RESOLVE_TORCH.replace("CALLS", calls), env)
+        handler, bridge = _python_output(_RESOLVE_OURS.replace("CALLS", calls), env)
+    return [
+        Result(
+            "resolution: container.handler()",
+            "µs",
+            handler * 1e6,
+            torch * 1e6,
+            1.5,
+            "from configuration to handler, settings validated on each resolution",
+        ),
+        Result(
+            "resolution: torch launcher through install()",
+            "µs",
+            bridge * 1e6,
+            torch * 1e6,
+            1.5,
+            "get_rendezvous_handler with the container's creator",
+        ),
+    ]
+
+
+def broken_plugin(runs: int) -> list[Result]:
+    """One broken plugin installed: our listing pays nothing, torch logs a traceback."""
+    import tempfile
+
+    from .plugin_site import BROKEN, install
+
+    with tempfile.TemporaryDirectory(prefix="rdzv-bench-") as root:
+        site = Path(root) / "site"
+        install(site, "broken", "rdzv_broken", BROKEN)
+        env = {"PYTHONPATH": str(site)}
+        ours = run_python(OURS_LISTING, runs=runs, env=env)
+        torch = run_python(TORCH_LISTING, runs=runs, env=env)
+    return [
+        Result(
+            "one broken plugin installed: listing",
+            "ms",
+            ours.seconds * 1e3,
+            torch.seconds * 1e3,
+            None,
+        )
+    ]
+
+
+def plugin_scaling(runs: int) -> list[Result]:
+    """``rendezvous-di backends`` with 0, 100, 1000 installed entry points, vs torch's import."""
+    import tempfile
+
+    from .plugin_site import install_many
+
+    listing = [sys.executable, "-m", "rendezvous_di", "backends", "--json"]
+    ours: dict[int, Sample] = {}
+    results = []
+    for count in (0, 100, 1000):
+        with tempfile.TemporaryDirectory(prefix="rdzv-bench-") as root:
+            site = install_many(Path(root) / "site", count)
+            env = {"PYTHONPATH": str(site)}
+            ours[count] = run_command(listing, runs=runs, env=env, cwd=str(REPO))
+            torch = run_python(TORCH_LISTING, runs=runs, env=env)
+        results.append(
+            Result(
+                f"plugin scaling: backends, {count} plugins",
+                "ms",
+                ours[count].seconds * 1e3,
+                torch.seconds * 1e3,
+                None,
+            )
+        )
+    results.append(
+        Result(
+            "plugin scaling: ours at 1000 / ours at 0",
+            "ms",
+            ours[1000].seconds * 1e3,
+            ours[0].seconds * 1e3,
+            2.0,
+            "baseline is rendezvous-di with no plugins, not torch",
+            baseline="rendezvous-di, 0 plugins",
+        )
+    )
+    return results

@@ -31,6 +31,7 @@ import textwrap
 from pathlib import Path
 
 from .measure import run_command
+from .plugin_site import install_many
 
 OURS_CREATE = textwrap.dedent(
     """
@@ -50,35 +51,11 @@ TORCH_LISTING = textwrap.dedent(
     print(len(sorted(rendezvous.rendezvous_handler_registry._registry)))
     """
 )
-PLUGIN_MODULE = textwrap.dedent(
-    """
-    def create(params):
-        raise NotImplementedError
-
-
-    def get_handler():
-        return create
-    """
-)
 
 
 def install_plugins(root: Path, count: int) -> Path:
     """``count`` single-entry-point distributions in ``root/site``; returns that directory."""
-    site = root / "site"
-    site.mkdir(parents=True)
-    for index in range(count):
-        module = f"rdzvbench_{index}"
-        info = site / f"{module}-1.0.dist-info"
-        info.mkdir()
-        (info / "METADATA").write_text(
-            f"Metadata-Version: 2.1\nName: rdzvbench-{index}\nVersion: 1.0\n"
-        )
-        (info / "entry_points.txt").write_text(
-            f"[torchrun.handlers]\nbench{index} = {module}:get_handler\n"
-        )
-        (info / "RECORD").write_text("")
-        (site / f"{module}.py").write_text(PLUGIN_MODULE)
-    return site
+    return install_many(root / "site", count)
 
 
 def _medians_of_create(env: dict[str, str], runs: int) -> tuple[float, float, int]:

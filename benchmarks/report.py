@@ -18,14 +18,14 @@ def write_json(results: Sequence[Result], path: Path, meta: dict[str, object]) -
 
 def markdown(results: Sequence[Result]) -> str:
     lines = [
-        "| benchmark | rendezvous-di | torch | ratio | target | |",
+        "| benchmark | rendezvous-di | baseline | ratio | target | |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     for r in results:
         target = "-" if r.target is None else f"<= {r.target:g}"
         verdict = {True: "met", False: "missed", None: ""}[r.met]
         lines.append(
-            f"| {r.name} | {_fmt(r.ours)} {r.unit} | {_fmt(r.torch)} {r.unit} | "
+            f"| {r.name} | {_fmt(r.ours)} {r.unit} | {_fmt(r.torch)} {r.unit} ({r.baseline}) | "
             f"{r.ratio:.3f} | {target} | {verdict} |"
         )
     notes = [f"- {r.name}: {r.note}" for r in results if r.note]
