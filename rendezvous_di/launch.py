@@ -89,7 +89,8 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
     if settings.backend == "static" and settings.source_of("endpoint") == "default":
         # torchrun's static backend meets at --master-addr:--master-port.
         port = args.master_port if args.master_port is not None else 29500
-        flags["endpoint"] = FlagValue(f"{args.master_addr}:{port}", "--master-addr/--master-port")
+        endpoint = FlagValue(f"{args.master_addr}:{port}", "--master-addr/--master-port")
+        flags = {**flags, "endpoint": endpoint}  # a new mapping: the container compares by identity
         container.flags.override(flags)
         settings = container.settings()
 
