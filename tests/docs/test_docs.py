@@ -52,7 +52,7 @@ def shell_commands() -> list[tuple[str, str]]:
 @pytest.mark.parametrize("page", [p for p in PAGES if scripts(p)], ids=lambda p: p.name)
 def test_python_examples_run(page: Path, tmp_path: Path) -> None:
     """A page's Python blocks run in order in one fresh interpreter, as a reader would."""
-    script = tmp_path / f"{page.stem}.py"
+    script = tmp_path / f"docs_example_{page.stem}.py"  # never shadow a module (platform)
     script.write_text("\n\n".join(scripts(page)))
     done = subprocess.run(
         [sys.executable, str(script)],
