@@ -25,6 +25,8 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .container import RendezvousContainer
+    from .extend import add_backend
+    from .guard import ProviderPatchError
     from .settings import PluginPolicy, RendezvousSettings
     from .torch_registry import Installation, adopt, install
 
@@ -35,6 +37,8 @@ _LAZY = {
     "install": "torch_registry",
     "adopt": "torch_registry",
     "Installation": "torch_registry",
+    "add_backend": "extend",
+    "ProviderPatchError": "guard",
 }
 
 __all__ = [
@@ -48,12 +52,14 @@ __all__ = [
     "PluginLoadError",
     "PluginPolicy",
     "PluginSelectionError",
+    "ProviderPatchError",
     "RendezvousContainer",
     "RendezvousDIError",
     "RendezvousSettings",
     "UnknownBackendError",
     "UnknownOptionError",
     "__version__",
+    "add_backend",
     "adopt",
     "install",
 ]

@@ -46,6 +46,12 @@ def add_rendezvous_flags(parser: argparse.ArgumentParser) -> None:
     """The torchrun rendezvous flags (both spellings) and ``--config``."""
     group = parser.add_argument_group("rendezvous (torchrun flags; PET_* variables are read too)")
     group.add_argument("--config", metavar="FILE", help="YAML file with the settings keys")
+    group.add_argument(
+        "--container",
+        dest="container_spec",
+        metavar="MODULE:NAME",
+        help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
+    )
     for option in TORCHRUN_OPTIONS:
         names = [option.flag, option.flag.replace("-", "_").replace("__", "--", 1)]
         names = list(dict.fromkeys(names))
@@ -107,13 +113,22 @@ def build_parser() -> CliParser:
 
 def container_from_args(args: argparse.Namespace) -> Any:
     """A container fed with this command's sources: file, environment, flags."""
-    from .container import RendezvousContainer
-
-    container = RendezvousContainer()
+    container = new_container(getattr(args, "container_spec", None))
     if args.config:
         container.config_file.override(args.config)
     container.flags.override({o.key: getattr(args, o.key) for o in TORCHRUN_OPTIONS})
     return container
+
+
+def new_container(spec: str | None) -> Any:
+    """A fresh ``RendezvousContainer``, or the one a ``--container MODULE:NAME`` points at."""
+    if spec:
+        from .locate import load_container
+
+        return load_container(spec)
+    from .container import RendezvousContainer
+
+    return RendezvousContainer()
 
 
 def show_backends(args: argparse.Namespace, out: TextIO) -> None:

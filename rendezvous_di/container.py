@@ -9,6 +9,8 @@ from typing import Any
 from dependency_injector import containers, providers
 
 from .backends import BUILTIN_BACKENDS, builtin_handler
+from .guard import RendezvousDynamicContainer
+from .memo import ResolutionMemo
 from .plugins import PluginSpec, discover, loader_for
 from .policy import BackendSlot, slot_handler
 from .torch_registry import torch_registry_providers
@@ -90,19 +92,27 @@ class RendezvousContainer(containers.DeclarativeContainer):
             can be overridden and the override reaches ``handler``.
         handler: the selected backend's handler, a Resource: one per container,
             shut down by ``shutdown_resources()``.
+
+    Instances are :class:`~rendezvous_di.guard.RendezvousDynamicContainer`:
+    ``container.c10d`` is the Selector's entry, and patching a provider
+    attribute with a non-provider fails with a message saying how to override.
     """
+
+    instance_type = RendezvousDynamicContainer
 
     config = providers.Configuration()
     config_file: providers.Provider[str | os.PathLike[str] | None] = providers.Object(None)
     environ = providers.Object(os.environ)
     flags: providers.Provider[dict[str, object] | None] = providers.Object(None)
     fresh_run_id = providers.Singleton(fresh_run_id)
+    resolution_memo = providers.Singleton(ResolutionMemo)
     plugin_policy = providers.Callable(
         container_policy,
         explicit=config,
         config_file=config_file,
         environ=environ,
         flags=flags,
+        memo=resolution_memo,
     )
 
     # The Selector's key and its entries depend on settings, and settings need the
@@ -118,8 +128,11 @@ class RendezvousContainer(containers.DeclarativeContainer):
         flags=flags,
         fresh_run_id=fresh_run_id,
         policy=plugin_policy,
+        memo=resolution_memo,
     )
-    parameters = providers.Callable(build_parameters, settings, selector=backends.provider)
+    parameters = providers.Callable(
+        build_parameters, settings, selector=backends.provider, memo=resolution_memo
+    )
 
     backends.set_selector(settings.provided.backend)
     backends.set_providers(**builtin_providers(parameters))

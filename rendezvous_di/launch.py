@@ -50,6 +50,12 @@ def torchrun_parser() -> argparse.ArgumentParser:
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--config", metavar="FILE", help="YAML file with the rendezvous settings")
+    parser.add_argument(
+        "--container",
+        dest="container_spec",
+        metavar="MODULE:NAME",
+        help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     parser.set_defaults(**dict.fromkeys(_DESTS.values()))
     parser.error = lambda message: fail(parser.prog, message)  # type: ignore[method-assign]
@@ -81,12 +87,12 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
     from torch.distributed import run as torchrun
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
-    from .container import RendezvousContainer
+    from .cli import new_container
     from .torch_registry import install
 
     args = torchrun_parser().parse_args(list(argv))
     debug = debug or args.debug
-    container = RendezvousContainer()
+    container = new_container(args.container_spec)
     if args.config:
         container.config_file.override(args.config)
     flags: dict[str, Any] = {key: getattr(args, dest) for key, dest in _DESTS.items()}
@@ -95,7 +101,8 @@ def run(argv: Sequence[str], *, debug: bool = False) -> int:
     if settings.backend == "static" and settings.source_of("endpoint") == "default":
         # torchrun's static backend meets at --master-addr:--master-port.
         port = args.master_port if args.master_port is not None else 29500
-        flags["endpoint"] = FlagValue(f"{args.master_addr}:{port}", "--master-addr/--master-port")
+        endpoint = FlagValue(f"{args.master_addr}:{port}", "--master-addr/--master-port")
+        flags = {**flags, "endpoint": endpoint}  # a new mapping: the container compares by identity
         container.flags.override(flags)
         settings = container.settings()
 

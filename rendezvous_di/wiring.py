@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import sources
 from .backends import BUILTIN_BACKENDS
 from .errors import BackendMismatchError, ConfigError
+from .memo import ResolutionMemo
 from .options import OptionSchema
 from .policy import builtin_serves, selectable, slot_of
 from .settings import PluginPolicy, RendezvousSettings, resolve_policy, resolve_settings
@@ -63,9 +64,16 @@ def container_policy(
     config_file: str | os.PathLike[str] | None,
     environ: Mapping[str, str] | None,
     flags: Mapping[str, Any] | None = None,
+    memo: ResolutionMemo | None = None,
 ) -> PluginPolicy:
     """The ``plugins`` policy from the container's sources, valid even when the rest is not."""
-    return resolve_policy(container_layers(explicit, config_file, environ, flags))
+
+    def compute() -> PluginPolicy:
+        return resolve_policy(container_layers(explicit, config_file, environ, flags))
+
+    if memo is None:
+        return compute()
+    return memo.get("policy", memo.sources_key(explicit, config_file, environ, flags), compute)
 
 
 def container_settings(
@@ -76,12 +84,50 @@ def container_settings(
     flags: Mapping[str, Any] | None = None,
     fresh_run_id: str | None = None,
     policy: PluginPolicy | None = None,
+    memo: ResolutionMemo | None = None,
 ) -> RendezvousSettings:
     """Settings from the container's sources: file < PET_* environment < ``config`` < flags.
 
     Selecting a plugin the policy denies, or a name two distributions claim,
     fails here, with the policy value's source, before anything is imported.
     """
+
+    def compute() -> RendezvousSettings:
+        return _settings(explicit, config_file, environ, selector, flags, fresh_run_id, policy)
+
+    if memo is None:
+        return compute()
+    entries = selector.providers
+    # Besides the sources, the result depends on which names exist, on who serves the
+    # built-in names (their option schemas) and on who serves the selected name.
+    key = (
+        *memo.sources_key(explicit, config_file, environ, flags),
+        fresh_run_id,
+        policy,
+        len(entries),
+        *[entries.get(name) for name in BUILTIN_BACKENDS],
+    )
+
+    def compute_with_server() -> tuple[RendezvousSettings, Any]:
+        settings = compute()
+        return settings, entries.get(settings.backend)
+
+    settings, server = memo.get("settings", key, compute_with_server)
+    if entries.get(settings.backend) is not server:
+        settings, server = compute_with_server()
+        memo.put("settings", key, (settings, server))
+    return settings
+
+
+def _settings(
+    explicit: Mapping[str, Any] | None,
+    config_file: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None,
+    selector: Any,
+    flags: Mapping[str, Any] | None,
+    fresh_run_id: str | None,
+    policy: PluginPolicy | None,
+) -> RendezvousSettings:
     layers = container_layers(explicit, config_file, environ, flags)
     settings = resolve_settings(
         layers,
@@ -109,22 +155,22 @@ def fresh_run_id() -> str:
     return uuid.uuid4().hex
 
 
-def build_parameters(settings: RendezvousSettings, selector: Any) -> RendezvousParameters:
-    """Torch's ``RendezvousParameters`` for ``settings``, options converted and complete."""
+def build_parameters(
+    settings: RendezvousSettings, selector: Any, memo: ResolutionMemo | None = None
+) -> RendezvousParameters:
+    """Torch's ``RendezvousParameters`` for ``settings``, options converted and complete.
+
+    A new parameters object every time (a handler may keep it); the validated
+    options are reused while the settings and the serving provider are the same.
+    """
     from ._torch import rendezvous_module
 
-    conf = dict(settings.conf)
-    schema = backend_schemas(selector, settings.plugins).get(settings.backend)
-    if schema is not None:
-        conf = schema.validate(conf, require=True, check_files=True, sources=settings.sources)
-        rank = conf.get("rank")
-        if settings.backend == "static" and rank is not None and rank >= settings.max_nodes:
-            raise ConfigError(
-                "conf.rank",
-                rank,
-                f"must be below max_nodes ({settings.max_nodes})",
-                source=settings.source_of("conf.rank"),
-            )
+    schema = schema_for(selector, settings.backend, settings.plugins)
+
+    def options() -> dict[str, Any]:
+        return complete_options(settings, schema)
+
+    conf = options() if memo is None else memo.get("options", (settings, schema), options)
     params: RendezvousParameters = rendezvous_module().RendezvousParameters(
         backend=settings.backend,
         endpoint=settings.endpoint,
@@ -137,6 +183,30 @@ def build_parameters(settings: RendezvousSettings, selector: Any) -> RendezvousP
     return params
 
 
+def complete_options(settings: RendezvousSettings, schema: OptionSchema | None) -> dict[str, Any]:
+    """The backend options with required ones present, TLS files read and static's rank in range."""
+    if schema is None:
+        return dict(settings.conf)
+    conf = schema.validate(settings.conf, require=True, check_files=True, sources=settings.sources)
+    rank = conf.get("rank")
+    if settings.backend == "static" and rank is not None and rank >= settings.max_nodes:
+        raise ConfigError(
+            "conf.rank",
+            rank,
+            f"must be below max_nodes ({settings.max_nodes})",
+            source=settings.source_of("conf.rank"),
+        )
+    return conf
+
+
+def schema_for(selector: Any, name: str, policy: PluginPolicy | None) -> OptionSchema | None:
+    """The option schema that applies to ``name``: the built-in's, while the built-in serves it."""
+    builtin = BUILTIN_BACKENDS.get(name)
+    if builtin is None or not builtin_serves(name, selector.providers.get(name), policy):
+        return None
+    return builtin.schema
+
+
 def normalize_parameters(
     params: RendezvousParameters, selector: Any, policy: PluginPolicy | None = None
 ) -> RendezvousParameters:
@@ -146,7 +216,7 @@ def normalize_parameters(
     for static); the schema accepts those and converts the rest, exactly as for
     parameters the container builds itself.
     """
-    schema = backend_schemas(selector, policy).get(params.backend)
+    schema = schema_for(selector, params.backend, policy)
     if schema is None:
         return params
     conf = schema.validate(params.config, require=True, check_files=True)

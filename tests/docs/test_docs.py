@@ -14,10 +14,27 @@ from tests.support.procs import REPO, clean_environ
 
 PAGES = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
+TEST_FILE = re.compile(r"^# (test_\w+\.py)\n")
 
 
 def blocks(page: Path, language: str) -> list[str]:
     return [body for lang, body in FENCE.findall(page.read_text()) if lang == language]
+
+
+def scripts(page: Path) -> list[str]:
+    """Python blocks a reader runs as a script (test files are run by pytest instead)."""
+    return [b for b in blocks(page, "python") if not TEST_FILE.match(b)]
+
+
+def example_test_files() -> list[tuple[str, str, str]]:
+    """Python blocks that are pytest files: their first line is ``# test_<name>.py``."""
+    found = []
+    for page in PAGES:
+        for body in blocks(page, "python"):
+            match = TEST_FILE.match(body)
+            if match:
+                found.append((page.name, match.group(1), body))
+    return found
 
 
 def shell_commands() -> list[tuple[str, str]]:
@@ -32,11 +49,11 @@ def shell_commands() -> list[tuple[str, str]]:
     return commands
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p, "python")], ids=lambda p: p.name)
+@pytest.mark.parametrize("page", [p for p in PAGES if scripts(p)], ids=lambda p: p.name)
 def test_python_examples_run(page: Path, tmp_path: Path) -> None:
     """A page's Python blocks run in order in one fresh interpreter, as a reader would."""
-    script = tmp_path / f"{page.stem}.py"
-    script.write_text("\n\n".join(blocks(page, "python")))
+    script = tmp_path / f"docs_example_{page.stem}.py"  # never shadow a module (platform)
+    script.write_text("\n\n".join(scripts(page)))
     done = subprocess.run(
         [sys.executable, str(script)],
         cwd=REPO,
@@ -47,6 +64,27 @@ def test_python_examples_run(page: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("page", "name", "body"),
+    example_test_files(),
+    ids=[f"{p}:{n}" for p, n, _ in example_test_files()],
+)
+def test_example_test_files_pass(page: str, name: str, body: str, tmp_path: Path) -> None:
+    """Example test files pass under pytest with the installed plugin, as users run them."""
+    (tmp_path / name).write_text(body)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name],
+        cwd=tmp_path,
+        env=clean_environ(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{page}: {name}\n{done.stdout}\n{done.stderr}"
+    assert " passed" in done.stdout
 
 
 @pytest.mark.parametrize(("page", "command"), shell_commands())

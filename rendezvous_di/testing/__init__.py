@@ -1,0 +1,34 @@
+"""Testing kit: a faithful in-memory rendezvous handler and a pytest plugin.
+
+The pytest plugin (:mod:`rendezvous_di.testing.plugin`, registered under the
+``pytest11`` entry point) is active in every test session once rendezvous-di
+is installed, so nothing here imports torch until a name that needs it is used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .fake import FakeRendezvous, FakeRendezvousHandler, RendezvousCall
+    from .overrides import RendezvousOverride
+
+_LAZY = {
+    "FakeRendezvous": "fake",
+    "FakeRendezvousHandler": "fake",
+    "RendezvousCall": "fake",
+    "RendezvousOverride": "overrides",
+}
+
+__all__ = ["FakeRendezvous", "FakeRendezvousHandler", "RendezvousCall", "RendezvousOverride"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rendezvous_di.testing' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
