@@ -20,7 +20,7 @@ import torch.distributed as dist
 
 HOLD_LIMIT = 150.0
 # Generous for joining: peers start their workers seconds apart on a loaded machine.
-JOIN_TIMEOUT = datetime.timedelta(seconds=30)
+JOIN_TIMEOUT = datetime.timedelta(seconds=15)
 # Small per step, so a peer that vanished without closing its sockets is noticed quickly.
 STEP_TIMEOUT = datetime.timedelta(seconds=8)
 
