@@ -16,6 +16,11 @@ if ! command -v etcd >/dev/null 2>&1; then
   # Debian starts the packaged etcd as a service; the tests run their own on free loopback ports.
   as_root systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
+# The multi-host tests build test hosts from network namespaces with iproute2.
+if ! command -v ip >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq iproute2 >/dev/null
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -160,3 +161,13 @@ def test_probing_network_backends_does_not_import_torch(listening: int) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_c10d_file_store_needs_a_writable_directory(tmp_path: Path) -> None:
+    ready = check("--rdzv-endpoint", str(tmp_path / "store"), "--rdzv-conf", "store_type=file")
+    assert ready.returncode == 0, ready.stderr
+    assert f"ready: file store directory {tmp_path} is writable" in ready.stdout
+    absent = tmp_path / "absent" / "store"
+    missing = check("--rdzv-endpoint", str(absent), "--rdzv-conf", "store_type=file")
+    assert missing.returncode == 1
+    assert f"file store directory {absent.parent} is missing or not writable" in missing.stderr
