@@ -34,6 +34,8 @@ class Snapshot:
 
     joined: int
     round: int | None = None
+    complete: bool = False
+    """The round this node is in has formed; the handler is finishing its join."""
 
 
 def read_snapshot(handler: Any) -> Snapshot | None:
@@ -45,7 +47,7 @@ def read_snapshot(handler: Any) -> Snapshot | None:
         holder = getattr(handler, "_state_holder", None)
         backend = getattr(holder, "_backend", None)
         if backend is not None and hasattr(backend, "get_state"):
-            return _dynamic_snapshot(backend)
+            return _dynamic_snapshot(backend, getattr(handler, "_this_node", None))
         impl = getattr(handler, "_rdzv_impl", None)
         if impl is not None and hasattr(impl, "get_rdzv_state"):
             try:
@@ -61,14 +63,16 @@ def read_snapshot(handler: Any) -> Snapshot | None:
     return None
 
 
-def _dynamic_snapshot(backend: Any) -> Snapshot | None:
+def _dynamic_snapshot(backend: Any, node: Any) -> Snapshot | None:
     result = backend.get_state()
     if result is None:
         return Snapshot(joined=0)
     # The same pickled _RendezvousState torch's own state holder loads from this backend.
     state = pickle.loads(result[0])
+    if state.complete and node is not None and node in state.participants:
+        return Snapshot(joined=len(state.participants), round=state.round, complete=True)
     if state.complete:
-        # A finished round: the nodes that joined since wait for the next one.
+        # A round formed without this node: it and the others waiting join the next one.
         return Snapshot(joined=len(state.wait_list), round=state.round + 1)
     return Snapshot(joined=len(state.participants), round=state.round)
 
@@ -158,10 +162,13 @@ class ProgressReporter:
     def _report(self, snapshot: Snapshot | None, elapsed: float) -> None:
         joined = "?" if snapshot is None else str(snapshot.joined)
         round_ = "" if snapshot is None or snapshot.round is None else f" (round {snapshot.round})"
-        text = (
-            f"waiting at the rendezvous{round_}: {joined} of {self.expected} nodes joined, "
-            f"{elapsed:.0f}s elapsed"
-        )
+        if snapshot is not None and snapshot.complete:
+            text = f"rendezvous{round_} formed with {joined} nodes, {elapsed:.0f}s elapsed"
+        else:
+            text = (
+                f"waiting at the rendezvous{round_}: {joined} of {self.expected} nodes joined, "
+                f"{elapsed:.0f}s elapsed"
+            )
         if self.interactive:
             self.stream.write(f"\r\x1b[K{PREFIX} {text}")
             self.stream.flush()

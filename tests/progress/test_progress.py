@@ -8,9 +8,11 @@ else about torch's handler.
 from __future__ import annotations
 
 import io
+import pickle
 import threading
 from dataclasses import dataclass
 from itertools import count
+from typing import Any
 
 import pytest
 
@@ -172,6 +174,36 @@ def test_watching_a_real_c10d_handler_changes_nothing_else() -> None:
                 "rendezvous-di: rendezvous complete: round 0, world size 1, this node's rank 0"
             )
         )
-        assert read_snapshot(handler) == Snapshot(joined=0, round=1)
+        assert read_snapshot(handler) == Snapshot(joined=1, round=0, complete=True)
     finally:
         container.shutdown_resources()
+
+
+class StateBackend:
+    """A backend holding torch's own pickled rendezvous state, as c10d and etcd-v2 do."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    def get_state(self) -> tuple[bytes, Any]:
+        return pickle.dumps(self.state), "token"
+
+
+def test_counts_come_from_torchs_rendezvous_state() -> None:
+    from torch.distributed.elastic.rendezvous.dynamic_rendezvous import _NodeDesc, _RendezvousState
+
+    me, peer, late = (_NodeDesc(f"10.0.0.{i}", 100 + i, 0) for i in (1, 2, 3))
+    state = _RendezvousState()
+    state.round = 4
+    state.participants = {me: 0, peer: 0}
+    handler = Handler(Stream(tty=False))
+    handler._state_holder._backend = StateBackend(state)  # type: ignore[assignment]
+    handler._this_node = me  # type: ignore[attr-defined]
+    assert read_snapshot(handler) == Snapshot(joined=2, round=4)
+
+    state.complete = True
+    assert read_snapshot(handler) == Snapshot(joined=2, round=4, complete=True)
+
+    handler._this_node = late  # type: ignore[attr-defined]
+    state.wait_list = {late}
+    assert read_snapshot(handler) == Snapshot(joined=1, round=5)
