@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
 
+_LAST_CALL_TIMEOUT = OptionSpec(
+    "last_call_timeout",
+    "int",
+    30,
+    "extra seconds to wait for more nodes once min_nodes joined",
+    minimum=0,
+)
+
+
 def _timeouts() -> tuple[OptionSpec, ...]:
     """Options of torch's DynamicRendezvousHandler, shared by c10d and etcd-v2."""
     return (
@@ -32,13 +41,7 @@ def _timeouts() -> tuple[OptionSpec, ...]:
             "seconds within which the rendezvous must complete",
             minimum=1,
         ),
-        OptionSpec(
-            "last_call_timeout",
-            "int",
-            30,
-            "extra seconds to wait for more nodes once min_nodes joined",
-            minimum=0,
-        ),
+        _LAST_CALL_TIMEOUT,
         OptionSpec(
             "close_timeout",
             "int",
@@ -208,13 +211,7 @@ _ETCD = BuiltinBackend(
                 "seconds within which the rendezvous must complete",
                 minimum=1,
             ),
-            OptionSpec(
-                "last_call_timeout",
-                "int",
-                30,
-                "extra seconds to wait for more nodes once min_nodes joined",
-                minimum=0,
-            ),
+            _LAST_CALL_TIMEOUT,
         ),
         checks=(ETCD_TLS,),
     ),

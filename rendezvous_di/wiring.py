@@ -171,13 +171,18 @@ def build_parameters(
         return complete_options(settings, schema)
 
     conf = options() if memo is None else memo.get("options", (settings, schema), options)
-    params: RendezvousParameters = rendezvous_module().RendezvousParameters(
-        backend=settings.backend,
-        endpoint=settings.endpoint,
-        run_id=settings.run_id,
-        min_nodes=settings.min_nodes,
-        max_nodes=settings.max_nodes,
-        local_addr=settings.local_addr,
+    return _parameters(rendezvous_module().RendezvousParameters, settings, conf)
+
+
+def _parameters(cls: Any, given: Any, conf: Mapping[str, Any]) -> RendezvousParameters:
+    """``cls(...)`` with ``given``'s fields (settings or parameters) and the options ``conf``."""
+    params: RendezvousParameters = cls(
+        backend=given.backend,
+        endpoint=given.endpoint,
+        run_id=given.run_id,
+        min_nodes=given.min_nodes,
+        max_nodes=given.max_nodes,
+        local_addr=given.local_addr,
         **conf,
     )
     return params
@@ -188,15 +193,17 @@ def complete_options(settings: RendezvousSettings, schema: OptionSchema | None) 
     if schema is None:
         return dict(settings.conf)
     conf = schema.validate(settings.conf, require=True, check_files=True, sources=settings.sources)
-    rank = conf.get("rank")
-    if settings.backend == "static" and rank is not None and rank >= settings.max_nodes:
-        raise ConfigError(
-            "conf.rank",
-            rank,
-            f"must be below max_nodes ({settings.max_nodes})",
-            source=settings.source_of("conf.rank"),
-        )
+    _check_rank(settings.backend, conf, settings.max_nodes, settings.source_of("conf.rank"))
     return conf
+
+
+def _check_rank(backend: str, conf: Mapping[str, Any], max_nodes: int, source: str | None) -> None:
+    """static's world is exactly max_nodes: a rank past it waits for a node that never comes."""
+    rank = conf.get("rank")
+    if backend == "static" and rank is not None and rank >= max_nodes:
+        raise ConfigError(
+            "conf.rank", rank, f"must be below max_nodes ({max_nodes})", source=source
+        )
 
 
 def schema_for(selector: Any, name: str, policy: PluginPolicy | None) -> OptionSchema | None:
@@ -220,16 +227,8 @@ def normalize_parameters(
     if schema is None:
         return params
     conf = schema.validate(params.config, require=True, check_files=True)
-    converted: RendezvousParameters = type(params)(
-        backend=params.backend,
-        endpoint=params.endpoint,
-        run_id=params.run_id,
-        min_nodes=params.min_nodes,
-        max_nodes=params.max_nodes,
-        local_addr=params.local_addr,
-        **conf,
-    )
-    return converted
+    _check_rank(params.backend, conf, params.max_nodes, "torch's parameters")
+    return _parameters(type(params), params, conf)
 
 
 def check_handler(handler: RendezvousHandler, backend: str, provider: str) -> RendezvousHandler:
