@@ -32,6 +32,23 @@ def markdown(results: Sequence[Result]) -> str:
     return "\n".join([*lines, *([""] if notes else []), *notes]) + "\n"
 
 
+README_START = "<!-- benchmarks:start -->"
+README_END = "<!-- benchmarks:end -->"
+
+
+def readme_table(readme: Path) -> str:
+    """The results table the README shows, between its benchmark markers."""
+    text = readme.read_text()
+    return text[text.index(README_START) + len(README_START) : text.index(README_END)].strip()
+
+
+def update_readme(readme: Path, table: str) -> None:
+    text = readme.read_text()
+    start = text.index(README_START) + len(README_START)
+    end = text.index(README_END)
+    readme.write_text(f"{text[:start]}\n{table.strip()}\n{text[end:]}")
+
+
 def _fmt(value: float) -> str:
     return f"{value:.3g}" if value < 100 else f"{value:.0f}"
 
@@ -45,13 +62,22 @@ def plot(results: Sequence[Result], path: Path) -> None:
     figure, axes = plt.subplots(figsize=(8, 0.5 * len(results) + 1.5))
     names = [r.name for r in results][::-1]
     ratios = [r.ratio for r in results][::-1]
-    colours = ["#2e7d32" if r.met is not False else "#c62828" for r in results][::-1]
+    palette = {True: "#2e7d32", False: "#c62828", None: "#90a4ae"}
+    colours = [palette[r.met] for r in results][::-1]
     axes.barh(names, ratios, color=colours)
+    axes.set_xscale("log")  # ratios span 0.05 to 100+: only a log axis shows them all
     for index, r in enumerate(results[::-1]):
+        axes.annotate(
+            f"{r.ratio:.3g}",
+            (r.ratio, index),
+            xytext=(4, -4),
+            textcoords="offset points",
+            fontsize=8,
+        )
         if r.target is not None:
             axes.plot([r.target, r.target], [index - 0.4, index + 0.4], color="black", lw=2)
     axes.axvline(1.0, color="grey", ls="--", lw=1)
-    axes.set_xlabel("rendezvous-di / torch (lower is better; black tick = target)")
+    axes.set_xlabel("rendezvous-di / baseline, log scale (lower is better; black tick = target)")
     axes.set_title("rendezvous-di against torch, same run")
     figure.tight_layout()
     figure.savefig(path, dpi=110)

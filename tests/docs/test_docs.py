@@ -115,3 +115,10 @@ def test_docs_build_strictly(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "backends" / "index.html").read_text().count("heartbeat_timeout") >= 2
+
+
+def test_readme_shows_the_published_benchmark_results() -> None:
+    from benchmarks.report import readme_table
+
+    published = (REPO / "benchmarks" / "results" / "results.md").read_text().strip()
+    assert readme_table(REPO / "README.md") == published
