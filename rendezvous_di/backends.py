@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
 
+_ETCD_PROTOCOL = OptionSpec(
+    "protocol", "choice", "http", "protocol used to talk to etcd", choices=("http", "https")
+)
+
 _LAST_CALL_TIMEOUT = OptionSpec(
     "last_call_timeout",
     "int",
@@ -162,13 +166,7 @@ _ETCD_V2 = BuiltinBackend(
             OptionSpec(
                 "read_timeout", "int", 60, "read timeout in seconds for etcd operations", minimum=1
             ),
-            OptionSpec(
-                "protocol",
-                "choice",
-                "http",
-                "protocol used to talk to etcd",
-                choices=("http", "https"),
-            ),
+            _ETCD_PROTOCOL,
             OptionSpec("ssl_cert", "file", None, "path to the TLS client certificate"),
             OptionSpec(
                 "ssl_cert_key", "file", None, "path to the TLS client certificate's private key"
@@ -191,13 +189,7 @@ _ETCD = BuiltinBackend(
     schema=OptionSchema(
         "etcd",
         (
-            OptionSpec(
-                "protocol",
-                "choice",
-                "http",
-                "protocol used to talk to etcd",
-                choices=("http", "https"),
-            ),
+            _ETCD_PROTOCOL,
             OptionSpec("cert", "file", None, "path to the TLS client certificate"),
             OptionSpec("key", "file", None, "path to the TLS client certificate's private key"),
             OptionSpec("cacert", "file", None, "path to the root CA certificate"),
