@@ -7,6 +7,7 @@ import shlex
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +25,19 @@ def blocks(page: Path, language: str) -> list[str]:
 def scripts(page: Path) -> list[str]:
     """Python blocks a reader runs as a script (test files are run by pytest instead)."""
     return [b for b in blocks(page, "python") if not TEST_FILE.match(b)]
+
+
+def run(argv: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> Any:
+    """Run ``argv`` the way a reader would: a clean environment, output captured."""
+    return subprocess.run(
+        argv,
+        cwd=cwd,
+        env=clean_environ(extra_env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def example_test_files() -> list[tuple[str, str, str]]:
@@ -54,15 +68,7 @@ def test_python_examples_run(page: Path, tmp_path: Path) -> None:
     """A page's Python blocks run in order in one fresh interpreter, as a reader would."""
     script = tmp_path / f"docs_example_{page.stem}.py"  # never shadow a module (platform)
     script.write_text("\n\n".join(scripts(page)))
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=REPO,
-        env=clean_environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run([sys.executable, str(script)], REPO)
     assert done.returncode == 0, done.stderr
 
 
@@ -74,15 +80,7 @@ def test_python_examples_run(page: Path, tmp_path: Path) -> None:
 def test_example_test_files_pass(page: str, name: str, body: str, tmp_path: Path) -> None:
     """Example test files pass under pytest with the installed plugin, as users run them."""
     (tmp_path / name).write_text(body)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name],
-        cwd=tmp_path,
-        env=clean_environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name], tmp_path)
     assert done.returncode == 0, f"{page}: {name}\n{done.stdout}\n{done.stderr}"
     assert " passed" in done.stdout
 
@@ -91,27 +89,15 @@ def test_example_test_files_pass(page: str, name: str, body: str, tmp_path: Path
 def test_shell_examples_run(page: str, command: str) -> None:
     bin_dir = Path(sys.executable).parent
     argv = shlex.split(command)
-    done = subprocess.run(
-        [str(bin_dir / argv[0]), *argv[1:]],
-        cwd=REPO,
-        env=clean_environ(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run([str(bin_dir / argv[0]), *argv[1:]], REPO)
     assert done.returncode == 0, f"{page}: {command}\n{done.stderr}"
 
 
 def test_docs_build_strictly(tmp_path: Path) -> None:
-    done = subprocess.run(
+    done = run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-        cwd=REPO,
-        env=clean_environ({"NO_MKDOCS_2_WARNING": "1"}),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+        REPO,
+        {"NO_MKDOCS_2_WARNING": "1"},
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "backends" / "index.html").read_text().count("heartbeat_timeout") >= 2

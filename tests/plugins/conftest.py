@@ -7,6 +7,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,3 +84,23 @@ def _forget_plugins() -> Iterator[None]:
     for dist in PROJECTS:
         for module in modules_of(dist):
             sys.modules.pop(module, None)
+
+
+@pytest.fixture
+def make_container() -> Iterator[Callable[..., Any]]:
+    """Containers that ignore the real PET_* environment, shut down after the test."""
+    made: list[Any] = []
+
+    def make(environ: dict[str, str] | None = None, **config: Any) -> Any:
+        from rendezvous_di import RendezvousContainer
+
+        container = RendezvousContainer()
+        container.environ.override(environ or {})
+        if config:
+            container.config.from_dict(config)
+        made.append(container)
+        return container
+
+    yield make
+    for container in made:
+        container.shutdown_resources()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +14,6 @@ from rendezvous_di import (
     BackendMismatchError,
     PluginHandlerError,
     PluginLoadError,
-    RendezvousContainer,
 )
 from tests.plugins.conftest import Events
 from tests.support.plugin_dists import IMPORT_DELAY_ENV
@@ -28,23 +27,6 @@ BROKEN = (
     "rdzv-wrongname",
     "rdzv-badcreator",
 )
-
-
-@pytest.fixture
-def make_container() -> Iterator[Callable[..., Any]]:
-    made: list[Any] = []
-
-    def make(**config: Any) -> Any:
-        container = RendezvousContainer()
-        container.environ.override({})
-        if config:
-            container.config.from_dict(config)
-        made.append(container)
-        return container
-
-    yield make
-    for container in made:
-        container.shutdown_resources()
 
 
 def test_every_entry_point_becomes_a_selector_entry_without_importing_it(

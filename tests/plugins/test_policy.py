@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rendezvous_di import ConfigError, PluginSelectionError, RendezvousContainer
+from rendezvous_di import ConfigError, PluginSelectionError
 from rendezvous_di.catalog import describe_backends
 from tests.plugins.conftest import Events
-
-
-@pytest.fixture
-def make_container() -> Iterator[Callable[..., Any]]:
-    made: list[Any] = []
-
-    def make(environ: dict[str, str] | None = None, **config: Any) -> Any:
-        container = RendezvousContainer()
-        container.environ.override(environ or {})
-        if config:
-            container.config.from_dict(config)
-        made.append(container)
-        return container
-
-    yield make
-    for container in made:
-        container.shutdown_resources()
 
 
 def rows(container: Any, name: str) -> list[tuple[str, str, str | None]]:
