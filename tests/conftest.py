@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -14,3 +16,14 @@ def _no_pet_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("PET_") or name.startswith("RENDEZVOUS_DI_"):
             monkeypatch.delenv(name)
     return
+
+
+@pytest.fixture
+def container() -> Iterator[Any]:
+    """A RendezvousContainer that ignores the PET_* environment, shut down after the test."""
+    from rendezvous_di import RendezvousContainer
+
+    container = RendezvousContainer()
+    container.environ.override({})
+    yield container
+    container.shutdown_resources()

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.etcd_server import EtcdServer, etcd_available
-from tests.support.procs import REPO, clean_environ, free_port, require, run_cli
+from tests.support.procs import free_port, require, run_cli, run_process
 
 
 @pytest.fixture
@@ -151,15 +151,7 @@ def test_probing_network_backends_does_not_import_torch(listening: int) -> None:
         "assert code == 0, code\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env=clean_environ(),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_process([sys.executable, "-c", code], timeout=60)
     assert result.returncode == 0, result.stderr
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,19 +14,9 @@ from rendezvous_di import (
     BackendDependencyError,
     BackendMismatchError,
     ConfigError,
-    RendezvousContainer,
     UnknownBackendError,
 )
 from tests.support.procs import free_port
-
-
-@pytest.fixture
-def container() -> Iterator[Any]:
-    """A container that ignores the PET_* environment of whoever runs the tests."""
-    container = RendezvousContainer()
-    container.environ.override({})
-    yield container
-    container.shutdown_resources()
 
 
 def dynamic_settings(handler: Any) -> dict[str, Any]:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.support.procs import REPO, clean_environ
+from tests.support.procs import REPO, run_process
 
 PAGES = [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]
 FENCE = re.compile(r"^```(\w+)\n(.*?)^```", re.S | re.M)
@@ -25,19 +23,6 @@ def blocks(page: Path, language: str) -> list[str]:
 def scripts(page: Path) -> list[str]:
     """Python blocks a reader runs as a script (test files are run by pytest instead)."""
     return [b for b in blocks(page, "python") if not TEST_FILE.match(b)]
-
-
-def run(argv: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> Any:
-    """Run ``argv`` the way a reader would: a clean environment, output captured."""
-    return subprocess.run(
-        argv,
-        cwd=cwd,
-        env=clean_environ(extra_env),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 def example_test_files() -> list[tuple[str, str, str]]:
@@ -68,7 +53,7 @@ def test_python_examples_run(page: Path, tmp_path: Path) -> None:
     """A page's Python blocks run in order in one fresh interpreter, as a reader would."""
     script = tmp_path / f"docs_example_{page.stem}.py"  # never shadow a module (platform)
     script.write_text("\n\n".join(scripts(page)))
-    done = run([sys.executable, str(script)], REPO)
+    done = run_process([sys.executable, str(script)], timeout=300)
     assert done.returncode == 0, done.stderr
 
 
@@ -80,7 +65,11 @@ def test_python_examples_run(page: Path, tmp_path: Path) -> None:
 def test_example_test_files_pass(page: str, name: str, body: str, tmp_path: Path) -> None:
     """Example test files pass under pytest with the installed plugin, as users run them."""
     (tmp_path / name).write_text(body)
-    done = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name], tmp_path)
+    done = run_process(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", name],
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert done.returncode == 0, f"{page}: {name}\n{done.stdout}\n{done.stderr}"
     assert " passed" in done.stdout
 
@@ -89,15 +78,15 @@ def test_example_test_files_pass(page: str, name: str, body: str, tmp_path: Path
 def test_shell_examples_run(page: str, command: str) -> None:
     bin_dir = Path(sys.executable).parent
     argv = shlex.split(command)
-    done = run([str(bin_dir / argv[0]), *argv[1:]], REPO)
+    done = run_process([str(bin_dir / argv[0]), *argv[1:]], timeout=300)
     assert done.returncode == 0, f"{page}: {command}\n{done.stderr}"
 
 
 def test_docs_build_strictly(tmp_path: Path) -> None:
-    done = run(
+    done = run_process(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-        REPO,
-        {"NO_MKDOCS_2_WARNING": "1"},
+        env={"NO_MKDOCS_2_WARNING": "1"},
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "backends" / "index.html").read_text().count("heartbeat_timeout") >= 2

@@ -20,7 +20,7 @@ import pytest
 from tests.support.agents import finish, start_agent, wait_until
 from tests.support.etcd_server import EtcdServer, etcd_available
 from tests.support.netns import Host, HostProcess, TestNetwork
-from tests.support.procs import REPO, clean_environ, require
+from tests.support.procs import require, run_process
 
 pytestmark = pytest.mark.slow
 
@@ -46,15 +46,7 @@ def check_from(
     """``rendezvous-di check`` for ``backend`` at ``endpoint``, run on ``host``."""
     args = ["check", "--rdzv-backend", backend, "--rdzv-endpoint", endpoint]
     args += ["--timeout", str(timeout)]
-    return subprocess.run(
-        host.command([sys.executable, "-m", "rendezvous_di", *args]),
-        env=clean_environ(),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_process(host.command([sys.executable, "-m", "rendezvous_di", *args]), timeout=60)
 
 
 @contextmanager

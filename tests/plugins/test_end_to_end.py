@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.plugins.conftest import Events
-from tests.support.procs import REPO, clean_environ, free_port, run_cli
+from tests.support.procs import REPO, clean_environ, free_port, run_cli, run_process
 
 pytestmark = pytest.mark.slow
 
@@ -112,15 +112,7 @@ def test_elastic_launch_gets_its_handler_from_a_backend_overridden_after_install
 ) -> None:
     script = tmp_path / "launch.py"
     script.write_text(LAUNCH.format(port=free_port(), worker=WORKER))
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        env=clean_environ(),
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_process([sys.executable, str(script)], timeout=300)
     assert done.returncode == 0, done.stderr
     assert "rank 0/2: all_reduce sum=3 expected=3 ok" in done.stdout
     assert "rank 1/2: all_reduce sum=3 expected=3 ok" in done.stdout

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,14 +18,6 @@ from tests.plugins.conftest import Events
 def torch_rendezvous() -> Any:
     """torch's rendezvous package, imported our way (torch's eager plugin loading hidden)."""
     return rendezvous_module()
-
-
-@pytest.fixture
-def container() -> Iterator[Any]:
-    container = RendezvousContainer()
-    container.environ.override({})
-    yield container
-    container.shutdown_resources()
 
 
 def params(torch_rendezvous: Any, backend: str, **config: Any) -> Any:

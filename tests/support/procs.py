@@ -42,6 +42,26 @@ def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def run_process(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` as a user would: this environment less PET_* (plus ``env``), in the repo,
+    output captured; the caller asserts on the exit code."""
+    return subprocess.run(
+        list(argv),
+        env=clean_environ(env),
+        cwd=cwd or REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_cli(
     args: Sequence[str],
     *,
@@ -50,12 +70,6 @@ def run_cli(
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m rendezvous_di ARGS`` and capture its output."""
-    return subprocess.run(
-        [sys.executable, "-m", "rendezvous_di", *args],
-        env=clean_environ(env),
-        cwd=cwd or REPO,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+    return run_process(
+        [sys.executable, "-m", "rendezvous_di", *args], env=env, timeout=timeout, cwd=cwd
     )
