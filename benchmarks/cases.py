@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .measure import Sample, run_command, run_python
+from .measure import Sample, run_command, run_interleaved
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = str(REPO / "examples" / "allreduce.py")
@@ -56,10 +56,15 @@ TORCH_LISTING = textwrap.dedent(
 
 def cold_start(runs: int) -> list[Result]:
     """``import rendezvous_di`` + a container + the listing, against torch's import + listing."""
-    ours = run_python(OURS_LISTING, runs=runs)
-    torch = run_python(TORCH_LISTING, runs=runs)
-    floor = run_python("import dependency_injector.providers, pydantic", runs=runs)
-    bare = run_python("pass", runs=runs)
+    ours, torch, floor, bare = run_interleaved(
+        [
+            _python(OURS_LISTING),
+            _python(TORCH_LISTING),
+            _python("import dependency_injector.providers, pydantic"),
+            _python("pass"),
+        ],
+        runs=runs,
+    )
     note = (
         f"python alone {bare.seconds * 1e3:.0f} ms; dependency-injector + pydantic alone "
         f"{floor.seconds * 1e3:.0f} ms ({floor.seconds / torch.seconds:.1%} of torch)"
@@ -76,12 +81,17 @@ def cold_start(runs: int) -> list[Result]:
     ]
 
 
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
 def peak_memory(runs: int) -> list[Result]:
     """Peak RSS of ``rendezvous-di backends`` against importing torch's rendezvous package."""
-    ours = run_command(
-        [sys.executable, "-m", "rendezvous_di", "backends"], runs=runs, cwd=str(REPO)
+    ours, torch = run_interleaved(
+        [[sys.executable, "-m", "rendezvous_di", "backends"], _python(TORCH_LISTING)],
+        runs=runs,
+        cwd=str(REPO),
     )
-    torch = run_python(TORCH_LISTING, runs=runs)
     return [
         Result("peak memory: rendezvous-di backends", "MiB", ours.peak_mib, torch.peak_mib, None)
     ]
@@ -136,13 +146,14 @@ def _two_agents(mode: str) -> list[str]:
 
 def end_to_end(runs: int) -> list[Result]:
     """A 2-agent c10d rendezvous; a 2-worker job, ``rendezvous-di run`` against ``torchrun``."""
-    ours = _median_fresh(lambda: _two_agents("ours"), runs)
-    torch = _median_fresh(lambda: _two_agents("torch"), runs)
+    ours, torch = _median_fresh([lambda: _two_agents("ours"), lambda: _two_agents("torch")], runs)
     bin_dir = Path(sys.executable).parent
     job = ["--standalone", "--nproc-per-node", "2", WORKER]
-    env = {"OMP_NUM_THREADS": "1"}
-    run_ours = run_command([str(bin_dir / "rendezvous-di"), "run", *job], runs=runs, env=env)
-    run_torch = run_command([str(bin_dir / "torchrun"), *job], runs=runs, env=env)
+    run_ours, run_torch = run_interleaved(
+        [[str(bin_dir / "rendezvous-di"), "run", *job], [str(bin_dir / "torchrun"), *job]],
+        runs=runs,
+        env={"OMP_NUM_THREADS": "1"},
+    )
     return [
         Result("end to end: 2-agent c10d rendezvous", "s", ours.seconds, torch.seconds, 1.05),
         Result(
@@ -151,16 +162,22 @@ def end_to_end(runs: int) -> list[Result]:
     ]
 
 
-def _median_fresh(make_command: Callable[[], list[str]], runs: int) -> Sample:
-    """Like run_command, but each run gets a fresh command (a new port)."""
+def _median_fresh(makers: list[Callable[[], list[str]]], runs: int) -> list[Sample]:
+    """Like run_interleaved, but each run gets a fresh command (a new port)."""
     import statistics
 
-    samples = [run_command(make_command(), runs=1, warmup=0) for _ in range(runs)]
-    return Sample(
-        statistics.median(s.seconds for s in samples),
-        statistics.median(s.peak_mib for s in samples),
-        runs,
-    )
+    samples: list[list[Sample]] = [[] for _ in makers]
+    for _ in range(runs):
+        for position, make_command in enumerate(makers):
+            samples[position].append(run_command(make_command(), runs=1, warmup=0))
+    return [
+        Sample(
+            statistics.median(s.seconds for s in taken),
+            statistics.median(s.peak_mib for s in taken),
+            runs,
+        )
+        for taken in samples
+    ]
 
 
 _RESOLVE_TORCH = textwrap.dedent(
@@ -256,9 +273,11 @@ def broken_plugin(runs: int) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="rdzv-bench-") as root:
         site = Path(root) / "site"
         install(site, "broken", "rdzv_broken", BROKEN)
-        env = {"PYTHONPATH": str(site)}
-        ours = run_python(OURS_LISTING, runs=runs, env=env)
-        torch = run_python(TORCH_LISTING, runs=runs, env=env)
+        ours, torch = run_interleaved(
+            [_python(OURS_LISTING), _python(TORCH_LISTING)],
+            runs=runs,
+            env={"PYTHONPATH": str(site)},
+        )
     return [
         Result(
             "one broken plugin installed: listing",
@@ -282,9 +301,12 @@ def plugin_scaling(runs: int) -> list[Result]:
     for count in (0, 100, 1000):
         with tempfile.TemporaryDirectory(prefix="rdzv-bench-") as root:
             site = install_many(Path(root) / "site", count)
-            env = {"PYTHONPATH": str(site)}
-            ours[count] = run_command(listing, runs=runs, env=env, cwd=str(REPO))
-            torch = run_python(TORCH_LISTING, runs=runs, env=env)
+            ours[count], torch = run_interleaved(
+                [listing, _python(TORCH_LISTING)],
+                runs=runs,
+                env={"PYTHONPATH": str(site)},
+                cwd=str(REPO),
+            )
         results.append(
             Result(
                 f"plugin scaling: backends, {count} plugins",

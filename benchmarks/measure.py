@@ -2,6 +2,8 @@
 
 Each command runs in a fresh interpreter so import caches are cold for the
 package under test (the OS page cache is warm for both sides alike).
+Comparisons interleave their commands (ours, torch's, ours, ...), so a slow
+spell of the machine lands on both sides instead of skewing the ratio.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import os
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,13 +25,6 @@ class Sample:
     runs: int
 
 
-def run_python(
-    code: str, *, runs: int, env: Mapping[str, str] | None = None, warmup: int = 1
-) -> Sample:
-    """Time ``python -c code`` ``runs`` times; peak RSS comes from ``wait4`` per child."""
-    return run_command([sys.executable, "-c", code], runs=runs, env=env, warmup=warmup)
-
-
 def run_command(
     command: Sequence[str],
     *,
@@ -39,29 +33,52 @@ def run_command(
     warmup: int = 1,
     cwd: str | None = None,
 ) -> Sample:
-    times, peaks = [], []
+    """Median wall time and peak RSS of ``command`` over ``runs`` runs after ``warmup``."""
+    (sample,) = run_interleaved([command], runs=runs, env=env, warmup=warmup, cwd=cwd)
+    return sample
+
+
+def run_interleaved(
+    commands: Sequence[Sequence[str]],
+    *,
+    runs: int,
+    env: Mapping[str, str] | None = None,
+    warmup: int = 1,
+    cwd: str | None = None,
+) -> list[Sample]:
+    """One :class:`Sample` per command, their runs taken in turn: a, b, a, b, ..."""
+    times: list[list[float]] = [[] for _ in commands]
+    peaks: list[list[float]] = [[] for _ in commands]
     full_env = {**os.environ, **(env or {})}
     for index in range(warmup + runs):
-        start = time.perf_counter()
-        process = subprocess.Popen(
-            list(command),
-            env=full_env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        _, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - start
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        if process.stderr:
-            process.stderr.close()
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
-        if index >= warmup:
-            times.append(elapsed)
-            peaks.append(usage.ru_maxrss / 1024)
-    return Sample(statistics.median(times), statistics.median(peaks), runs)
+        for position, command in enumerate(commands):
+            elapsed, peak = _run_once(command, full_env, cwd)
+            if index >= warmup:
+                times[position].append(elapsed)
+                peaks[position].append(peak)
+    return [
+        Sample(statistics.median(t), statistics.median(p), runs)
+        for t, p in zip(times, peaks, strict=True)
+    ]
+
+
+def _run_once(
+    command: Sequence[str], env: Mapping[str, str], cwd: str | None
+) -> tuple[float, float]:
+    """Seconds and peak RSS (MiB, from ``wait4``) of one run; a failing run is an error."""
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        list(command), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    stderr = process.stderr.read().decode() if process.stderr else ""
+    if process.stderr:
+        process.stderr.close()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
+    return elapsed, usage.ru_maxrss / 1024
 
 
 def per_call(function: Callable[[], object], *, calls: int, repeats: int) -> float:

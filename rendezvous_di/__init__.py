@@ -27,13 +27,14 @@ if TYPE_CHECKING:
     from .container import RendezvousContainer
     from .extend import add_backend
     from .guard import ProviderPatchError
-    from .settings import PluginPolicy, RendezvousSettings
+    from .policy import PluginPolicy
+    from .settings import RendezvousSettings
     from .torch_registry import Installation, adopt, install
 
 _LAZY = {
     "RendezvousContainer": "container",
     "RendezvousSettings": "settings",
-    "PluginPolicy": "settings",
+    "PluginPolicy": "policy",
     "install": "torch_registry",
     "adopt": "torch_registry",
     "Installation": "torch_registry",

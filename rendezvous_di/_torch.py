@@ -11,7 +11,7 @@ our bridge.
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
 import sys
 import threading
 from collections.abc import Iterator
@@ -26,6 +26,8 @@ _lock = threading.Lock()
 
 @contextmanager
 def _torch_plugin_loading_hidden() -> Iterator[None]:
+    import importlib.metadata  # here, not at the top: torch needs it, listing backends does not
+
     original = importlib.metadata.entry_points
 
     def entry_points_without_torchrun_handlers(**params: Any) -> Any:

@@ -9,16 +9,18 @@ of their process-wide loader.
 from __future__ import annotations
 
 import contextlib
-import importlib.metadata
-from dataclasses import asdict, dataclass
-from typing import Any
+import functools
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 from .backends import BUILTIN_BACKENDS, builtin_handler
 from .errors import PluginError
 from .options import OptionSpec
 from .policy import BackendSlot, slot_of
-from .settings import PluginPolicy
 from .torch_registry import TorchCreator, torch_registry_handler
+
+if TYPE_CHECKING:
+    from .policy import PluginPolicy
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class BackendInfo:
     version: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # asdict would deep-copy
         data["options"] = [
             {
                 "name": o.name,
@@ -66,13 +68,14 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
     ``load`` imports every plugin the policy would use, so failures show up
     as ``failed`` with their reason; otherwise no plugin is imported.
     """
-    policy: PluginPolicy = container.plugin_policy()
+    policy: PluginPolicy | None = None  # resolved at the first plugin: built-ins need none
     infos: list[BackendInfo] = []
     for name, provider in sorted(container.backends.providers.items()):
         slot = slot_of(provider)
         if getattr(provider, "provides", None) is builtin_handler:
             infos.append(_builtin_info(name))
         elif slot is not None:
+            policy = policy or container.plugin_policy()
             infos.extend(_slot_infos(slot, policy, load))
         elif getattr(provider, "provides", None) is torch_registry_handler:
             entry: TorchCreator = provider.args[0]
@@ -93,11 +96,12 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
     return infos
 
 
+@functools.lru_cache(maxsize=1)
 def _torch_version() -> str | None:
-    try:
-        return importlib.metadata.version("torch")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    """torch's installed version, looked up once: it cannot change under a running process."""
+    from .installed import installed_version
+
+    return installed_version("torch")
 
 
 def _builtin_info(name: str, shadowed_by: str | None = None) -> BackendInfo:

@@ -137,7 +137,7 @@ def show_backends(args: argparse.Namespace, out: TextIO) -> None:
 
     infos = describe_backends(container_from_args(args), load=args.load)
     if args.json:
-        json.dump([i.to_json() for i in infos], out, indent=2)
+        out.write(json.dumps([i.to_json() for i in infos], indent=2))  # one write, not thousands
         out.write("\n")
         return
     table(

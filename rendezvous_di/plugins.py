@@ -15,7 +15,6 @@ naming the backend, the distribution and its version.
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 import threading
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import installed
 from ._torch import PLUGIN_GROUP
 from .errors import BackendMismatchError, PluginHandlerError, PluginLoadError
 
@@ -44,16 +44,12 @@ class PluginSpec:
 
     name: str
     value: str
-    entry_point: importlib.metadata.EntryPoint = field(repr=False, compare=False)
+    entry_point: installed.InstalledEntryPoint = field(repr=False, compare=False)
 
     @cached_property
     def _metadata(self) -> tuple[str, str]:
-        # One METADATA parse for both fields: ``dist.name`` and ``dist.version`` parse it each.
-        dist = self.entry_point.dist
-        if dist is None:
-            return "<unknown distribution>", "<unknown version>"
-        metadata = dist.metadata
-        return str(metadata["Name"]), str(metadata["Version"])
+        found = self.entry_point.name_and_version()
+        return found or ("<unknown distribution>", "<unknown version>")
 
     @property
     def distribution(self) -> str:
@@ -92,10 +88,7 @@ def discover() -> tuple[PluginSpec, ...]:
     Two distributions may declare the same backend name: both are returned,
     and the policy reports the conflict instead of silently dropping one.
     """
-    return tuple(
-        PluginSpec(ep.name, ep.value, ep)
-        for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP)
-    )
+    return tuple(PluginSpec(ep.name, ep.value, ep) for ep in installed.entry_points(PLUGIN_GROUP))
 
 
 class PluginLoader:
@@ -233,9 +226,7 @@ _loaders_lock = threading.Lock()
 
 def loader_for(spec: PluginSpec) -> PluginLoader:
     """The process-wide loader of ``spec``: every container shares one load per plugin."""
-    dist = spec.entry_point.dist
-    where = str(getattr(dist, "_path", "")) if dist is not None else ""
-    key = (spec.name, spec.value, where)
+    key = (spec.name, spec.value, spec.entry_point.location or "")
     with _loaders_lock:
         loader = _loaders.get(key)
         if loader is None:

@@ -25,8 +25,8 @@ from typing import Any
 
 from .backends import BUILTIN_BACKENDS
 from .endpoint import parse_endpoint
-from .policy import builtin_serves, slot_of
-from .settings import PluginPolicy, RendezvousSettings
+from .policy import PluginPolicy, builtin_serves, slot_of
+from .settings import RendezvousSettings
 
 
 @dataclass(frozen=True)

@@ -18,27 +18,12 @@ from .backends import BUILTIN_BACKENDS
 from .endpoint import parse_endpoint
 from .errors import ConfigError, UnknownBackendError
 from .options import OptionSchema
+from .policy import PluginPolicy
 from .sources import FRESH_RUN_ID, Layer
 
+__all__ = ["PluginPolicy", "RendezvousSettings", "resolve_policy", "resolve_settings"]
+
 DEFAULT_BACKEND = "c10d"
-
-
-class PluginPolicy(BaseModel):
-    """Which out-of-tree ``torchrun.handlers`` backends may be used, and how."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    autoload: bool = Field(True, description="discover installed plugins at all")
-    allow: tuple[str, ...] = Field((), description="only these backend or distribution names")
-    deny: tuple[str, ...] = Field((), description="never these backend or distribution names")
-    override_builtins: tuple[str, ...] = Field(
-        (), description="built-in names a plugin of the same name may replace"
-    )
-
-    @field_validator("allow", "deny", "override_builtins", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: Any) -> Any:
-        return value.split(",") if isinstance(value, str) else value
 
 
 class RendezvousSettings(BaseModel):
@@ -104,11 +89,7 @@ def resolve_policy(layers: Iterable[Layer]) -> PluginPolicy:
     invalid (an unknown ``backend`` is exactly when someone lists them).
     """
     merged = merge(layers)
-    block = merged.values.get("plugins", {})
-    try:
-        return PluginPolicy.model_validate(block)
-    except ValidationError as error:
-        raise _config_error(error, {"plugins": block}, merged.sources, prefix="plugins") from None
+    return PluginPolicy.from_mapping(merged.values.get("plugins", {}), merged.sources)
 
 
 def resolve_settings(
@@ -133,6 +114,7 @@ def resolve_settings(
     values, sources = dict(merged.values), merged.sources
     available = {n: b.schema for n, b in BUILTIN_BACKENDS.items()} if schemas is None else schemas
 
+    values["plugins"] = PluginPolicy.from_mapping(values.get("plugins", {}), sources)
     backend = str(values.setdefault("backend", DEFAULT_BACKEND))
     if backend not in available:
         raise UnknownBackendError(backend, available, source=sources.get("backend"))
@@ -190,12 +172,9 @@ def _config_error(
     error: ValidationError,
     values: Mapping[str, Any],
     sources: Mapping[str, str],
-    prefix: str | None = None,
 ) -> ConfigError:
     first = error.errors()[0]
     loc = tuple(str(p) for p in first["loc"])
-    if prefix:
-        loc = (prefix, *loc)
     field = ".".join(loc)
     top = loc[0] if loc else field
     source = sources.get(field) or sources.get(".".join(loc[:2])) or sources.get(top)

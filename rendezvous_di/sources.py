@@ -95,7 +95,7 @@ class Layer:
             self.values["min_nodes"], self.values["max_nodes"] = parse_nnodes(value, source)
             self.sources["min_nodes"] = self.sources["max_nodes"] = source
         elif key == "standalone":
-            if _as_flag(value, "standalone", source):
+            if as_flag(value, "standalone", source):
                 # torchrun's --standalone: its own rendezvous values win over any given ones.
                 for name, item in (
                     ("backend", "c10d"),
@@ -122,7 +122,8 @@ def _check_key(field_name: str, key: str, valid: tuple[str, ...], source: str) -
         )
 
 
-def _as_flag(value: Any, name: str, source: str) -> bool:
+def as_flag(value: Any, name: str, source: str | None) -> bool:
+    """A boolean from a bool or the texts shells and YAML use; anything else names ``name``."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -281,7 +282,7 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
         if value.strip():
             layer.set(option.key, value.strip(), f"env {option.env}")
     disable = env.get(DISABLE_AUTOLOAD_ENV, "").strip()
-    if disable and _as_flag(disable, "plugins.autoload", f"env {DISABLE_AUTOLOAD_ENV}"):
+    if disable and as_flag(disable, "plugins.autoload", f"env {DISABLE_AUTOLOAD_ENV}"):
         layer.set("plugins", {"autoload": False}, f"env {DISABLE_AUTOLOAD_ENV}")
     return layer
 

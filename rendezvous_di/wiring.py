@@ -6,7 +6,6 @@ Data flows one way: sources -> settings -> parameters -> selected provider -> ha
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -16,11 +15,16 @@ from .errors import BackendMismatchError, ConfigError
 from .memo import ResolutionMemo
 from .options import OptionSchema
 from .policy import builtin_serves, selectable, slot_of
-from .settings import PluginPolicy, RendezvousSettings, resolve_policy, resolve_settings
 from .sources import Layer
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
+
+    from .policy import PluginPolicy
+    from .settings import RendezvousSettings
+
+# The settings models (pydantic) are imported when settings are first resolved, not with
+# the container: listing backends or declaring a platform needs neither.
 
 
 def backend_schemas(
@@ -69,6 +73,8 @@ def container_policy(
     """The ``plugins`` policy from the container's sources, valid even when the rest is not."""
 
     def compute() -> PluginPolicy:
+        from .settings import resolve_policy
+
         return resolve_policy(container_layers(explicit, config_file, environ, flags))
 
     if memo is None:
@@ -128,6 +134,8 @@ def _settings(
     fresh_run_id: str | None,
     policy: PluginPolicy | None,
 ) -> RendezvousSettings:
+    from .settings import resolve_policy, resolve_settings
+
     layers = container_layers(explicit, config_file, environ, flags)
     settings = resolve_settings(
         layers,
@@ -152,6 +160,8 @@ def _settings(
 
 def fresh_run_id() -> str:
     """A run id for a job nobody named; the container keeps one for its whole life."""
+    import uuid
+
     return uuid.uuid4().hex
 
 

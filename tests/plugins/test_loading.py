@@ -198,18 +198,18 @@ def test_broken_plugins_that_are_not_selected_cost_nothing(
 
 
 DISCOVERY_COUNT = """\
-import importlib.metadata as metadata
+import rendezvous_di.installed as installed
 
 calls = []
-real = metadata.entry_points
+real = installed.entry_points
 
 
-def counting(**params):
-    calls.append(params.get("group"))
-    return real(**params)
+def counting(group):
+    calls.append(group)
+    return real(group)
 
 
-metadata.entry_points = counting
+installed.entry_points = counting
 import rendezvous_di.catalog
 import rendezvous_di.container
 
