@@ -175,7 +175,7 @@ def show_config(args: argparse.Namespace, out: TextIO) -> None:
         if hasattr(args, "container")
         else (container_from_args(args).settings())
     )
-    values = settings.model_dump(mode="json")
+    values = settings.to_dict()
     if args.json:
         json.dump({"values": values, "sources": _all_sources(settings, values)}, out, indent=2)
         out.write("\n")

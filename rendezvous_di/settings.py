@@ -8,11 +8,11 @@ and the valid choices, instead of minutes later inside a worker.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
-
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from .backends import BUILTIN_BACKENDS
 from .endpoint import parse_endpoint
@@ -26,31 +26,29 @@ __all__ = ["PluginPolicy", "RendezvousSettings", "resolve_policy", "resolve_sett
 DEFAULT_BACKEND = "c10d"
 
 
-class RendezvousSettings(BaseModel):
-    """The effective settings of one node's rendezvous.
+@dataclass(frozen=True)
+class RendezvousSettings:
+    """The effective settings of one node's rendezvous, validated.
 
     ``conf`` holds the backend options converted to the types torch reads.
-    ``source_of(key)`` tells where a value came from.
+    ``source_of(key)`` tells where a value came from. Build it with
+    :func:`resolve_settings`, which validates every field and names the
+    offending one; the class itself trusts its arguments.
+
+    A plain dataclass, not a pydantic model: every ``rendezvous-di run`` agent
+    validates settings once, and pydantic's model machinery would add more to
+    its start than all of this package does.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-    backend: str = Field(min_length=1)
+    backend: str
     endpoint: str
-    run_id: str = Field(min_length=1)
-    min_nodes: int = Field(ge=1)
-    max_nodes: int = Field(ge=1)
+    run_id: str
+    min_nodes: int = 1
+    max_nodes: int = 1
     local_addr: str | None = None
-    conf: dict[str, Any] = Field(default_factory=dict)
-    plugins: PluginPolicy = PluginPolicy()
-    _sources: dict[str, str] = PrivateAttr(default_factory=dict)
-
-    @field_validator("min_nodes", "max_nodes", mode="before")
-    @classmethod
-    def _no_bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            raise ValueError("expected a whole number, got a boolean")
-        return value
+    conf: dict[str, Any] = field(default_factory=dict)
+    plugins: PluginPolicy = field(default_factory=PluginPolicy)
+    _sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def sources(self) -> dict[str, str]:
@@ -60,9 +58,22 @@ class RendezvousSettings(BaseModel):
     def source_of(self, key: str) -> str:
         return self._sources.get(key, "default")
 
+    def to_dict(self) -> dict[str, Any]:
+        """The values as plain JSON-ready data (``rendezvous-di config --json``)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        data["conf"] = dict(self.conf)
+        data["plugins"] = {
+            f.name: _plain(getattr(self.plugins, f.name)) for f in fields(PluginPolicy)
+        }
+        return data
+
     def as_torchrun_conf(self) -> str:
         """The backend options in torchrun's ``--rdzv-conf`` syntax."""
         return ",".join(f"{k}={_conf_text(v)}" for k, v in self.conf.items())
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _conf_text(value: Any) -> str:
@@ -115,7 +126,10 @@ def resolve_settings(
     available = {n: b.schema for n, b in BUILTIN_BACKENDS.items()} if schemas is None else schemas
 
     values["plugins"] = PluginPolicy.from_mapping(values.get("plugins", {}), sources)
-    backend = str(values.setdefault("backend", DEFAULT_BACKEND))
+    for key in values:
+        if key not in FIELDS:
+            raise ConfigError(key, values[key], "is not a setting", choices=FIELDS)
+    backend = _text(values.setdefault("backend", DEFAULT_BACKEND), "backend", sources)
     if backend not in available:
         raise UnknownBackendError(backend, available, source=sources.get("backend"))
     schema = available[backend]
@@ -126,8 +140,10 @@ def resolve_settings(
     builtin = BUILTIN_BACKENDS.get(backend)
     if "endpoint" not in values:
         values["endpoint"] = builtin.default_endpoint if builtin else ""
-    values.setdefault("min_nodes", 1)
-    values.setdefault("max_nodes", values["min_nodes"])
+    values["min_nodes"] = _whole_number(values.get("min_nodes", 1), "min_nodes", sources)
+    values["max_nodes"] = _whole_number(
+        values.get("max_nodes", values["min_nodes"]), "max_nodes", sources
+    )
     if "run_id" not in values:
         # One node has nothing to agree on: a fresh id keeps runs apart. Several nodes
         # must share one id, so keep torchrun's default rather than a per-node random one.
@@ -135,10 +151,18 @@ def resolve_settings(
     if values["run_id"] == FRESH_RUN_ID:
         values["run_id"] = fresh_run_id or uuid.uuid4().hex
 
-    try:
-        settings = RendezvousSettings.model_validate(values)
-    except ValidationError as error:
-        raise _config_error(error, values, sources) from None
+    for key in ("endpoint", "run_id"):
+        values[key] = _text(values[key], key, sources, empty_ok=key == "endpoint")
+    if values.get("local_addr") is not None:
+        values["local_addr"] = _text(values["local_addr"], "local_addr", sources)
+    conf = values.get("conf", {})
+    if not isinstance(conf, Mapping):
+        raise ConfigError(
+            "conf", conf, f"{conf!r} is not a mapping of options", source=sources.get("conf")
+        )
+    values["conf"] = dict(conf)
+
+    settings = RendezvousSettings(**values)
     if settings.max_nodes < settings.min_nodes:
         raise ConfigError(
             "max_nodes",
@@ -147,8 +171,37 @@ def resolve_settings(
             source=sources.get("max_nodes"),
         )
     _check_endpoint(settings, sources.get("endpoint"))
-    settings._sources = dict(sources)
+    object.__setattr__(settings, "_sources", dict(sources))  # frozen, provenance set once
     return settings
+
+
+FIELDS = tuple(f.name for f in fields(RendezvousSettings) if f.init)
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _text(value: Any, key: str, sources: Mapping[str, str], *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str):
+        problem = f"{value!r} is not text ({type(value).__name__}); quote it in YAML"
+        raise ConfigError(key, value, problem, source=sources.get(key))
+    if not value and not empty_ok:
+        raise ConfigError(key, value, "must have at least 1 character", source=sources.get(key))
+    return value
+
+
+def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
+    """An int >= 1 from an int, a whole float or digits as text (PET_* values are text)."""
+    source = sources.get(key)
+    if isinstance(value, bool):
+        raise ConfigError(key, value, "expected a whole number, got a boolean", source=source)
+    if (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and _INTEGER.fullmatch(value)
+    ):
+        value = int(value)
+    if not isinstance(value, int):
+        raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
+    if value < 1:
+        raise ConfigError(key, value, "must be greater than or equal to 1", source=source)
+    return value
 
 
 def _check_endpoint(settings: RendezvousSettings, source: str | None) -> None:
@@ -166,17 +219,3 @@ def _check_endpoint(settings: RendezvousSettings, source: str | None) -> None:
             f"backend {settings.backend!r} needs an explicit port, <host>:<port>",
             source=source,
         )
-
-
-def _config_error(
-    error: ValidationError,
-    values: Mapping[str, Any],
-    sources: Mapping[str, str],
-) -> ConfigError:
-    first = error.errors()[0]
-    loc = tuple(str(p) for p in first["loc"])
-    field = ".".join(loc)
-    top = loc[0] if loc else field
-    source = sources.get(field) or sources.get(".".join(loc[:2])) or sources.get(top)
-    value = first.get("input", values.get(top))
-    return ConfigError(field, value, f"{value!r}: {first['msg'].lower()}", source=source)

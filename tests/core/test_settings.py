@@ -81,7 +81,7 @@ def test_every_pet_variable_is_read() -> None:
         "RENDEZVOUS_DI_DISABLE_PLUGIN_AUTOLOAD": "1",
     }
     settings = resolve(from_environ(env))
-    assert settings.model_dump() == {
+    assert settings.to_dict() == {
         "backend": "etcd-v2",
         "endpoint": "etcd:2379",
         "run_id": "job",
@@ -89,7 +89,7 @@ def test_every_pet_variable_is_read() -> None:
         "max_nodes": 4,
         "local_addr": "10.0.0.7",
         "conf": {"join_timeout": 30, "protocol": "http"},
-        "plugins": {"autoload": False, "allow": (), "deny": (), "override_builtins": ()},
+        "plugins": {"autoload": False, "allow": [], "deny": [], "override_builtins": []},
     }
 
 
@@ -139,6 +139,11 @@ def test_c10d_file_store_takes_a_path_as_endpoint() -> None:
     assert settings.endpoint == "/tmp/rdzv-store"
 
 
+def test_node_counts_read_from_text_as_pet_variables_give_them() -> None:
+    settings = resolve({"min_nodes": " 2", "max_nodes": "4", "run_id": "job"})
+    assert (settings.min_nodes, settings.max_nodes) == (2, 4)
+
+
 def test_plugin_policy_accepts_lists_or_comma_separated_text() -> None:
     settings = resolve({"plugins": {"allow": "a,b", "deny": ["c"], "override_builtins": []}})
     assert settings.plugins.allow == ("a", "b")
@@ -173,6 +178,10 @@ def test_plugin_policy_accepts_lists_or_comma_separated_text() -> None:
         ({"plugins": {"autolod": True}}, "plugins.autolod", ["did you mean 'autoload'"]),
         ({"plugins": {"autoload": "sometimes"}}, "plugins.autoload", ["'sometimes'"]),
         ({"run_id": ""}, "run_id", ["at least 1 character"]),
+        ({"run_id": 7}, "run_id", ["7 is not text", "quote it"]),
+        ({"min_nodes": 1.5}, "min_nodes", ["1.5 is not an integer"]),
+        ({"plugins": {"allow": {"a": 1}}}, "plugins.allow", ["not a name or a list of names"]),
+        ({"plugins": {"deny": [3]}}, "plugins.deny", ["3 is not a name"]),
     ],
 )
 def test_bad_input_names_the_field_and_what_is_valid(
