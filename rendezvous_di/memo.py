@@ -22,6 +22,10 @@ from .sources import DISABLE_AUTOLOAD_ENV, TORCHRUN_OPTIONS
 
 T = TypeVar("T")
 WATCHED_ENVIRONMENT = (*(o.env for o in TORCHRUN_OPTIONS), DISABLE_AUTOLOAD_ENV)
+# os.environ.get encodes the key and raises KeyError inside for every unset variable:
+# ~0.7 µs a name, most of a resolution. Its backing dict, with keys encoded once, is
+# read in ~30 ns (os.environ's mutations all go through that dict, so nothing is missed).
+_ENCODED_WATCHED = tuple(map(os.environ.encodekey, WATCHED_ENVIRONMENT))
 _ENV_REFERENCE = re.compile(r"\$\{(\w+)")
 
 
@@ -32,6 +36,14 @@ def same(left: Any, right: Any) -> bool:
         return bool(left == right)
     except Exception:  # an exotic value that cannot compare: treat as changed
         return False
+
+
+def environment_key(environ: Mapping[str, str]) -> tuple[Any, ...]:
+    """The watched variables' values, read from os.environ's backing dict when possible."""
+    data = getattr(environ, "_data", None) if environ is os.environ else None
+    if isinstance(data, dict):
+        return tuple(map(data.get, _ENCODED_WATCHED))
+    return tuple(map(environ.get, WATCHED_ENVIRONMENT))
 
 
 class ResolutionMemo:
@@ -63,7 +75,7 @@ class ResolutionMemo:
         flags: Any,
     ) -> tuple[Any, ...]:
         """What the container's source layers depend on."""
-        env = None if environ is None else tuple(map(environ.get, WATCHED_ENVIRONMENT))
+        env = None if environ is None else environment_key(environ)
         file = None if config_file is None else self._file_key(config_file, environ)
         return (explicit, file, env, flags)
 
