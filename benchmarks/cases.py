@@ -145,7 +145,12 @@ def _two_agents(mode: str) -> list[str]:
 
 
 def end_to_end(runs: int) -> list[Result]:
-    """A 2-agent c10d rendezvous; a 2-worker job, ``rendezvous-di run`` against ``torchrun``."""
+    """A 2-agent c10d rendezvous; a 2-worker job, ``rendezvous-di run`` against ``torchrun``.
+
+    Three processes importing torch on two cores vary by ±10% from run to run,
+    more than the difference measured, so these take twice the runs.
+    """
+    runs = 2 * runs + 1
     ours, torch = _median_fresh([lambda: _two_agents("ours"), lambda: _two_agents("torch")], runs)
     bin_dir = Path(sys.executable).parent
     job = ["--standalone", "--nproc-per-node", "2", WORKER]
@@ -167,8 +172,11 @@ def _median_fresh(makers: list[Callable[[], list[str]]], runs: int) -> list[Samp
     import statistics
 
     samples: list[list[Sample]] = [[] for _ in makers]
-    for _ in range(runs):
-        for position, make_command in enumerate(makers):
+    for index in range(runs):
+        order = list(enumerate(makers))
+        if index % 2:
+            order.reverse()
+        for position, make_command in order:
             samples[position].append(run_command(make_command(), runs=1, warmup=0))
     return [
         Sample(

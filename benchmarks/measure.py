@@ -46,12 +46,15 @@ def run_interleaved(
     warmup: int = 1,
     cwd: str | None = None,
 ) -> list[Sample]:
-    """One :class:`Sample` per command, their runs taken in turn: a, b, a, b, ..."""
+    """One :class:`Sample` per command, their runs taken in turn: a, b, b, a, a, b, ..."""
     times: list[list[float]] = [[] for _ in commands]
     peaks: list[list[float]] = [[] for _ in commands]
     full_env = {**os.environ, **(env or {})}
     for index in range(warmup + runs):
-        for position, command in enumerate(commands):
+        order = list(enumerate(commands))
+        if index % 2:  # a, b then b, a: neither side always runs right after the other
+            order.reverse()
+        for position, command in order:
             elapsed, peak = _run_once(command, full_env, cwd)
             if index >= warmup:
                 times[position].append(elapsed)
