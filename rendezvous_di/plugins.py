@@ -191,12 +191,10 @@ class PluginLoader:
         handle them by type); anything else, ``SystemExit`` included, becomes
         a :class:`PluginHandlerError` naming the plugin.
         """
-        from torch.distributed.elastic.rendezvous import RendezvousError
-
-        creator = self.creator()
+        creator = self.creator()  # imports torch's rendezvous package on the first call
         try:
             handler = creator(params)
-        except (RendezvousError, KeyboardInterrupt):
+        except (_rendezvous_error(), KeyboardInterrupt):
             raise
         except BaseException as exc:
             raise PluginHandlerError(
@@ -218,6 +216,13 @@ class PluginLoader:
 
     def __repr__(self) -> str:
         return f"<PluginLoader {self.spec.name!r} {self.spec.value} {self.state}>"
+
+
+def _rendezvous_error() -> type[BaseException]:
+    """torch's ``RendezvousError``, looked up when a creator failed, never before."""
+    from torch.distributed.elastic.rendezvous import RendezvousError
+
+    return RendezvousError
 
 
 _loaders: dict[tuple[str, str, str], PluginLoader] = {}

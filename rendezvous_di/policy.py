@@ -114,6 +114,8 @@ class BackendSlot:
         self.name = name
         self.loaders = tuple(loaders)
         self.builtin = name in BUILTIN_BACKENDS
+        # The container hands out the same policy object while its sources are unchanged.
+        self._last: tuple[PluginPolicy, Decision] | None = None
 
     def denial(self, loader: PluginLoader, policy: PluginPolicy) -> str | None:
         """Why ``policy`` forbids ``loader``, or None when it may be used."""
@@ -130,6 +132,14 @@ class BackendSlot:
         return None
 
     def decide(self, policy: PluginPolicy) -> Decision:
+        last = self._last
+        if last is not None and last[0] is policy:
+            return last[1]
+        decision = self._decide(policy)
+        self._last = (policy, decision)
+        return decision
+
+    def _decide(self, policy: PluginPolicy) -> Decision:
         usable = tuple(lo for lo in self.loaders if self.denial(lo, policy) is None)
         if self.builtin and (not usable or self.name not in policy.override_builtins):
             return Decision("builtin", usable)
