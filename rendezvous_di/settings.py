@@ -9,7 +9,6 @@ and the valid choices, instead of minutes later inside a worker.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -149,7 +148,7 @@ def resolve_settings(
         # must share one id, so keep torchrun's default rather than a per-node random one.
         values["run_id"] = FRESH_RUN_ID if values["max_nodes"] == 1 else "none"
     if values["run_id"] == FRESH_RUN_ID:
-        values["run_id"] = fresh_run_id or uuid.uuid4().hex
+        values["run_id"] = fresh_run_id or _fresh_id()
 
     for key in ("endpoint", "run_id"):
         values[key] = _text(values[key], key, sources, empty_ok=key == "endpoint")
@@ -173,6 +172,12 @@ def resolve_settings(
     _check_endpoint(settings, sources.get("endpoint"))
     object.__setattr__(settings, "_sources", dict(sources))  # frozen, provenance set once
     return settings
+
+
+def _fresh_id() -> str:
+    import uuid  # with platform, ~3 ms: only when a fresh id is made
+
+    return uuid.uuid4().hex
 
 
 FIELDS = tuple(f.name for f in fields(RendezvousSettings) if f.init)

@@ -14,17 +14,12 @@ from .backends import BUILTIN_BACKENDS
 from .errors import BackendMismatchError, ConfigError
 from .memo import ResolutionMemo
 from .options import OptionSchema
-from .policy import builtin_serves, selectable, slot_of
+from .policy import PluginPolicy, builtin_serves, selectable, slot_of
+from .settings import RendezvousSettings, resolve_policy, resolve_settings
 from .sources import Layer
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
-
-    from .policy import PluginPolicy
-    from .settings import RendezvousSettings
-
-# The settings models (pydantic) are imported when settings are first resolved, not with
-# the container: listing backends or declaring a platform needs neither.
 
 
 def backend_schemas(
@@ -73,8 +68,6 @@ def container_policy(
     """The ``plugins`` policy from the container's sources, valid even when the rest is not."""
 
     def compute() -> PluginPolicy:
-        from .settings import resolve_policy
-
         return resolve_policy(container_layers(explicit, config_file, environ, flags))
 
     if memo is None:
@@ -134,8 +127,6 @@ def _settings(
     fresh_run_id: str | None,
     policy: PluginPolicy | None,
 ) -> RendezvousSettings:
-    from .settings import resolve_policy, resolve_settings
-
     layers = container_layers(explicit, config_file, environ, flags)
     settings = resolve_settings(
         layers,

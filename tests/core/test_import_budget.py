@@ -51,3 +51,17 @@ def test_backends_and_config_commands_do_not_import_torch() -> None:
         }
         assert "rendezvous_di.cli" in imported
         assert not {m for m in imported if m == "torch" or m.startswith("torch.")}, command
+
+
+def test_listing_and_settings_skip_importlib_metadata() -> None:
+    # importlib.metadata (email, zipfile...) cost more than the rest of a listing: we read
+    # entry points ourselves (tests/plugins/test_installed.py checks we read the same ones).
+    loaded = modules_after(
+        "import rendezvous_di\n"
+        "from rendezvous_di.catalog import describe_backends\n"
+        "c = rendezvous_di.RendezvousContainer()\n"
+        "c.settings()\n"
+        "describe_backends(c)\n"
+    )
+    assert "rendezvous_di.catalog" in loaded
+    assert "importlib.metadata" not in loaded
