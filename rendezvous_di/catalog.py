@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from .backends import BUILTIN_BACKENDS, builtin_handler
 from .errors import PluginError
 from .options import OptionSpec
+from .plugins import PluginSpec, discover
 from .policy import BackendSlot, slot_of
 from .torch_registry import TorchCreator, torch_registry_handler
 
@@ -32,8 +34,9 @@ class BackendInfo:
     torch's registry by other code) or ``container`` (a provider a platform
     declared in code). ``status``: built-ins are ``available``, ``missing
     dependency`` or ``shadowed`` (a plugin replaces them); plugins are ``not
-    loaded``, ``loaded``, ``failed``, ``denied``, ``shadowed`` or ``conflict``;
-    ``reason`` says why, or what to do.
+    loaded``, ``loaded``, ``failed``, ``denied``, ``shadowed`` (the built-in,
+    or a provider the container declares in code, serves the name) or
+    ``conflict``; ``reason`` says why, or what to do.
     """
 
     name: str
@@ -69,6 +72,7 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
     as ``failed`` with their reason; otherwise no plugin is imported.
     """
     policy: PluginPolicy | None = None  # resolved at the first plugin: built-ins need none
+    installed: dict[str, list[PluginSpec]] | None = None  # read at the first name declared in code
     infos: list[BackendInfo] = []
     for name, provider in sorted(container.backends.providers.items()):
         slot = slot_of(provider)
@@ -93,7 +97,37 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
                     name=name, source="container", status="available", summary="declared in code"
                 )
             )
+            if installed is None:
+                installed = _plugins_by_name()
+            infos.extend(_declared_in_code_wins(name, installed.get(name, ())))
     return infos
+
+
+def _plugins_by_name() -> dict[str, list[PluginSpec]]:
+    by_name: dict[str, list[PluginSpec]] = {}
+    for spec in discover():
+        by_name.setdefault(spec.name, []).append(spec)
+    return by_name
+
+
+def _declared_in_code_wins(name: str, specs: Iterable[PluginSpec]) -> list[BackendInfo]:
+    """Installed plugins of a name the container declares in code: listed, never used.
+
+    Without these rows a platform's ``mine`` would hide an installed ``mine``
+    plugin silently, and nobody could tell why the plugin never runs.
+    """
+    return [
+        BackendInfo(
+            name=name,
+            source="plugin",
+            status="shadowed",
+            summary=f"entry point {spec.value}",
+            reason=f"the container declares {name!r} in code, which wins over installed plugins",
+            distribution=spec.distribution,
+            version=spec.version,
+        )
+        for spec in sorted(specs, key=lambda spec: spec.distribution)
+    ]
 
 
 @functools.lru_cache(maxsize=1)

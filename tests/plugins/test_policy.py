@@ -83,6 +83,30 @@ def test_a_plugin_named_like_a_builtin_is_shadowed_unless_listed(
         make_container(backend="c10d", conf={"flavour": "x"}).settings()
 
 
+def test_a_backend_declared_in_code_wins_and_the_plugin_is_listed_as_shadowed(
+    install: Callable[..., None], events: Events, make_container: Callable[..., Any]
+) -> None:
+    from dependency_injector import providers
+
+    from rendezvous_di import add_backend
+    from rendezvous_di.testing.fake import FakeRendezvous
+
+    install("rdzv-good")
+    container = make_container(backend="good", endpoint="head:1", run_id="r")
+    fake = FakeRendezvous(backend="good")
+    add_backend(container, "good", providers.Factory(fake.handler), replace=True)
+    assert container.handler().get_backend() == "good"
+    (shadowed,) = [i for i in describe_backends(container) if i.source == "plugin"]
+    assert rows(container, "good") == [
+        ("container", "available", None),
+        ("plugin", "shadowed", "rdzv-good"),
+    ]
+    assert shadowed.reason == (
+        "the container declares 'good' in code, which wins over installed plugins"
+    )
+    assert events.lines() == []  # listed from metadata, never imported
+
+
 def test_override_builtins_lets_the_plugin_replace_the_builtin(
     install: Callable[..., None], events: Events, make_container: Callable[..., Any]
 ) -> None:
