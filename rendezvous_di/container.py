@@ -127,7 +127,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
         selector=backends.provider,
         flags=flags,
         fresh_run_id=fresh_run_id,
-        policy=plugin_policy,
+        policy=plugin_policy.provider,  # asked on a change of sources only
         memo=resolution_memo,
     )
     parameters = providers.Callable(

@@ -23,6 +23,8 @@ from .sources import FRESH_RUN_ID, Layer
 __all__ = ["PluginPolicy", "RendezvousSettings", "resolve_policy", "resolve_settings"]
 
 DEFAULT_BACKEND = "c10d"
+OVERRIDDEN_POLICY = "override of plugin_policy"
+"""Source label of the ``plugins`` values when the container's policy provider is overridden."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def resolve_settings(
     *,
     schemas: Mapping[str, OptionSchema | None] | None = None,
     fresh_run_id: str | None = None,
+    policy: PluginPolicy | None = None,
 ) -> RendezvousSettings:
     """Merge ``layers`` over the defaults and validate the result.
 
@@ -116,6 +119,8 @@ def resolve_settings(
             it has one (plugins usually do not). Defaults to the built-ins.
         fresh_run_id: the id used where a fresh one is called for (one node, or
             ``standalone``); pass the same one to resolve the same run twice.
+        policy: the plugins policy when something other than the layers decides
+            it (an override of the container's ``plugin_policy``).
 
     Raises:
         ConfigError: naming the field, the value's source and the valid choices.
@@ -125,6 +130,10 @@ def resolve_settings(
     available = {n: b.schema for n, b in BUILTIN_BACKENDS.items()} if schemas is None else schemas
 
     values["plugins"] = PluginPolicy.from_mapping(values.get("plugins", {}), sources)
+    if policy is not None and policy != values["plugins"]:
+        values["plugins"] = policy
+        sources = {k: v for k, v in sources.items() if not k.startswith("plugins.")}
+        sources.update((f"plugins.{f.name}", OVERRIDDEN_POLICY) for f in fields(policy))
     for key in values:
         if key not in FIELDS:
             raise ConfigError(key, values[key], "is not a setting", choices=FIELDS)

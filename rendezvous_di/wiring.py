@@ -6,7 +6,7 @@ Data flows one way: sources -> settings -> parameters -> selected provider -> ha
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import sources
@@ -82,29 +82,38 @@ def container_settings(
     selector: Any,
     flags: Mapping[str, Any] | None = None,
     fresh_run_id: str | None = None,
-    policy: PluginPolicy | None = None,
+    policy: PluginPolicy | Callable[[], PluginPolicy] | None = None,
     memo: ResolutionMemo | None = None,
 ) -> RendezvousSettings:
     """Settings from the container's sources: file < PET_* environment < ``config`` < flags.
 
     Selecting a plugin the policy denies, or a name two distributions claim,
     fails here, with the policy value's source, before anything is imported.
+    ``policy`` is a policy, or the container's ``plugin_policy`` provider, asked
+    only when needed: unless overridden, it follows from the same sources.
     """
 
+    def current_policy() -> PluginPolicy | None:
+        return policy() if callable(policy) else policy
+
     def compute() -> RendezvousSettings:
-        return _settings(explicit, config_file, environ, selector, flags, fresh_run_id, policy)
+        return _settings(
+            explicit, config_file, environ, selector, flags, fresh_run_id, current_policy()
+        )
 
     if memo is None:
         return compute()
     entries = selector.providers
     # Besides the sources, the result depends on which names exist, on who serves the
-    # built-in names (their option schemas) and on who serves the selected name.
+    # built-in names (their option schemas) and on who serves the selected name, and
+    # on the policy when something other than the sources decides it (an override).
+    derived_policy = callable(policy) and not getattr(policy, "overridden", ())
     key = (
         *memo.sources_key(explicit, config_file, environ, flags),
         fresh_run_id,
-        policy,
+        None if derived_policy else current_policy(),
         len(entries),
-        *[entries.get(name) for name in BUILTIN_BACKENDS],
+        *map(entries.get, BUILTIN_BACKENDS),
     )
 
     def compute_with_server() -> tuple[RendezvousSettings, Any]:
@@ -128,10 +137,12 @@ def _settings(
     policy: PluginPolicy | None,
 ) -> RendezvousSettings:
     layers = container_layers(explicit, config_file, environ, flags)
+    policy = policy or resolve_policy(layers)
     settings = resolve_settings(
         layers,
-        schemas=backend_schemas(selector, policy or resolve_policy(layers)),
+        schemas=backend_schemas(selector, policy),
         fresh_run_id=fresh_run_id,
+        policy=policy,
     )
     slot = slot_of(selector.providers.get(settings.backend))
     if slot is not None:

@@ -126,6 +126,30 @@ def test_override_builtins_lets_the_plugin_replace_the_builtin(
     assert statuses == [("builtin", "shadowed", "torch"), ("plugin", "loaded", "rdzv-c10d")]
 
 
+def test_overriding_the_policy_provider_reaches_settings_and_is_undone(
+    install: Callable[..., None], make_container: Callable[..., Any]
+) -> None:
+    from dependency_injector import providers
+
+    from rendezvous_di import PluginPolicy
+
+    install("rdzv-c10d")
+    container = make_container(backend="c10d", endpoint="h:1", conf={"flavour": "x"})
+    with pytest.raises(ConfigError, match="has no option 'flavour'"):
+        container.settings()  # the built-in serves c10d: its schema applies
+    with container.plugin_policy.override(
+        providers.Object(PluginPolicy(override_builtins=("c10d",)))
+    ):
+        settings = container.settings()
+        assert settings.conf == {"flavour": "x"}  # the plugin reads its own options
+        assert settings.plugins.override_builtins == ("c10d",)
+        assert settings.source_of("plugins.override_builtins") == "override of plugin_policy"
+        assert type(container.handler()).__module__ == "rdzv_c10d"
+    container.shutdown_resources()
+    with pytest.raises(ConfigError, match="has no option 'flavour'"):
+        container.settings()  # the memo does not keep the overridden policy's answer
+
+
 def test_two_distributions_declaring_one_name_is_a_conflict_naming_both(
     install: Callable[..., None], events: Events, make_container: Callable[..., Any]
 ) -> None:
