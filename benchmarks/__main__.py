@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import compileall
 import shutil
 import sys
 from pathlib import Path
 
 from . import cases, report
+from .measure import compile_our_bytecode
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results"
@@ -32,9 +32,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    # pip compiles an installed package's bytecode; an editable checkout run with
-    # PYTHONDONTWRITEBYTECODE would recompile ours in every process while torch's is cached.
-    compileall.compile_dir(ROOT / "rendezvous_di", quiet=1)
+    compile_our_bytecode()
     results = []
     for name in args.only or CASES:
         sys.stderr.write(f"benchmark {name}...\n")

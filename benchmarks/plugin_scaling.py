@@ -30,7 +30,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from .measure import run_command
+from .measure import compile_our_bytecode, run_command, run_interleaved
 from .plugin_site import install_many
 
 OURS_CREATE = textwrap.dedent(
@@ -85,13 +85,13 @@ def measure(count: int, runs: int) -> dict[str, float | int]:
         create_process = run_command(
             [sys.executable, "-c", OURS_CREATE], runs=runs, env={"PYTHONPATH": str(site)}
         )
-        listing = run_command(
-            [sys.executable, "-m", "rendezvous_di", "backends", "--json"],
+        listing, torch = run_interleaved(
+            [
+                [sys.executable, "-m", "rendezvous_di", "backends", "--json"],
+                [sys.executable, "-c", TORCH_LISTING],
+            ],
             runs=runs,
             env={"PYTHONPATH": str(site)},
-        )
-        torch = run_command(
-            [sys.executable, "-c", TORCH_LISTING], runs=runs, env={"PYTHONPATH": str(site)}
         )
     return {
         "plugins": count,
@@ -131,6 +131,7 @@ def main() -> int:
     parser.add_argument("--counts", default="0,100,1000", help="installed plugin counts")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     args = parser.parse_args()
+    compile_our_bytecode()
     rows = []
     for count in (int(c) for c in args.counts.split(",")):
         sys.stderr.write(f"plugin scaling: {count} plugins...\n")
