@@ -63,7 +63,7 @@ def entry_points(group: str) -> tuple[InstalledEntryPoint, ...]:
     if _needs_importlib_metadata():
         return _from_importlib_metadata(group)
     found: list[InstalledEntryPoint] = []
-    for location in _first_of_each_distribution():
+    for _, location in _first_of_each_distribution():
         found.extend(_read_entry_points(location, group))
     return tuple(found)
 
@@ -78,12 +78,10 @@ def installed_version(distribution: str) -> str | None:
             return importlib.metadata.version(distribution)
         except importlib.metadata.PackageNotFoundError:
             return None
-    for directory in sys.path:
-        for child in _children(directory):
-            low = child.lower()
-            if low.endswith(_METADATA_SUFFIXES) and _normalize(_name_from_child(low)) == wanted:
-                found = _name_and_version(os.path.join(directory, child))
-                return found[1] if found else None
+    for name, location in _first_of_each_distribution():
+        if name == wanted:
+            found = _name_and_version(location)
+            return found[1] if found else None
     return None
 
 
@@ -118,8 +116,8 @@ def _children(directory: str) -> list[str]:
         return []
 
 
-def _first_of_each_distribution() -> Iterator[str]:
-    """Metadata directories in importlib.metadata's order; a name seen before is skipped.
+def _first_of_each_distribution() -> Iterator[tuple[str, str]]:
+    """``(normalised name, metadata directory)`` in importlib.metadata's order, each name once.
 
     Within one ``sys.path`` entry importlib.metadata groups directories by
     normalised name in listing order; across entries the first one wins.
@@ -137,7 +135,7 @@ def _first_of_each_distribution() -> Iterator[str]:
                 name = _distribution_key(child, location)
                 if name not in seen:
                     seen.add(name)
-                    yield location
+                    yield name, location
 
 
 def _name_from_child(low: str) -> str:
