@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .backends import BUILTIN_BACKENDS, builtin_handler
 from .errors import PluginError
 from .options import OptionSpec
-from .plugins import PluginSpec, discover
+from .plugins import PluginSpec, by_name, discover
 from .policy import BackendSlot, slot_of
 from .torch_registry import TorchCreator, torch_registry_handler
 
@@ -98,16 +98,9 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
                 )
             )
             if installed is None:
-                installed = _plugins_by_name()
+                installed = by_name(discover())
             infos.extend(_declared_in_code_wins(name, installed.get(name, ())))
     return infos
-
-
-def _plugins_by_name() -> dict[str, list[PluginSpec]]:
-    by_name: dict[str, list[PluginSpec]] = {}
-    for spec in discover():
-        by_name.setdefault(spec.name, []).append(spec)
-    return by_name
 
 
 def _declared_in_code_wins(name: str, specs: Iterable[PluginSpec]) -> list[BackendInfo]:

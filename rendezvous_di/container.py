@@ -11,7 +11,7 @@ from dependency_injector import containers, providers
 from .backends import BUILTIN_BACKENDS, builtin_handler
 from .guard import RendezvousDynamicContainer
 from .memo import ResolutionMemo
-from .plugins import PluginSpec, discover, loader_for
+from .plugins import PluginSpec, by_name, discover, loader_for
 from .policy import BackendSlot, slot_handler
 from .torch_registry import torch_registry_providers
 from .wiring import (
@@ -42,11 +42,8 @@ def plugin_providers(
     A name a platform declared in code (not torch's built-in) is kept: code
     the user wrote wins over metadata that happens to be installed.
     """
-    claims: dict[str, list[PluginSpec]] = {}
-    for spec in specs:
-        claims.setdefault(spec.name, []).append(spec)
     added: dict[str, providers.Provider[Any]] = {}
-    for name, claimants in claims.items():
+    for name, claimants in by_name(specs).items():
         current = existing.get(name)
         if current is not None and getattr(current, "provides", None) is not builtin_handler:
             continue

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -80,6 +80,14 @@ class PluginSpec:
 def canonical(distribution: str) -> str:
     """PEP 503 normalisation: ``Rdzv_Plugin`` and ``rdzv-plugin`` are one distribution."""
     return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+def by_name(specs: Iterable[PluginSpec]) -> dict[str, list[PluginSpec]]:
+    """``specs`` grouped by backend name, in discovery order (claimants of one name together)."""
+    grouped: dict[str, list[PluginSpec]] = {}
+    for spec in specs:
+        grouped.setdefault(spec.name, []).append(spec)
+    return grouped
 
 
 def discover() -> tuple[PluginSpec, ...]:
