@@ -16,9 +16,9 @@ after the container was created, so the Selector entry of such a name calls
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from .backends import BUILTIN_BACKENDS, builtin_handler
 from .errors import ConfigError, PluginSelectionError
@@ -231,7 +231,7 @@ def slot_handler(
     slot: BackendSlot, params: RendezvousParameters, policy: PluginPolicy | None = None
 ) -> RendezvousHandler:
     """What a plugin-claimed Selector entry provides: the policy decides who creates it."""
-    return slot.handler(policy or PluginPolicy(), params)
+    return slot.handler(policy_value(policy), params)
 
 
 def selectable(entries: Mapping[str, Any], policy: PluginPolicy) -> list[str]:
@@ -252,7 +252,20 @@ def slot_of(provider: Any) -> BackendSlot | None:
     return slot if isinstance(slot, BackendSlot) else None
 
 
-def builtin_serves(name: str, provider: Any, policy: PluginPolicy | None) -> bool:
+PolicySource: TypeAlias = "PluginPolicy | Callable[[], PluginPolicy] | None"
+"""A policy, a provider asked for it only when needed (the container's ``plugin_policy``),
+or None for the default policy."""
+
+
+def policy_value(policy: PolicySource) -> PluginPolicy:
+    """The policy ``policy`` stands for; a provider is called only now."""
+    if callable(policy):
+        asked: PluginPolicy = policy()
+        return asked
+    return policy if policy is not None else PluginPolicy()
+
+
+def builtin_serves(name: str, provider: Any, policy: PolicySource) -> bool:
     """Whether the Selector entry ``name`` ends up calling torch's built-in creator.
 
     Only then does the built-in option schema apply: a plugin that replaced
@@ -263,4 +276,4 @@ def builtin_serves(name: str, provider: Any, policy: PluginPolicy | None) -> boo
     if getattr(provider, "provides", None) is builtin_handler:
         return True
     slot = slot_of(provider)
-    return slot is not None and slot.decide(policy or PluginPolicy()).kind == "builtin"
+    return slot is not None and slot.decide(policy_value(policy)).kind == "builtin"

@@ -25,7 +25,7 @@ from typing import Any
 
 from .backends import BUILTIN_BACKENDS
 from .endpoint import parse_endpoint
-from .policy import PluginPolicy, builtin_serves, slot_of
+from .policy import PluginPolicy, builtin_serves, policy_value, slot_of
 from .settings import RendezvousSettings
 
 
@@ -276,7 +276,7 @@ def probe_out_of_tree(
     """
     slot = slot_of(provider)
     if slot is not None:
-        decision = slot.decide(policy or PluginPolicy())
+        decision = slot.decide(policy_value(policy))
         if decision.kind not in ("plugin", "builtin"):
             return ProbeResult(
                 False,

@@ -55,8 +55,8 @@ class ContainerCreator:
 
     def __call__(self, params: RendezvousParameters) -> RendezvousHandler:
         selector = self.container.backends
-        if params.backend in BUILTIN_BACKENDS:  # only their options have a schema to apply
-            params = normalize_parameters(params, selector, self.container.plugin_policy())
+        # The policy provider itself: asked only if a plugin claims this built-in name.
+        params = normalize_parameters(params, selector, self.container.plugin_policy)
         handler: RendezvousHandler = selector.providers[self.backend](params=params)
         check_handler(handler, self.backend, f"backends.providers[{self.backend!r}]")
         if self.on_create is not None:

@@ -6,7 +6,7 @@ Data flows one way: sources -> settings -> parameters -> selected provider -> ha
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import sources
@@ -14,7 +14,7 @@ from .backends import BUILTIN_BACKENDS
 from .errors import BackendMismatchError, ConfigError
 from .memo import ResolutionMemo
 from .options import OptionSchema
-from .policy import PluginPolicy, builtin_serves, selectable, slot_of
+from .policy import PluginPolicy, PolicySource, builtin_serves, selectable, slot_of
 from .settings import RendezvousSettings, resolve_policy, resolve_settings
 from .sources import Layer
 
@@ -82,36 +82,33 @@ def container_settings(
     selector: Any,
     flags: Mapping[str, Any] | None = None,
     fresh_run_id: str | None = None,
-    policy: PluginPolicy | Callable[[], PluginPolicy] | None = None,
+    policy: PolicySource = None,
     memo: ResolutionMemo | None = None,
 ) -> RendezvousSettings:
     """Settings from the container's sources: file < PET_* environment < ``config`` < flags.
 
     Selecting a plugin the policy denies, or a name two distributions claim,
     fails here, with the policy value's source, before anything is imported.
-    ``policy`` is a policy, or the container's ``plugin_policy`` provider, asked
-    only when needed: unless overridden, it follows from the same sources.
+    ``policy`` is a policy, or the container's ``plugin_policy`` provider.
     """
-
-    def current_policy() -> PluginPolicy | None:
-        return policy() if callable(policy) else policy
+    # The container's own policy follows from the same sources: _settings resolves it from
+    # its layers. A policy passed in, or an override of the provider, is decided elsewhere:
+    # asked once here, and part of the key.
+    derived = callable(policy) and not getattr(policy, "overridden", ())
+    given = None if derived else (policy() if callable(policy) else policy)
 
     def compute() -> RendezvousSettings:
-        return _settings(
-            explicit, config_file, environ, selector, flags, fresh_run_id, current_policy()
-        )
+        return _settings(explicit, config_file, environ, selector, flags, fresh_run_id, given)
 
     if memo is None:
         return compute()
     entries = selector.providers
     # Besides the sources, the result depends on which names exist, on who serves the
-    # built-in names (their option schemas) and on who serves the selected name, and
-    # on the policy when something other than the sources decides it (an override).
-    derived_policy = callable(policy) and not getattr(policy, "overridden", ())
+    # built-in names (their option schemas) and on who serves the selected name.
     key = (
         *memo.sources_key(explicit, config_file, environ, flags),
         fresh_run_id,
-        None if derived_policy else current_policy(),
+        given,
         len(entries),
         *map(entries.get, BUILTIN_BACKENDS),
     )
@@ -218,8 +215,11 @@ def _check_rank(backend: str, conf: Mapping[str, Any], max_nodes: int, source: s
         )
 
 
-def schema_for(selector: Any, name: str, policy: PluginPolicy | None) -> OptionSchema | None:
-    """The option schema that applies to ``name``: the built-in's, while the built-in serves it."""
+def schema_for(selector: Any, name: str, policy: PolicySource) -> OptionSchema | None:
+    """The option schema that applies to ``name``: the built-in's, while the built-in serves it.
+
+    A policy provider is asked only for a built-in name that a plugin also claims.
+    """
     builtin = BUILTIN_BACKENDS.get(name)
     if builtin is None or not builtin_serves(name, selector.providers.get(name), policy):
         return None
@@ -227,7 +227,7 @@ def schema_for(selector: Any, name: str, policy: PluginPolicy | None) -> OptionS
 
 
 def normalize_parameters(
-    params: RendezvousParameters, selector: Any, policy: PluginPolicy | None = None
+    params: RendezvousParameters, selector: Any, policy: PolicySource = None
 ) -> RendezvousParameters:
     """Validate and convert parameters someone else built (torch's launcher, a test).
 
