@@ -5,11 +5,10 @@ from __future__ import annotations
 import socket
 import sys
 import textwrap
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .measure import Sample, run_command, run_interleaved
+from .measure import Sample, run_interleaved
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = str(REPO / "examples" / "allreduce.py")
@@ -151,7 +150,9 @@ def end_to_end(runs: int) -> list[Result]:
     more than the difference measured, so these take twice the runs.
     """
     runs = 2 * runs + 1
-    ours, torch = _median_fresh([lambda: _two_agents("ours"), lambda: _two_agents("torch")], runs)
+    ours, torch = run_interleaved(
+        [lambda: _two_agents("ours"), lambda: _two_agents("torch")], runs=runs, warmup=0
+    )
     bin_dir = Path(sys.executable).parent
     job = ["--standalone", "--nproc-per-node", "2", WORKER]
     run_ours, run_torch = run_interleaved(
@@ -164,27 +165,6 @@ def end_to_end(runs: int) -> list[Result]:
         Result(
             "end to end: run vs torchrun, 2 workers", "s", run_ours.seconds, run_torch.seconds, 1.05
         ),
-    ]
-
-
-def _median_fresh(makers: list[Callable[[], list[str]]], runs: int) -> list[Sample]:
-    """Like run_interleaved, but each run gets a fresh command (a new port)."""
-    import statistics
-
-    samples: list[list[Sample]] = [[] for _ in makers]
-    for index in range(runs):
-        order = list(enumerate(makers))
-        if index % 2:
-            order.reverse()
-        for position, make_command in order:
-            samples[position].append(run_command(make_command(), runs=1, warmup=0))
-    return [
-        Sample(
-            statistics.median(s.seconds for s in taken),
-            statistics.median(s.peak_mib for s in taken),
-            runs,
-        )
-        for taken in samples
     ]
 
 

@@ -51,8 +51,12 @@ def run_command(
     return sample
 
 
+Command = Sequence[str] | Callable[[], Sequence[str]]
+"""An argv, or a function making a fresh one for each run (a new port, say)."""
+
+
 def run_interleaved(
-    commands: Sequence[Sequence[str]],
+    commands: Sequence[Command],
     *,
     runs: int,
     env: Mapping[str, str] | None = None,
@@ -68,7 +72,8 @@ def run_interleaved(
         if index % 2:  # a, b then b, a: neither side always runs right after the other
             order.reverse()
         for position, command in order:
-            elapsed, peak = _run_once(command, full_env, cwd)
+            argv = command() if callable(command) else command
+            elapsed, peak = _run_once(argv, full_env, cwd)
             if index >= warmup:
                 times[position].append(elapsed)
                 peaks[position].append(peak)
