@@ -7,7 +7,9 @@ is installed, so nothing here imports torch until a name that needs it is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .fake import FakeRendezvous, FakeRendezvousHandler, RendezvousCall
@@ -23,12 +25,4 @@ _LAZY = {
 __all__ = ["FakeRendezvous", "FakeRendezvousHandler", "RendezvousCall", "RendezvousOverride"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'rendezvous_di.testing' has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
