@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.support.etcd_server import EtcdServer
-from tests.support.procs import REPO, clean_environ
+from tests.support.procs import REPO, clean_environ, communicate_all
 
 pytestmark = pytest.mark.slow
 
@@ -36,13 +36,7 @@ def run_nodes(settings: dict[str, Any], count: int) -> list[dict[str, Any]]:
         )
         for _ in range(count)
     ]
-    try:
-        outputs = [node.communicate(timeout=120) for node in nodes]
-    finally:
-        for node in nodes:
-            if node.poll() is None:
-                node.kill()
-                node.wait()
+    outputs = communicate_all(nodes)
     for node, (_, err) in zip(nodes, outputs, strict=True):
         assert node.returncode == 0, err[-3000:]
     results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.support.procs import REPO, clean_environ, free_port
+from tests.support.procs import REPO, clean_environ, communicate_all, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -44,13 +44,7 @@ def test_each_agent_reports_waiting_and_its_place_in_the_world() -> None:
         )
         for host in (True, False)
     ]
-    try:
-        outputs = [agent.communicate(timeout=120) for agent in agents]
-    finally:
-        for agent in agents:
-            if agent.poll() is None:
-                agent.kill()
-                agent.wait()
+    outputs = communicate_all(agents)
     ranks = []
     for agent, (_, err) in zip(agents, outputs, strict=True):
         assert agent.returncode == 0, err[-3000:]

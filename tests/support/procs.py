@@ -73,3 +73,17 @@ def run_cli(
     return run_process(
         [sys.executable, "-m", "rendezvous_di", *args], env=env, timeout=timeout, cwd=cwd
     )
+
+
+def communicate_all(
+    processes: Sequence[subprocess.Popen[str]], timeout: float = 120
+) -> list[tuple[str, str]]:
+    """Each process's ``(stdout, stderr)`` once it exits; on a timeout or error, every one
+    still running is killed, so a failing test leaves no process behind."""
+    try:
+        return [process.communicate(timeout=timeout) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
