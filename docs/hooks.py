@@ -18,9 +18,10 @@ MARKER = re.compile(r"<!-- generated: ([\w-]+)(?: ([\w-]+))? -->")
 
 
 def backend_options(name: str) -> str:
-    from rendezvous_di.backends import BUILTIN_BACKENDS
+    from rendezvous_di.backends.builtin import BUILTIN_BACKENDS
 
     backend = BUILTIN_BACKENDS[name]
+    assert backend.schema is not None
     rows = ["| option | type | default | meaning |", "| --- | --- | --- | --- |"]
     for option in backend.schema.options:
         default = "-" if option.default is None else f"`{option.default}`"
@@ -39,7 +40,7 @@ def backend_options(name: str) -> str:
 
 
 def torchrun_options(_: str | None) -> str:
-    from rendezvous_di.sources import TORCHRUN_OPTIONS
+    from rendezvous_di.config.torchrun import TORCHRUN_OPTIONS
 
     rows = ["| setting | torchrun flag | environment | meaning |", "| --- | --- | --- | --- |"]
     for option in TORCHRUN_OPTIONS:

@@ -1,7 +1,9 @@
 """rendezvous-di: PyTorch's elastic rendezvous registry behind a dependency-injector container.
 
 Importing this package is cheap: it never imports torch, and the container
-(with dependency-injector) is imported on first use of its name.
+(with dependency-injector) is imported on first use of its name. Everything
+a platform needs is a name of this package; its submodules are the
+implementation.
 """
 
 from __future__ import annotations
@@ -19,36 +21,49 @@ from .errors import (
     PluginHandlerError,
     PluginLoadError,
     PluginSelectionError,
+    ProviderPatchError,
     RendezvousDIError,
     UnknownBackendError,
     UnknownOptionError,
 )
 
 if TYPE_CHECKING:
+    from .backends.builtin import builtin_creator, builtin_options
+    from .backends.declared import add_backend
+    from .backends.description import BackendDescription
+    from .backends.listing import BackendInfo, describe_backends
+    from .config.policy import PluginPolicy
+    from .config.settings import RendezvousSettings
     from .container import RendezvousContainer
-    from .extend import add_backend
-    from .guard import ProviderPatchError
-    from .policy import PluginPolicy
-    from .settings import RendezvousSettings
+    from .handlers import NamedHandler, renamed
     from .torch_registry import Installation, adopt, install
 
 _LAZY = {
     "RendezvousContainer": "container",
-    "RendezvousSettings": "settings",
-    "PluginPolicy": "policy",
+    "RendezvousSettings": "config.settings",
+    "PluginPolicy": "config.policy",
     "install": "torch_registry",
     "adopt": "torch_registry",
     "Installation": "torch_registry",
-    "add_backend": "extend",
-    "ProviderPatchError": "guard",
+    "add_backend": "backends.declared",
+    "builtin_creator": "backends.builtin",
+    "builtin_options": "backends.builtin",
+    "BackendDescription": "backends.description",
+    "BackendInfo": "backends.listing",
+    "describe_backends": "backends.listing",
+    "NamedHandler": "handlers",
+    "renamed": "handlers",
 }
 
 __all__ = [
     "BackendDependencyError",
+    "BackendDescription",
+    "BackendInfo",
     "BackendMismatchError",
     "ConfigError",
     "ConfigFileError",
     "Installation",
+    "NamedHandler",
     "PluginError",
     "PluginHandlerError",
     "PluginLoadError",
@@ -63,7 +78,11 @@ __all__ = [
     "__version__",
     "add_backend",
     "adopt",
+    "builtin_creator",
+    "builtin_options",
+    "describe_backends",
     "install",
+    "renamed",
 ]
 
 

@@ -187,3 +187,28 @@ class PluginSelectionError(ConfigError):
     ``choices`` lists the backends that can be selected instead (denied), or
     the distributions that claim the name (conflict).
     """
+
+
+class ProviderPatchError(RendezvousDIError, TypeError):
+    """A non-provider value was assigned to a provider attribute of a container."""
+
+    def __init__(self, name: str, value: object, backend: bool) -> None:
+        self.name = name
+        self.value = value
+        where = f"container.backends.providers[{name!r}]" if backend else f"container.{name}"
+        fixture = (
+            f"rendezvous_override(replacement, backend={name!r})"
+            if backend
+            else "rendezvous_override.handler(replacement)"
+            if name == "handler"
+            else f"container.{name}.override(providers.Object(replacement))"
+        )
+        super().__init__(
+            f"cannot patch container attribute {name!r} with {value!r}: the container "
+            f"attribute is not what wired @inject functions, the backends Selector and "
+            f"torch's registry use, so the patch would not reach the code under test. "
+            f"Override the provider instead: "
+            f"`with {where}.override(providers.Object(replacement)):` "
+            f"(a handler instance; providers.Factory(creator) for a creator), "
+            f"or in tests with the rendezvous_override fixture: `{fixture}`"
+        )

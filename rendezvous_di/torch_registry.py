@@ -26,9 +26,12 @@ from typing import TYPE_CHECKING, Any
 from dependency_injector import providers
 
 from ._torch import loaded_rendezvous_module, rendezvous_module
-from .backends import BUILTIN_BACKENDS
-from .errors import UnknownBackendError
-from .wiring import check_handler, normalize_parameters
+from .backends.builtin import BUILTIN_BACKENDS
+from .backends.description import BackendDescription
+from .backends.entry import BackendEntry
+from .backends.options import DeclarationError, schema_from_declaration
+from .errors import ConfigError, UnknownBackendError
+from .pipeline import check_handler, normalize_parameters
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -55,8 +58,7 @@ class ContainerCreator:
 
     def __call__(self, params: RendezvousParameters) -> RendezvousHandler:
         selector = self.container.backends
-        # The policy provider itself: asked only if a plugin claims this built-in name.
-        params = normalize_parameters(params, selector, self.container.plugin_policy)
+        params = normalize_parameters(params, selector, self.container.plugin_policy())
         handler: RendezvousHandler = selector.providers[self.backend](params=params)
         check_handler(handler, self.backend, f"backends.providers[{self.backend!r}]")
         if self.on_create is not None:
@@ -67,38 +69,41 @@ class ContainerCreator:
         return f"<rendezvous-di creator for {self.backend!r}>"
 
 
-class TorchCreator:
-    """A creator found in torch's registry, held by the container's ``torch-registry`` entry.
+def call_creator(
+    creator: Callable[[RendezvousParameters], RendezvousHandler], params: RendezvousParameters
+) -> RendezvousHandler:
+    """What a ``torch-registry`` entry provides: the adopted creator's handler.
 
     The creator is captured when adopted, not looked up at call time: after
     :func:`install` the registry holds our own :class:`ContainerCreator` for
     that name, and looking it up would call ourselves.
     """
-
-    def __init__(self, name: str, creator: Callable[[RendezvousParameters], RendezvousHandler]):
-        self.name = name
-        self.creator = creator
-
-    @property
-    def origin(self) -> str:
-        """Where the creator was defined, for listings (``module.qualname``)."""
-        module = getattr(self.creator, "__module__", None) or "?"
-        qualname = getattr(self.creator, "__qualname__", None) or type(self.creator).__qualname__
-        return f"{module}.{qualname}"
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> TorchCreator:
-        return self  # a registry entry is process-wide; containers share it
-
-    def __repr__(self) -> str:
-        return f"<torch registry creator {self.name!r}: {self.origin}>"
+    return creator(params)
 
 
-def torch_registry_handler(entry: TorchCreator, params: RendezvousParameters) -> RendezvousHandler:
-    """What a ``torch-registry`` Selector entry provides: the adopted creator's handler."""
-    return entry.creator(params)
+def origin_of(creator: object) -> str:
+    """Where a creator was defined, for listings (``module.qualname``)."""
+    module = getattr(creator, "__module__", None) or "?"
+    qualname = getattr(creator, "__qualname__", None) or type(creator).__qualname__
+    return f"{module}.{qualname}"
 
 
-def foreign_creators(known: Iterable[str]) -> dict[str, TorchCreator]:
+def adopted_description(name: str, creator: object) -> BackendDescription:
+    """A creator found on torch's registry, described; its ``rendezvous_options`` are honoured."""
+    declared = getattr(creator, "rendezvous_options", None)
+    try:
+        schema = None if declared is None else schema_from_declaration(name, declared)
+    except DeclarationError as error:
+        raise ConfigError(f"backend {name!r}", origin_of(creator), str(error)) from None
+    return BackendDescription(
+        name=name,
+        origin="torch-registry",
+        summary=f"registered on torch's registry: {origin_of(creator)}",
+        schema=schema,
+    )
+
+
+def foreign_creators(known: Iterable[str]) -> dict[str, Any]:
     """Creators others registered on torch's registry under names not in ``known``.
 
     Never imports torch: when its rendezvous package is not imported yet, its
@@ -112,19 +117,20 @@ def foreign_creators(known: Iterable[str]) -> dict[str, TorchCreator]:
     with _lock:
         entries = list(module.rendezvous_handler_registry._registry.items())
     return {
-        name: TorchCreator(name, creator)
+        name: creator
         for name, creator in entries
         if name not in skip and not isinstance(creator, ContainerCreator)
     }
 
 
-def torch_registry_providers(
-    known: Iterable[str], parameters: Any
-) -> dict[str, providers.Provider[Any]]:
-    """One Factory per foreign creator, fed the container's parameters like any backend."""
+def torch_registry_entries(known: Iterable[str], parameters: Any) -> dict[str, BackendEntry]:
+    """One entry per foreign creator, fed the container's parameters like any backend."""
     return {
-        name: providers.Factory(torch_registry_handler, entry, params=parameters)
-        for name, entry in foreign_creators(known).items()
+        name: BackendEntry(
+            adopted_description(name, creator),
+            providers.Factory(call_creator, creator, params=parameters),
+        )
+        for name, creator in foreign_creators(known).items()
     }
 
 
@@ -136,7 +142,7 @@ def adopt(container: Any) -> list[str]:
     """
     selector = container.backends
     entries = dict(selector.providers)
-    added = torch_registry_providers(entries, container.parameters)
+    added = torch_registry_entries(entries, container.parameters)
     if added:
         selector.set_providers(**entries, **added)
     return sorted(added)
@@ -203,8 +209,8 @@ def install(
     if names is None:
         chosen = [
             name
-            for name, provider in selector.providers.items()
-            if getattr(provider, "provides", None) is not torch_registry_handler
+            for name, entry in selector.providers.items()
+            if getattr(getattr(entry, "about", None), "origin", None) != "torch-registry"
         ]
     else:
         chosen = list(names)

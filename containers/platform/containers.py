@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from rendezvous_di import RendezvousContainer
-from rendezvous_di.extend import add_backend
+from rendezvous_di import RendezvousContainer, add_backend, builtin_options
 
 from .services import JobDirectory, PlatformSettings, create_platform_handler
 
@@ -51,4 +50,5 @@ class TrainingPlatformContainer(containers.DeclarativeContainer):
             directory=directory,
             settings=settings,
         ),
+        options=builtin_options("c10d"),  # validated, converted and listed like c10d's own
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rendezvous_di.named import NamedHandler
+from rendezvous_di import NamedHandler
 
 from .services import JobDirectory, RoundReport
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rendezvous_di.backends import BUILTIN_BACKENDS, builtin_handler
+from rendezvous_di import builtin_creator
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -67,22 +67,23 @@ def create_platform_handler(
     ``params`` come from the rendezvous container (or torch's launcher through
     the registry bridge); ``directory`` and ``settings`` from the platform's container.
     """
-    from rendezvous_di._torch import rendezvous_module
+    from torch.distributed.elastic.rendezvous import RendezvousParameters
 
     from .handler import PlatformHandler
 
-    conf = BUILTIN_BACKENDS["c10d"].schema.validate(params.config)  # same options as c10d
-    c10d = rendezvous_module().RendezvousParameters(
+    # The container validated and converted params.config against the options the
+    # platform declared with add_backend (c10d's own: builtin_options("c10d")).
+    c10d = RendezvousParameters(
         backend="c10d",
         endpoint=params.endpoint or directory.rendezvous_endpoint(params.run_id),
         run_id=f"{settings.cluster}.{params.run_id}",
         min_nodes=params.min_nodes,
         max_nodes=params.max_nodes,
         local_addr=params.local_addr,
-        **conf,
+        **params.config,
     )
     return PlatformHandler(
-        builtin_handler("c10d", c10d),
+        builtin_creator("c10d")(c10d),
         backend=params.backend,
         job=params.run_id,
         directory=directory,

@@ -107,8 +107,6 @@ class ContainerIsolation:
 
 
 def _builtin_creator(name: str) -> Any:
-    from .._torch import rendezvous_registry_module
-    from ..backends import BUILTIN_BACKENDS
+    from ..backends.builtin import BUILTIN_BACKENDS, builtin_creator
 
-    builtin = BUILTIN_BACKENDS.get(name)
-    return None if builtin is None else getattr(rendezvous_registry_module(), builtin.torch_creator)
+    return builtin_creator(name) if name in BUILTIN_BACKENDS else None

@@ -71,16 +71,34 @@ def test_c10d_store_nobody_hosts_is_unreachable_with_a_fix() -> None:
     assert fix.startswith("fix: start the node whose address is the endpoint's host first")
 
 
+def static(endpoint: str, rank: int, *more: str) -> subprocess.CompletedProcess[str]:
+    return check(
+        "--rdzv-backend",
+        "static",
+        "--rdzv-endpoint",
+        endpoint,
+        "--rdzv-conf",
+        f"rank={rank}",
+        *more,
+    )
+
+
 def test_static_non_zero_rank_needs_rank_zero_up_first() -> None:
-    endpoint = f"127.0.0.1:{free_port()}"
-    result = check("--rdzv-backend", "static", "--rdzv-endpoint", endpoint, "--rdzv-conf", "rank=1")
+    result = static(f"127.0.0.1:{free_port()}", 1, "--nnodes", "2")
     assert result.returncode == 1
     assert "fix: start the node with --node-rank 0 first" in result.stderr
 
 
+def test_static_rank_past_the_world_is_refused_before_any_probe() -> None:
+    result = static(f"127.0.0.1:{free_port()}", 1)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: conf.rank (from flag --rdzv-conf): must be below max_nodes (1)"
+    ]
+
+
 def test_static_store_reachable_is_ready(listening: int) -> None:
-    endpoint = f"127.0.0.1:{listening}"
-    result = check("--rdzv-backend", "static", "--rdzv-endpoint", endpoint, "--rdzv-conf", "rank=1")
+    result = static(f"127.0.0.1:{listening}", 1, "--nnodes", "2")
     assert result.returncode == 0, result.stderr
 
 

@@ -1,4 +1,4 @@
-"""The probe hook for backends that are not torch's built-ins (plugins, platform providers)."""
+"""Probes of backends that are not torch's built-ins (plugins, platform providers)."""
 
 from __future__ import annotations
 
@@ -8,46 +8,49 @@ from typing import Any
 from dependency_injector import providers
 
 from rendezvous_di import RendezvousContainer
-from rendezvous_di.check import run_check
-from rendezvous_di.probe import Deadline, probe_out_of_tree
+from rendezvous_di.backends.probing import probe
+from rendezvous_di.cli.check import run_check
+from rendezvous_di.config.settings import resolve_settings
+from rendezvous_di.config.sources import from_mapping
+from rendezvous_di.plugins.entry_points import InstalledEntryPoint
+from rendezvous_di.plugins.loader import PluginLoader, PluginSpec
 
-
-class Loader:
-    """Stands in for a plugin loader: the boundary the hook is about."""
-
-    def __init__(self, error: Exception | None = None) -> None:
-        self.error = error
-        self.calls = 0
-
-    def creator(self) -> Any:
-        self.calls += 1
-        if self.error is not None:
-            raise self.error
-        return lambda params: None
-
-
-class Slot:
-    def __init__(self, *loaders: Loader) -> None:
-        self.loaders = loaders
+GETTER_CALLS: list[str] = []
 
 
 def never_called(*args: Any, **kwargs: Any) -> Any:
     raise AssertionError("the probe must not create a handler")
 
 
+def getter() -> Any:
+    """A plugin's entry point object, loaded for real from this module."""
+    GETTER_CALLS.append("getter")
+    return never_called
+
+
+def loader_of(target: str) -> PluginLoader:
+    entry_point = InstalledEntryPoint("mine", target, "torchrun.handlers")
+    return PluginLoader(PluginSpec("mine", target, entry_point))
+
+
+SETTINGS = resolve_settings([from_mapping({"endpoint": "anywhere"})])
+
+
 def test_a_loadable_plugin_is_ready_and_no_handler_is_created() -> None:
-    loader = Loader()
-    result = probe_out_of_tree("mine", providers.Factory(never_called, loader), Deadline(5))
+    GETTER_CALLS.clear()
+    loader = loader_of(f"{__name__}:getter")
+    result = probe(SETTINGS, loader.description(), 5)
     assert result.ok
     assert result.detail == "the plugin for 'mine' loads"
-    assert loader.calls == 1
+    assert GETTER_CALLS == ["getter"]
 
 
 def test_a_plugin_that_fails_to_load_is_reported_with_its_error() -> None:
-    slot = Slot(Loader(ImportError("No module named 'mine_rdzv'")))
-    result = probe_out_of_tree("mine", providers.Factory(never_called, slot), Deadline(5))
+    loader = loader_of("mine_rdzv_not_installed:getter")
+    result = probe(SETTINGS, loader.description(), 5)
     assert not result.ok
-    assert "cannot be loaded: ImportError: No module named 'mine_rdzv'" in result.detail
+    assert "cannot be loaded: PluginLoadError: " in result.detail
+    assert "No module named 'mine_rdzv_not_installed'" in result.detail
     assert result.fix is not None
     assert "rendezvous-di backends" in result.fix
 

@@ -19,7 +19,7 @@ def modules_after(code: str) -> set[str]:
 def test_import_container_settings_and_listing_do_not_import_torch() -> None:
     loaded = modules_after(
         "import rendezvous_di\n"
-        "from rendezvous_di.catalog import describe_backends\n"
+        "from rendezvous_di import describe_backends\n"
         "c = rendezvous_di.RendezvousContainer()\n"
         "c.config.from_dict({'backend': 'static', 'endpoint': 'h:1', 'conf': {'rank': 0}})\n"
         "c.settings()\n"
@@ -58,10 +58,10 @@ def test_listing_and_settings_skip_importlib_metadata() -> None:
     # entry points ourselves (tests/plugins/test_installed.py checks we read the same ones).
     loaded = modules_after(
         "import rendezvous_di\n"
-        "from rendezvous_di.catalog import describe_backends\n"
+        "from rendezvous_di import describe_backends\n"
         "c = rendezvous_di.RendezvousContainer()\n"
         "c.settings()\n"
         "describe_backends(c)\n"
     )
-    assert "rendezvous_di.catalog" in loaded
+    assert "rendezvous_di.backends.listing" in loaded
     assert "importlib.metadata" not in loaded

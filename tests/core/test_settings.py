@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from rendezvous_di import ConfigError, ConfigFileError, UnknownBackendError, UnknownOptionError
-from rendezvous_di.settings import resolve_settings
-from rendezvous_di.sources import from_environ, from_flags, from_mapping, from_yaml
+from rendezvous_di.config.settings import resolve_settings
+from rendezvous_di.config.sources import from_config_file, from_environ, from_flags, from_mapping
 
 
 def resolve(*layers_or_mapping: object, **kwargs: object):  # type: ignore[no-untyped-def]
@@ -49,7 +49,7 @@ def test_precedence_file_then_environment_then_explicit_then_flags(tmp_path: Pat
     )
     env = {"PET_RDZV_ENDPOINT": "env-host:2", "PET_RDZV_ID": "from-env", "PET_NNODES": "2:3"}
     settings = resolve(
-        from_yaml(path),
+        from_config_file(path),
         from_environ(env),
         from_mapping({"run_id": "explicit"}),
         from_flags({"conf": "timeout=60"}),
@@ -118,7 +118,7 @@ def test_backend_default_endpoints_follow_torch() -> None:
 
 def test_yaml_expands_environment_references_like_dependency_injector(tmp_path: Path) -> None:
     path = write(tmp_path, "endpoint: ${RDZV_HOST}:${RDZV_PORT:29400}\n")
-    layer = from_yaml(path, environ={"RDZV_HOST": "head"})
+    layer = from_config_file(path, environ={"RDZV_HOST": "head"})
     assert resolve(layer).endpoint == "head:29400"
 
 
@@ -212,7 +212,7 @@ def test_unknown_backend_error_lists_the_choices() -> None:
 def test_missing_config_file_names_the_path(tmp_path: Path) -> None:
     missing = tmp_path / "nope.yaml"
     with pytest.raises(ConfigFileError) as caught:
-        from_yaml(missing)
+        from_config_file(missing)
     assert str(missing) in str(caught.value)
     assert "no such file" in str(caught.value)
 
@@ -220,19 +220,21 @@ def test_missing_config_file_names_the_path(tmp_path: Path) -> None:
 def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path = write(tmp_path, "backend: c10d\nconf:\n  join_timeout: [1\nrun_id: x\n")
     with pytest.raises(ConfigFileError) as caught:
-        from_yaml(path)
+        from_config_file(path)
     assert caught.value.line is not None
     assert f"{path}:{caught.value.line}" in str(caught.value)
 
 
 def test_yaml_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigFileError, match="expected a mapping"):
-        from_yaml(write(tmp_path, "- c10d\n"))
+        from_config_file(write(tmp_path, "- c10d\n"))
 
 
 def test_a_node_range_in_yaml_is_not_read_as_a_base_60_number(tmp_path: Path) -> None:
     # PyYAML's YAML 1.1 resolver reads 1:4 as 64; torchrun users mean one to four nodes.
-    settings = resolve(from_yaml(write(tmp_path, "nnodes: 1:4\nconf: {join_timeout: 1_0}\n")))
+    settings = resolve(
+        from_config_file(write(tmp_path, "nnodes: 1:4\nconf: {join_timeout: 1_0}\n"))
+    )
     assert (settings.min_nodes, settings.max_nodes) == (1, 4)
     assert settings.conf == {"join_timeout": 10}
 
@@ -240,5 +242,5 @@ def test_a_node_range_in_yaml_is_not_read_as_a_base_60_number(tmp_path: Path) ->
 def test_a_wrong_value_in_a_file_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "nnodes: 4:2\n")
     with pytest.raises(ConfigError) as caught:
-        resolve(from_yaml(path))
+        resolve(from_config_file(path))
     assert caught.value.source == f"file {path}"

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rendezvous_di import RendezvousContainer
-from rendezvous_di.progress import read_snapshot
+from rendezvous_di.cli.progress import read_snapshot
 from tests.support.etcd_server import EtcdServer
 
 pytestmark = pytest.mark.slow

@@ -12,12 +12,12 @@ from dependency_injector import providers
 from containers.platform import TrainingPlatformContainer
 from containers.platform.launcher import launch
 from containers.platform.services import RoundReport
-from rendezvous_di import ConfigError, RendezvousContainer
-from rendezvous_di.extend import add_backend
+from rendezvous_di import ConfigError, RendezvousContainer, add_backend
+from rendezvous_di._torch import rendezvous_module
 from tests.support.jobs import WORKER, expected_sum, read_reports
 from tests.support.procs import REPO, run_cli
 
-rdzv = pytest.importorskip("torch.distributed.elastic.rendezvous")
+rdzv = rendezvous_module()  # torch is a hard dependency: never skipped
 
 PLATFORM = "containers.platform:TrainingPlatformContainer"
 

@@ -54,7 +54,6 @@ def test_profile_loads_with_config_flag(profile: Path) -> None:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
 def test_profile_builds_torch_parameters_with_converted_options(profile: Path) -> None:
-    pytest.importorskip("torch.distributed.elastic.rendezvous")
     container = container_for(profile)
     settings = container.settings()
     params = container.parameters()

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rendezvous_di import plugins
+from rendezvous_di.plugins import loader as plugins
 from tests.support.plugin_dists import EVENTS_ENV, PROJECTS, build_and_install, modules_of
 
 

@@ -18,7 +18,7 @@ from tests.support.procs import run_process
 COMPARE = textwrap.dedent(
     """
     import importlib.metadata, json, os, sys
-    from rendezvous_di import installed
+    from rendezvous_di.plugins import entry_points as installed
 
     group = sys.argv[1]
     ours = [(e.name, e.value, e.location) for e in installed.entry_points(group)]

@@ -198,7 +198,7 @@ def test_broken_plugins_that_are_not_selected_cost_nothing(
 
 
 DISCOVERY_COUNT = """\
-import rendezvous_di.installed as installed
+import rendezvous_di.plugins.entry_points as installed
 
 calls = []
 real = installed.entry_points
@@ -210,7 +210,7 @@ def counting(group):
 
 
 installed.entry_points = counting
-import rendezvous_di.catalog
+import rendezvous_di.backends.listing
 import rendezvous_di.container
 
 print(calls.count("torchrun.handlers"))

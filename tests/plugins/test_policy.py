@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from rendezvous_di import ConfigError, PluginSelectionError
-from rendezvous_di.catalog import describe_backends
+from rendezvous_di import ConfigError, PluginSelectionError, describe_backends
 from tests.plugins.conftest import Events
 
 

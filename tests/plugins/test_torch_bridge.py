@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
-from rendezvous_di import RendezvousContainer, adopt, install
+from rendezvous_di import RendezvousContainer, adopt, describe_backends, install
 from rendezvous_di._torch import rendezvous_module
-from rendezvous_di.catalog import describe_backends
 from tests.plugins.conftest import Events
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from torch.distributed.elastic.rendezvous import RendezvousConnectionError
 
-from rendezvous_di.diagnose import explain, is_rendezvous_error
-from rendezvous_di.settings import resolve_settings
-from rendezvous_di.sources import from_mapping
+from rendezvous_di.cli.diagnose import explain, is_rendezvous_error
+from rendezvous_di.config.settings import resolve_settings
+from rendezvous_di.config.sources import from_mapping
 
 
 def lost_etcd() -> RendezvousConnectionError:

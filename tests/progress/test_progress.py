@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from rendezvous_di import RendezvousContainer
-from rendezvous_di.progress import ProgressReporter, Snapshot, read_snapshot
+from rendezvous_di.cli.progress import ProgressReporter, Snapshot, read_snapshot
 from tests.support.procs import free_port
 
 

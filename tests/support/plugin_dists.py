@@ -36,8 +36,13 @@ def _event(what):
 '''
 
 
-def _handler_module(backend: str, reports: str | None = None) -> str:
-    """A plugin whose handler is a small, complete RendezvousHandler for ``backend``."""
+def _handler_module(backend: str, reports: str | None = None, options: str = "") -> str:
+    """A plugin whose handler is a small, complete RendezvousHandler for ``backend``.
+
+    ``options`` is Python source for the creator's ``rendezvous_options`` (a plain
+    mapping: the plugin imports nothing of rendezvous-di).
+    """
+    declared = f"\n\nPluginHandler.rendezvous_options = {options}\n" if options else ""
     return (
         _EVENTS
         + f'''
@@ -81,6 +86,7 @@ def get_handler():
     _event("getter {backend}")
     return PluginHandler
 '''
+        + declared
     )
 
 
@@ -123,6 +129,15 @@ def get_handler():
     return create
 '''
 )
+
+
+TUNED_OPTIONS = """{
+    "rounds": {"type": "int", "default": 3, "help": "rounds to play", "minimum": 1},
+    "ratio": {"type": "float", "default": 0.5, "help": "share of nodes"},
+    "mode": {"type": "str", "default": "fast", "help": "pace", "choices": ["fast", "safe"]},
+    "verbose": {"type": "bool", "default": False, "help": "log every round"},
+}"""
+"""The options the ``tuned`` test plugin declares on its creator."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +243,18 @@ PROJECTS: dict[str, PluginProject] = {
             "9.0",
             {"c10d": "rdzv_c10d:get_handler"},
             {"rdzv_c10d": _handler_module("c10d")},
+        ),
+        PluginProject(
+            "rdzv-tuned",
+            "1.1",
+            {"tuned": "rdzv_tuned:get_handler"},
+            {"rdzv_tuned": _handler_module("tuned", options=TUNED_OPTIONS)},
+        ),
+        PluginProject(
+            "rdzv-baddecl",
+            "0.7",
+            {"baddecl": "rdzv_baddecl:get_handler"},
+            {"rdzv_baddecl": _handler_module("baddecl", options='{"rounds": {"type": "integer"}}')},
         ),
         PluginProject(
             "rdzv-lockstep",

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-rdzv = pytest.importorskip("torch.distributed.elastic.rendezvous")
+from rendezvous_di._torch import rendezvous_module
+
+rdzv = rendezvous_module()  # torch is a hard dependency: never skipped
 
 from rendezvous_di.testing import FakeRendezvous, FakeRendezvousHandler  # noqa: E402
 

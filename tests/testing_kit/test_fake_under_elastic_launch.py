@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from rendezvous_di._torch import rendezvous_module
 from tests.support.jobs import WORKER, expected_sum, read_reports
 
-rdzv = pytest.importorskip("torch.distributed.elastic.rendezvous")
+rdzv = rendezvous_module()  # torch is a hard dependency: never skipped
 
 from rendezvous_di.testing import FakeRendezvousHandler, RendezvousOverride  # noqa: E402
 

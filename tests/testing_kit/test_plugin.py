@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("torch.distributed.elastic.rendezvous")
-
 
 def run(pytester: pytest.Pytester, source: str, *args: str) -> pytest.RunResult:
     pytester.makepyfile(test_user=source)

@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.procs import REPO
 
-pytest.importorskip("torch.distributed.elastic.rendezvous")
-
 
 def test_readme_testing_example_passes(pytester: pytest.Pytester) -> None:
     readme = (REPO / "README.md").read_text()

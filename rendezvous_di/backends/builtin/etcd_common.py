@@ -1,0 +1,65 @@
+"""What torch's two etcd backends share: the port, the protocol option, the v2 API probe."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..options import OptionSpec
+from ..tls import TlsOptions
+from .common import address_endpoint
+
+if TYPE_CHECKING:
+    from ...config.settings import RendezvousSettings
+    from ..probing import Deadline, ProbeResult
+
+ETCD_PORT = 2379
+"""etcd's client port, what an endpoint without a port means."""
+
+PROTOCOL = OptionSpec(
+    "protocol", "choice", "http", "protocol used to talk to etcd", choices=("http", "https")
+)
+
+ETCD_EXTRA = "etcd"
+"""The rendezvous-di extra that installs python-etcd for torch's etcd backends."""
+
+
+def v2_api_probe(tls: TlsOptions) -> Callable[[RendezvousSettings, Deadline], ProbeResult]:
+    """A probe: etcd answers ``/version`` and serves the v2 API that torch's backends use."""
+
+    def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
+        from ..probing import ProbeResult, http_get, url_error
+
+        endpoint = address_endpoint(settings, port_required=False)
+        protocol = settings.conf.get("protocol", "http")
+        base = (
+            f"{protocol}://{endpoint}" if endpoint.port else f"{protocol}://{endpoint}:{ETCD_PORT}"
+        )
+        try:
+            context = tls.ssl_context(settings.conf) if protocol == "https" else None
+            status, body = http_get(f"{base}/version", deadline, context)
+            version = json.loads(body).get("etcdserver") if status == 200 else None
+            if not version:
+                return ProbeResult(
+                    False,
+                    f"{base}/version answered HTTP {status} without an etcd version",
+                    "check that --rdzv-endpoint names an etcd client URL (usually port 2379)",
+                )
+            status, _ = http_get(f"{base}/v2/keys/", deadline, context)
+        except Exception as error:
+            return ProbeResult(
+                False,
+                f"etcd at {base} is unreachable: {url_error(error, deadline)}",
+                "start etcd with --enable-v2=true and a client URL every node can reach, "
+                "or correct --rdzv-endpoint / conf.protocol",
+            )
+        if status != 200:
+            return ProbeResult(
+                False,
+                f"etcd {version} at {base} answers, but its v2 API is disabled (HTTP {status})",
+                "restart etcd with --enable-v2=true: torch's etcd backends use the v2 API",
+            )
+        return ProbeResult(True, f"etcd {version} at {base} answers; v2 API enabled")
+
+    return probe

@@ -1,0 +1,69 @@
+"""torch's ``static`` backend: a fixed world on a TCPStore that rank 0 hosts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...errors import ConfigError
+from ..description import BackendDescription
+from ..options import OptionSchema, OptionSpec
+from .common import address_endpoint
+
+if TYPE_CHECKING:
+    from ...config.settings import RendezvousSettings
+    from ..probing import Deadline, ProbeResult
+
+TORCH_CREATOR = "_create_static_handler"
+
+
+def check(settings: RendezvousSettings) -> None:
+    """The endpoint needs a port; a rank past ``max_nodes`` waits for a node that never comes."""
+    address_endpoint(settings, port_required=True)
+    rank = settings.conf.get("rank")
+    if rank is not None and rank >= settings.max_nodes:
+        raise ConfigError(
+            "conf.rank",
+            rank,
+            f"must be below max_nodes ({settings.max_nodes})",
+            source=settings.source_of("conf.rank"),
+        )
+
+
+def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
+    """Rank 0 hosts the store; every other rank must reach it."""
+    from ..probing import probe_tcp_store
+
+    endpoint = address_endpoint(settings, port_required=True)
+    rank = settings.conf.get("rank")
+    is_host = None if rank is None else rank == 0
+    return probe_tcp_store(
+        endpoint.host, endpoint.port or 0, is_host, deadline, "the node with --node-rank 0"
+    )
+
+
+DESCRIPTION = BackendDescription(
+    name="static",
+    origin="builtin",
+    summary="fixed world: TCPStore on the endpoint, world size = max_nodes",
+    default_endpoint="127.0.0.1:29500",
+    default_port=None,
+    schema=OptionSchema(
+        "static",
+        (
+            OptionSpec(
+                "rank",
+                "int",
+                None,
+                "this node's rank (torchrun passes --node-rank)",
+                minimum=0,
+                required=True,
+                launcher=True,
+            ),
+            OptionSpec("timeout", "int", 600, "seconds to wait for every node", minimum=1),
+        ),
+    ),
+    settings_check=check,
+    probe=probe,
+    meets_at_master=True,
+    distribution="torch",
+)

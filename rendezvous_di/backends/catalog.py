@@ -1,0 +1,94 @@
+"""The backends a container offers, read through their descriptions.
+
+Settings validation asks the catalog for the selected name's description;
+``rendezvous-di check`` for its probe; the listing for every entry. A
+Selector entry that is not a :class:`BackendEntry` (a provider someone put in
+with ``set_providers`` directly) is described as declared in code, with its
+options passed through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .description import BackendDescription
+
+if TYPE_CHECKING:
+    from ..config.policy import PluginPolicy
+
+
+class Catalog:
+    """A read-only view of backend entries by name (a Selector's ``providers``)."""
+
+    def __init__(self, entries: Mapping[str, Any]) -> None:
+        self.entries = entries
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.entries
+
+    def names(self) -> list[str]:
+        """Every name offered, sorted."""
+        return sorted(self.entries)
+
+    def selectable(self, policy: PluginPolicy) -> list[str]:
+        """The names that ``policy`` lets someone select (denied and conflicting ones drop out)."""
+        return sorted(
+            name
+            for name, entry in self.entries.items()
+            if (slot := getattr(entry, "slot", None)) is None or slot.servable(policy)
+        )
+
+    def describe(
+        self, name: str, policy: PluginPolicy, sources: Mapping[str, str] | None = None
+    ) -> BackendDescription:
+        """The description of ``name`` under ``policy``; ``sources`` name where values came from.
+
+        Raises:
+            PluginSelectionError: the policy lets nobody serve ``name``, with the
+                sources of the backend name and of the policy.
+            PluginLoadError: the plugin that serves ``name`` cannot be loaded.
+        """
+        entry = self.entries[name]
+        if isinstance(entry, BackendDescription):
+            return entry
+        slot = getattr(entry, "slot", None)
+        if slot is not None:
+            sources = sources or {}
+            policy_from = [s for k, s in sorted(sources.items()) if k.startswith("plugins.")]
+            error = slot.selection_error(
+                policy,
+                self.selectable(policy),
+                source=sources.get("backend"),
+                policy_source=", ".join(dict.fromkeys(policy_from)) or None,
+            )
+            if error is not None:
+                raise error
+        describe = getattr(entry, "describe", None)
+        if describe is None:
+            return declared_in_code(name)
+        description: BackendDescription = describe(policy, sources)
+        return description
+
+
+def declared_in_code(name: str, options: Any = None) -> BackendDescription:
+    """The description of a backend a platform declared in code, with its declared options.
+
+    Raises:
+        DeclarationError: ``options`` does not follow the ``rendezvous_options`` format.
+    """
+    from .options import schema_from_declaration
+
+    return BackendDescription(
+        name=name,
+        origin="container",
+        summary="declared in code",
+        schema=None if options is None else schema_from_declaration(name, options),
+    )
+
+
+def builtin_catalog() -> Catalog:
+    """torch's four built-ins alone (settings resolved without a container)."""
+    from .builtin import BUILTIN_BACKENDS
+
+    return Catalog(BUILTIN_BACKENDS)

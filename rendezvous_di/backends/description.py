@@ -1,0 +1,96 @@
+"""One description per backend, whatever its origin: everything we know about it in one value.
+
+Built-ins (torch's creators), installed plugins, backends declared in code
+with ``add_backend`` and backends adopted from torch's registry are all
+described the same way: an option schema (or none: options pass through),
+the default endpoint and port, what it needs installed, a settings check and
+a readiness probe. Settings validation, ``rendezvous-di check``, the listing
+and the generated docs read these fields; no code elsewhere asks
+"is this c10d?".
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ..config.settings import RendezvousSettings
+    from .options import OptionSchema
+    from .probing import Deadline, ProbeResult
+
+Origin = Literal["builtin", "plugin", "container", "torch-registry"]
+"""Where a backend comes from; shown as the listing's SOURCE column."""
+
+SettingsCheck = Callable[["RendezvousSettings"], None]
+"""Raises ConfigError when settings cannot work for this backend (checked before torch)."""
+
+Probe = Callable[["RendezvousSettings", "Deadline"], "ProbeResult"]
+"""Answers, within the deadline and without side effects, whether the backend is reachable."""
+
+
+def _no_check(settings: RendezvousSettings) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class BackendDescription:
+    """What one backend is, reads and needs.
+
+    Attributes:
+        name: the backend name (``config.backend`` selects it).
+        origin: ``builtin``, ``plugin``, ``container`` or ``torch-registry``.
+        summary: one line for listings.
+        schema: its options; None lets any option through unchecked (a backend
+            that declared none).
+        default_endpoint: used when no endpoint is configured.
+        default_port: the port an endpoint without one means (None: a port is required).
+        requires: ``(module, extra)`` pairs that must be importable.
+        settings_check: extra rules over the whole settings (endpoint grammar, ranks).
+        probe: readiness probe for ``rendezvous-di check``; None: not probed.
+        meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
+            (its ``static`` backend).
+        distribution, version: who ships it, for listings.
+    """
+
+    name: str
+    origin: Origin
+    summary: str
+    schema: OptionSchema | None = None
+    default_endpoint: str = ""
+    default_port: int | None = None
+    requires: tuple[tuple[str, str], ...] = ()
+    settings_check: SettingsCheck = _no_check
+    probe: Probe | None = None
+    meets_at_master: bool = False
+    distribution: str | None = None
+    version: str | None = None
+
+    def convert_options(
+        self, conf: Mapping[str, Any], sources: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """``conf`` validated while inspecting settings: no file read, required ones optional."""
+        if self.schema is None:
+            return dict(conf)
+        return self.schema.validate(conf, require=False, check_files=False, sources=sources)
+
+    def complete_options(
+        self, conf: Mapping[str, Any], sources: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """``conf`` validated for creating a handler: required options present, files read."""
+        if self.schema is None:
+            return dict(conf)
+        return self.schema.validate(conf, require=True, check_files=True, sources=sources)
+
+    def check(self, settings: RendezvousSettings) -> None:
+        """Raise ConfigError when ``settings`` cannot work for this backend."""
+        self.settings_check(settings)
+
+    def missing_dependency(self) -> tuple[str, str] | None:
+        """The first ``(module, extra)`` that is not installed, found without importing it."""
+        for module, extra in self.requires:
+            if importlib.util.find_spec(module) is None:
+                return module, extra
+        return None

@@ -1,0 +1,208 @@
+"""Can this node reach its rendezvous backend? Probes that answer before a job starts.
+
+A wrong endpoint or a server started without the v2 API otherwise shows up as
+a ``join_timeout`` (10 minutes by default) on every node. Each probe here
+answers in at most ``timeout`` seconds using plain sockets and ``urllib``:
+torch is not imported, and no handler is created (creating a c10d handler
+would host or join the real store; an etcd handler would write state).
+
+Results say what was checked and, when it failed, how to fix it.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..config.settings import RendezvousSettings
+    from .description import BackendDescription
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe's verdict: ``ok``, what was found, and how to fix it when not ok."""
+
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+
+class Deadline:
+    """The time left of one overall budget, handed out to each network step."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        """Seconds left, at least a small positive value so that a step can still fail fast."""
+        return max(self._end - time.monotonic(), 0.05)
+
+
+class ProbeTimeout(Exception):
+    """A step did not finish within the probe's budget."""
+
+
+def bounded(call: Callable[[], Any], deadline: Deadline, what: str) -> Any:
+    """Run a call that has no timeout of its own (DNS lookups) within the budget."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as error:
+            box["error"] = error
+
+    worker = threading.Thread(target=target, name="rdzv-probe", daemon=True)
+    worker.start()
+    worker.join(deadline.left())
+    if worker.is_alive():
+        raise ProbeTimeout(f"{what} did not finish within {deadline.seconds:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def resolve(host: str, port: int, deadline: Deadline) -> list[tuple[Any, ...]]:
+    """getaddrinfo within the budget (a dead DNS server would otherwise block for long)."""
+    infos: list[tuple[Any, ...]] = bounded(
+        lambda: socket.getaddrinfo(host, port, type=socket.SOCK_STREAM),
+        deadline,
+        f"resolving {host!r}",
+    )
+    return infos
+
+
+def is_local_address(host: str, deadline: Deadline) -> bool:
+    """Whether ``host`` names an address of this machine: one of them can be bound here."""
+    if host == "localhost":
+        return True
+    for family, kind, proto, _, address in resolve(host, 0, deadline):
+        with socket.socket(family, kind, proto) as sock:
+            try:
+                sock.bind(address)
+            except OSError:
+                continue
+            return True
+    return False
+
+
+def port_is_free(host: str, port: int, deadline: Deadline) -> bool:
+    """Whether a server could listen on ``host:port`` now (nothing else holds it)."""
+    for family, kind, proto, _, address in resolve(host, port, deadline):
+        with socket.socket(family, kind, proto) as sock:
+            # As a store server does: a port in TIME_WAIT from an earlier job is free.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind(address)
+            except OSError:
+                return False
+    return True
+
+
+def connect(host: str, port: int, deadline: Deadline) -> None:
+    """Open and close a TCP connection to ``host:port`` within the budget."""
+    errors = []
+    for family, kind, proto, _, address in resolve(host, port, deadline):
+        with socket.socket(family, kind, proto) as sock:
+            sock.settimeout(deadline.left())
+            try:
+                sock.connect(address)
+                return
+            except TimeoutError:
+                raise ProbeTimeout(
+                    f"no answer from {host}:{port} within {deadline.seconds:g}s"
+                ) from None
+            except OSError as error:
+                errors.append(error.strerror or str(error))
+    raise ConnectionError(f"cannot connect to {host}:{port}: {'; '.join(errors) or 'no address'}")
+
+
+def why(error: BaseException) -> str:
+    if isinstance(error, (ProbeTimeout, ConnectionError)):
+        return str(error)
+    if isinstance(error, socket.gaierror):
+        return f"cannot resolve the host: {error.strerror or error}"
+    return f"{type(error).__name__}: {error}"
+
+
+def probe_tcp_store(
+    host: str,
+    port: int,
+    is_host: bool | None,
+    deadline: Deadline,
+    hosted_by: str = "the node whose address is the endpoint's host",
+) -> ProbeResult:
+    """c10d's TCPStore and static's store: reachable, or this node will host it.
+
+    ``is_host`` follows c10d's option: True means this node hosts the store,
+    False means it must connect, None means "this node if the host is ours".
+    """
+    where = f"{host}:{port}"
+    try:
+        local = is_host if is_host is not None else is_local_address(host, deadline)
+        if local and port == 0:
+            return ProbeResult(True, f"this host will host the store on {host}, on a free port")
+        if local and port_is_free(host, port, deadline):
+            return ProbeResult(True, f"this host will host the store on {where} (port is free)")
+        connect(host, port, deadline)
+    except Exception as error:
+        return ProbeResult(
+            False,
+            f"store at {where} is unreachable: {why(error)}",
+            f"start {hosted_by} first, or correct --rdzv-endpoint "
+            "(it must name a host and port every node can reach)",
+        )
+    return ProbeResult(True, f"store at {where} accepts connections")
+
+
+def http_get(url: str, deadline: Deadline, context: ssl.SSLContext | None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=deadline.left(), context=context) as response:
+            return int(response.status), bytes(response.read(65536))
+    except urllib.error.HTTPError as error:
+        return int(error.code), bytes(error.read(65536))
+
+
+def url_error(error: BaseException, deadline: Deadline) -> str:
+    reason = getattr(error, "reason", error)  # urllib wraps socket errors in URLError
+    if isinstance(reason, TimeoutError) or isinstance(error, TimeoutError):
+        return f"no answer within {deadline.seconds:g}s"
+    if isinstance(reason, OSError) and reason.strerror:
+        return reason.strerror
+    return why(reason) if isinstance(reason, BaseException) else str(reason)
+
+
+def probe(
+    settings: RendezvousSettings, description: BackendDescription, timeout: float
+) -> ProbeResult:
+    """Probe the selected backend of ``settings`` within ``timeout`` seconds.
+
+    A backend without a probe (one declared in code, adopted from torch's
+    registry) cannot be probed without side effects: that is reported as
+    such, without failing the check.
+    """
+    if description.probe is None:
+        return ProbeResult(
+            True,
+            f"backend {settings.backend!r} is {_ORIGIN_LABEL[description.origin]}: "
+            "not probed (no side-effect-free way)",
+        )
+    return description.probe(settings, Deadline(timeout))
+
+
+_ORIGIN_LABEL = {
+    "builtin": "built in",
+    "plugin": "a plugin",
+    "container": "declared in code",
+    "torch-registry": "registered on torch's registry",
+}

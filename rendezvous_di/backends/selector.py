@@ -1,0 +1,73 @@
+"""Filling the container's backends Selector: built-ins, installed plugins, torch's registry.
+
+The Selector is declared with the built-ins; each new container adds the
+plugin names installed now and the backends others registered on torch's
+registry. ``Selector.set_providers`` replaces the whole mapping, so every
+addition merges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dependency_injector import providers
+
+from .builtin import BUILTIN_BACKENDS, create_builtin_handler
+from .entry import BackendEntry
+
+
+def builtin_entries(parameters: providers.Provider[Any]) -> dict[str, BackendEntry]:
+    """One entry per built-in backend, each creating its handler with torch's own creator."""
+    return {
+        name: BackendEntry(
+            description, providers.Factory(create_builtin_handler, name, params=parameters)
+        )
+        for name, description in BUILTIN_BACKENDS.items()
+    }
+
+
+def plugin_entries(
+    specs: Iterable[Any],
+    existing: Mapping[str, Any],
+    parameters: providers.Provider[Any],
+    policy: providers.Provider[Any],
+) -> dict[str, BackendEntry]:
+    """One entry per backend name that plugins claim, deciding by policy at call time.
+
+    A name a platform declared in code (not torch's built-in) is kept: code
+    the user wrote wins over metadata that happens to be installed.
+    """
+    from ..plugins.loader import by_name, loader_for
+    from ..plugins.slots import BackendSlot
+
+    added: dict[str, BackendEntry] = {}
+    for name, claimants in by_name(specs).items():
+        current = existing.get(name)
+        if current is not None and getattr(current, "about", None) is not BUILTIN_BACKENDS.get(
+            name
+        ):
+            continue
+        slot = BackendSlot(name, [loader_for(spec) for spec in claimants])
+        added[name] = BackendEntry(
+            slot, providers.Factory(slot.handler, params=parameters, policy=policy)
+        )
+    return added
+
+
+def add_out_of_tree_backends(container: Any) -> None:
+    """Merge installed plugins and torch-registry backends into ``container.backends``.
+
+    Reads entry-point metadata only: no plugin is imported, and torch's
+    registry is read only when torch's rendezvous package is imported.
+    """
+    from ..plugins.loader import discover
+    from ..torch_registry import torch_registry_entries
+
+    selector = container.backends
+    entries = dict(selector.providers)
+    entries.update(
+        plugin_entries(discover(), entries, container.parameters, container.plugin_policy)
+    )
+    entries.update(torch_registry_entries(entries, container.parameters))
+    selector.set_providers(**entries)

@@ -1,0 +1,60 @@
+"""The ``rendezvous-di`` command line: one module per command, dispatched here.
+
+Bad input exits with code 2 and a first stderr line starting ``error:``;
+tracebacks only with ``--debug``. ``backends`` and ``config`` never import
+torch (unless a plugin is selected or loaded); ``run`` is torchrun's launcher
+with the rendezvous taken from the container. A new command is one module
+with ``NAME``, ``HELP``, ``add_parser`` and ``main``, plus its entry in
+:data:`COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .._version import __version__
+from ..errors import RendezvousDIError
+from . import backends, check, config, run
+from .common import EXAMPLES, PROG, CliParser
+
+COMMANDS = (backends, config, check, run)
+
+
+def build_parser() -> CliParser:
+    parser = CliParser(
+        prog=PROG,
+        description="PyTorch elastic rendezvous backends behind a dependency-injector container.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and of ``python -m rendezvous_di``."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = False
+    while arguments and arguments[0] == "--debug":
+        debug = True
+        arguments.pop(0)
+    try:
+        if arguments and arguments[0] == run.NAME:
+            return run.main(arguments[1:], debug=debug)
+        args = build_parser().parse_args(arguments)
+        debug = debug or args.debug
+        code: int = args.command_main(args)
+        return code
+    except RendezvousDIError as error:
+        if debug:
+            raise
+        sys.stderr.write(f"error: {error}\n")
+        return 2
+    except BrokenPipeError:
+        return 0

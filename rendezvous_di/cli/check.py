@@ -1,0 +1,110 @@
+"""``rendezvous-di check``: is this node ready to rendezvous? Answer before a job burns GPU hours.
+
+Validates the effective configuration as the job would (TLS files read and
+all), then runs the selected backend's probe (its description's) within
+``--timeout`` seconds. Exit codes: 0 ready, 1 unreachable (what failed and
+how to fix it on stderr), 2 invalid configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any, TextIO
+
+from .common import add_rendezvous_flags, add_shared_flags, container_from_args
+
+if TYPE_CHECKING:
+    from ..backends.description import BackendDescription
+    from ..backends.probing import ProbeResult
+    from ..config.settings import RendezvousSettings
+
+NAME = "check"
+HELP = "validate the settings and probe the backend: exit 0 ready, 1 unreachable"
+DEFAULT_TIMEOUT = 10.0
+
+
+def add_parser(commands: Any) -> None:
+    parser = commands.add_parser(NAME, help=HELP, description=HELP)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_shared_flags(parser)
+    add_rendezvous_flags(parser)
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=DEFAULT_TIMEOUT,
+        metavar="S",
+        help=f"seconds the whole probe may take (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.set_defaults(command_main=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    container = container_from_args(args)
+    return run_check(container, args.timeout, sys.stdout, sys.stderr, as_json=args.json)
+
+
+def validate_for_run(container: Any) -> tuple[RendezvousSettings, BackendDescription]:
+    """The settings and the selected backend's description, files checked as on the job's node.
+
+    Raises:
+        ConfigError: for any invalid value (``rendezvous-di`` exits with 2).
+    """
+    from ..backends.catalog import Catalog
+
+    settings: RendezvousSettings = container.settings()
+    description = Catalog(container.backends.providers).describe(
+        settings.backend, settings.plugins, settings.sources
+    )
+    if description.schema is not None:
+        # require=False: torch's launcher adds static's rank itself (--node-rank).
+        description.schema.validate(
+            settings.conf, require=False, check_files=True, sources=settings.sources
+        )
+    return settings, description
+
+
+def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_json: bool) -> int:
+    """Validate, probe, report; return the exit code."""
+    from ..backends.probing import probe
+
+    settings, description = validate_for_run(container)
+    result = probe(settings, description, timeout)
+    if as_json:
+        json.dump(_as_json(settings, result, timeout), out, indent=2)
+        out.write("\n")
+    else:
+        out.write(
+            f"config: ok (backend {settings.backend}, endpoint {settings.endpoint}, "
+            f"run_id {settings.run_id}, nodes {settings.min_nodes}:{settings.max_nodes})\n"
+        )
+        if result.ok:
+            out.write(f"ready: {result.detail}\n")
+        else:
+            err.write(f"error: {settings.backend}: {result.detail}\n")
+            if result.fix:
+                err.write(f"fix: {result.fix}\n")
+    return 0 if result.ok else 1
+
+
+def _as_json(settings: RendezvousSettings, result: ProbeResult, timeout: float) -> dict[str, Any]:
+    return {
+        "ready": result.ok,
+        "backend": settings.backend,
+        "endpoint": settings.endpoint,
+        "timeout": timeout,
+        "detail": result.detail,
+        "fix": result.fix,
+    }
+
+
+def positive_seconds(text: str) -> float:
+    """argparse type of ``--timeout``: a positive number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
+    return value

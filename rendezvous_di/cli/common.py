@@ -1,0 +1,93 @@
+"""What every command shares: the error contract, the shared flags, the container they build.
+
+Each flag is defined here once: ``--config``, ``--container`` and ``--debug``
+for every command (``run`` adds them to torch's own parser), the torchrun
+rendezvous flags for the commands that do not reuse torch's parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, NoReturn
+
+from ..config.torchrun import TORCHRUN_OPTIONS
+
+PROG = "rendezvous-di"
+
+EXAMPLES = """\
+examples:
+  rendezvous-di run --standalone --nproc-per-node 2 train.py
+  rendezvous-di run --config containers/c10d.yaml --nproc-per-node 4 train.py --epochs 3
+  PET_RDZV_BACKEND=etcd-v2 PET_RDZV_ENDPOINT=etcd:2379 PET_NNODES=2:4 rendezvous-di run train.py
+  rendezvous-di backends
+  rendezvous-di config --config containers/local.yaml --rdzv-conf join_timeout=60 --json
+
+Settings, lowest precedence first: defaults < --config FILE < PET_* environment < flags.
+"""
+
+
+def fail(prog: str, message: str) -> NoReturn:
+    """The error contract: ``error: ...`` first on stderr, exit code 2, no usage dump."""
+    sys.stderr.write(f"error: {message}\n(see '{prog} --help')\n")
+    raise SystemExit(2)
+
+
+class CliParser(argparse.ArgumentParser):
+    """argparse with our error contract."""
+
+    def error(self, message: str) -> NoReturn:
+        fail(self.prog, message)
+
+
+def add_shared_flags(parser: argparse.ArgumentParser) -> None:
+    """``--config``, ``--container`` and ``--debug``: the flags every command takes."""
+    parser.add_argument(
+        "--config", metavar="FILE", help="YAML file with the settings keys (lowest precedence)"
+    )
+    parser.add_argument(
+        "--container",
+        dest="container_spec",
+        metavar="MODULE:NAME",
+        help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+
+
+def add_rendezvous_flags(parser: argparse.ArgumentParser) -> None:
+    """The torchrun rendezvous flags (both spellings), read with their PET_* twins."""
+    group = parser.add_argument_group("rendezvous (torchrun flags; PET_* variables are read too)")
+    for option in TORCHRUN_OPTIONS:
+        names = list(dict.fromkeys([option.flag, "--" + option.flag[2:].replace("-", "_")]))
+        help_text = f"{option.help} (env {option.env})"
+        if option.key == "standalone":
+            group.add_argument(
+                *names, dest=option.key, action="store_true", default=None, help=help_text
+            )
+        else:
+            group.add_argument(*names, dest=option.key, metavar="VALUE", help=help_text)
+
+
+def new_container(spec: str | None) -> Any:
+    """A fresh ``RendezvousContainer``, or the one a ``--container MODULE:NAME`` points at."""
+    if spec:
+        from .locate import load_container
+
+        return load_container(spec)
+    from ..container import RendezvousContainer
+
+    return RendezvousContainer()
+
+
+def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
+    """A container fed with this command's sources: ``--config`` file, environment, ``flags``."""
+    container = new_container(args.container_spec)
+    if args.config:
+        container.config_file.override(args.config)
+    container.flags.override(flags)
+    return container
+
+
+def container_from_args(args: argparse.Namespace) -> Any:
+    """The container of a command parsed with :func:`add_rendezvous_flags`."""
+    return container_for(args, {o.key: getattr(args, o.key) for o in TORCHRUN_OPTIONS})

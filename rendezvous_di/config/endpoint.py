@@ -1,0 +1,63 @@
+"""Rendezvous endpoints: ``host[:port]`` with the same grammar torch accepts.
+
+torch parses endpoints only when the handler is created, deep inside the
+backend, and reports a bad port as a bare ValueError. We parse them while
+validating settings, with the same rules (``torch.distributed.elastic.
+rendezvous.utils.parse_rendezvous_endpoint``), so a typo fails before any
+process starts and the error names the field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+
+_HOST = re.compile(r"^[\w\.:-]+$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A parsed endpoint; ``port`` is None when the text had none."""
+
+    host: str
+    port: int | None
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port is None else f"{host}:{self.port}"
+
+
+def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
+    """Parse ``host``, ``host:port``, ``[v6]`` or ``[v6]:port``.
+
+    Raises:
+        ConfigError: naming ``field`` when the host or port is malformed.
+    """
+    endpoint = text.strip()
+    if not endpoint:
+        raise ConfigError(field, text, "must not be empty; expected <host>[:<port>]")
+    if endpoint.startswith("[") and endpoint.endswith("]"):
+        host, port_text = endpoint[1:-1], None
+    else:
+        host, sep, port_text = endpoint.rpartition(":")
+        if not sep:
+            host, port_text = endpoint, None
+        if len(host) > 1 and host.startswith("[") and host.endswith("]"):
+            host = host[1:-1]
+    port: int | None = None
+    if port_text is not None:
+        if not _PORT.match(port_text) or int(port_text) >= 2**16:
+            raise ConfigError(
+                field, text, f"port {port_text!r} is not an integer between 0 and 65535"
+            )
+        port = int(port_text)
+    if not host or not _HOST.match(host):
+        raise ConfigError(
+            field,
+            text,
+            f"host {host!r} is not a hostname, an IPv4 address or a bracketed IPv6 address",
+        )
+    return Endpoint(host, port)

@@ -1,0 +1,198 @@
+"""Effective rendezvous settings: one typed model, merged from every source with provenance.
+
+Sources, lowest first: defaults < config file < PET_* environment < explicit
+values and flags. Validation happens here, before torch is imported, so a
+bad value fails in milliseconds with the field's name, the value's source
+and the valid choices, instead of minutes later inside a worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, UnknownBackendError
+from .layers import Layer, merge
+from .policy import PluginPolicy
+from .values import FRESH_RUN_ID
+from .values import fresh_run_id as make_run_id
+
+if TYPE_CHECKING:
+    from ..backends.catalog import Catalog
+
+__all__ = ["PluginPolicy", "RendezvousSettings", "resolve_policy", "resolve_settings"]
+
+DEFAULT_BACKEND = "c10d"
+OVERRIDDEN_POLICY = "override of plugin_policy"
+"""Source label of the ``plugins`` values when the container's policy provider is overridden."""
+
+
+@dataclass(frozen=True)
+class RendezvousSettings:
+    """The effective settings of one node's rendezvous, validated.
+
+    ``conf`` holds the backend options converted to the types torch reads.
+    ``source_of(key)`` tells where a value came from. Build it with
+    :func:`resolve_settings`, which validates every field and names the
+    offending one; the class itself trusts its arguments.
+
+    A plain dataclass, not a pydantic model: every ``rendezvous-di run`` agent
+    validates settings once, and pydantic's model machinery would add more to
+    its start than all of this package does.
+    """
+
+    backend: str
+    endpoint: str
+    run_id: str
+    min_nodes: int = 1
+    max_nodes: int = 1
+    local_addr: str | None = None
+    conf: dict[str, Any] = field(default_factory=dict)
+    plugins: PluginPolicy = field(default_factory=PluginPolicy)
+    _sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    @property
+    def sources(self) -> dict[str, str]:
+        """Source label of every value: ``default``, ``file F``, ``env PET_X``, ``flag --x``..."""
+        return dict(self._sources)
+
+    def source_of(self, key: str) -> str:
+        return self._sources.get(key, "default")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The values as plain JSON-ready data (``rendezvous-di config --json``)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        data["conf"] = dict(self.conf)
+        data["plugins"] = {
+            f.name: _plain(getattr(self.plugins, f.name)) for f in fields(PluginPolicy)
+        }
+        return data
+
+    def as_torchrun_conf(self) -> str:
+        """The backend options in torchrun's ``--rdzv-conf`` syntax."""
+        return ",".join(f"{k}={_conf_text(v)}" for k, v in self.conf.items())
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _conf_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def resolve_policy(layers: Iterable[Layer]) -> PluginPolicy:
+    """Only the ``plugins`` block of ``layers``, validated.
+
+    Listing backends needs the policy even when the rest of the settings is
+    invalid (an unknown ``backend`` is exactly when someone lists them).
+    """
+    merged = merge(layers)
+    return PluginPolicy.from_mapping(merged.values.get("plugins", {}), merged.sources)
+
+
+def resolve_settings(
+    layers: Iterable[Layer],
+    *,
+    catalog: Catalog | None = None,
+    fresh_run_id: str | None = None,
+    policy: PluginPolicy | None = None,
+) -> RendezvousSettings:
+    """Merge ``layers`` over the defaults and validate the result.
+
+    Args:
+        layers: lowest precedence first.
+        catalog: the selectable backends and their descriptions (a container's
+            Selector); defaults to torch's built-ins.
+        fresh_run_id: the id used where a fresh one is called for (one node, or
+            ``standalone``); pass the same one to resolve the same run twice.
+        policy: the plugins policy when something other than the layers decides
+            it (an override of the container's ``plugin_policy``).
+
+    Raises:
+        ConfigError: naming the field, the value's source and the valid choices.
+    """
+    if catalog is None:
+        from ..backends.catalog import builtin_catalog
+
+        catalog = builtin_catalog()
+    merged = merge(layers)
+    values, sources = dict(merged.values), merged.sources
+
+    values["plugins"] = PluginPolicy.from_mapping(values.get("plugins", {}), sources)
+    if policy is not None and policy != values["plugins"]:
+        values["plugins"] = policy
+        sources = {k: v for k, v in sources.items() if not k.startswith("plugins.")}
+        sources.update((f"plugins.{f.name}", OVERRIDDEN_POLICY) for f in fields(policy))
+    for key in values:
+        if key not in FIELDS:
+            raise ConfigError(key, values[key], "is not a setting", choices=FIELDS)
+    backend = _text(values.setdefault("backend", DEFAULT_BACKEND), "backend", sources)
+    if backend not in catalog:
+        raise UnknownBackendError(backend, catalog.names(), source=sources.get("backend"))
+    description = catalog.describe(backend, values["plugins"], sources)
+    conf = values.get("conf", {})
+    if not isinstance(conf, Mapping):
+        raise ConfigError(
+            "conf", conf, f"{conf!r} is not a mapping of options", source=sources.get("conf")
+        )
+    values["conf"] = description.convert_options(conf, sources)
+    values.setdefault("endpoint", description.default_endpoint)
+    values["min_nodes"] = _whole_number(values.get("min_nodes", 1), "min_nodes", sources)
+    values["max_nodes"] = _whole_number(
+        values.get("max_nodes", values["min_nodes"]), "max_nodes", sources
+    )
+    if "run_id" not in values:
+        # One node has nothing to agree on: a fresh id keeps runs apart. Several nodes
+        # must share one id, so keep torchrun's default rather than a per-node random one.
+        values["run_id"] = FRESH_RUN_ID if values["max_nodes"] == 1 else "none"
+    if values["run_id"] == FRESH_RUN_ID:
+        values["run_id"] = fresh_run_id or make_run_id()
+
+    for key in ("endpoint", "run_id"):
+        values[key] = _text(values[key], key, sources, empty_ok=key == "endpoint")
+    if values.get("local_addr") is not None:
+        values["local_addr"] = _text(values["local_addr"], "local_addr", sources)
+
+    settings = RendezvousSettings(**values)
+    if settings.max_nodes < settings.min_nodes:
+        raise ConfigError(
+            "max_nodes",
+            settings.max_nodes,
+            f"must be >= min_nodes ({settings.min_nodes})",
+            source=sources.get("max_nodes"),
+        )
+    object.__setattr__(settings, "_sources", dict(sources))  # frozen, provenance set once
+    description.check(settings)
+    return settings
+
+
+FIELDS = tuple(f.name for f in fields(RendezvousSettings) if f.init)
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _text(value: Any, key: str, sources: Mapping[str, str], *, empty_ok: bool = False) -> str:
+    if not isinstance(value, str):
+        problem = f"{value!r} is not text ({type(value).__name__}); quote it in YAML"
+        raise ConfigError(key, value, problem, source=sources.get(key))
+    if not value and not empty_ok:
+        raise ConfigError(key, value, "must have at least 1 character", source=sources.get(key))
+    return value
+
+
+def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
+    """An int >= 1 from an int, a whole float or digits as text (PET_* values are text)."""
+    source = sources.get(key)
+    if isinstance(value, bool):
+        raise ConfigError(key, value, "expected a whole number, got a boolean", source=source)
+    if (isinstance(value, float) and value.is_integer()) or (
+        isinstance(value, str) and _INTEGER.fullmatch(value)
+    ):
+        value = int(value)
+    if not isinstance(value, int):
+        raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
+    if value < 1:
+        raise ConfigError(key, value, "must be greater than or equal to 1", source=source)
+    return value

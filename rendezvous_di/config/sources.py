@@ -1,0 +1,100 @@
+"""Where settings come from: one function per source, each returning a :class:`Layer`.
+
+The container reads them through one provider, ``layers`` (lowest precedence
+first: config file < PET_* environment < ``config`` < flags); adding a source
+is one function here plus one entry there.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from ..errors import ConfigError, ConfigFileError
+from .layers import KEYS, Layer, check_key
+from .policy import DISABLE_AUTOLOAD_ENV
+from .torchrun import TORCHRUN_OPTIONS
+from .values import parse_bool
+from .yaml_file import read_settings_file
+
+
+def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") -> Layer:
+    """A layer from a mapping with the flat configuration keys (None values are unset)."""
+    layer = Layer()
+    if not mapping:
+        return layer
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(
+            "configuration", mapping, "expected a mapping of settings", choices=KEYS, source=source
+        )
+    keys = [str(k) for k in mapping]
+    if "nnodes" in keys and ({"min_nodes", "max_nodes"} & set(keys)):
+        raise ConfigError(
+            "nnodes",
+            mapping["nnodes"],
+            "give either nnodes or min_nodes/max_nodes, not both",
+            source=source,
+        )
+    for key, value in mapping.items():
+        check_key(str(key), str(key), KEYS, source)
+        if value is not None:
+            layer.set(str(key), value, source)
+    return layer
+
+
+def from_config_file(
+    path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+) -> Layer:
+    """A layer from a YAML file (none when ``path`` is None); ``${VAR}`` is expanded first."""
+    if path is None:
+        return Layer()
+    name = os.fspath(path)
+    data = read_settings_file(name, os.environ if environ is None else environ)
+    if data is None:
+        return Layer()
+    if not isinstance(data, Mapping):
+        raise ConfigFileError(
+            name, f"expected a mapping of settings at the top, got {type(data).__name__}"
+        )
+    return from_mapping(data, source=f"file {name}")
+
+
+def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
+    """A layer from the PET_* variables torchrun and Kubeflow's PyTorchJob use.
+
+    An empty variable counts as unset, as operators often export blanks.
+    ``environ`` None reads nothing (the container's way to ignore the environment).
+    """
+    layer = Layer()
+    if environ is None:
+        return layer
+    for option in TORCHRUN_OPTIONS:
+        value = environ.get(option.env, "")
+        if value.strip():
+            layer.set(option.key, value.strip(), f"env {option.env}")
+    disable = environ.get(DISABLE_AUTOLOAD_ENV, "").strip()
+    source = f"env {DISABLE_AUTOLOAD_ENV}"
+    if disable and parse_bool(disable, "plugins.autoload", source):
+        layer.set("plugins", {"autoload": False}, source)
+    return layer
+
+
+class FlagValue(NamedTuple):
+    """A value derived from another flag than the key's own (static's ``--master-addr``)."""
+
+    value: Any
+    flag: str
+
+
+def from_flags(flags: Mapping[str, Any] | None) -> Layer:
+    """A layer from torchrun flags given by their settings key; None or False means not given."""
+    layer = Layer()
+    if not flags:
+        return layer
+    by_key = {o.key: o.flag for o in TORCHRUN_OPTIONS}
+    for key, given in flags.items():
+        value, flag = given if isinstance(given, FlagValue) else (given, by_key.get(key, key))
+        if value is not None and value is not False:
+            layer.set(key, value, f"flag {flag}")
+    return layer

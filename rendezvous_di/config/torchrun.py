@@ -1,0 +1,98 @@
+"""torchrun's rendezvous flags, their PET_* twins, and torchrun's value syntaxes.
+
+One table, :data:`TORCHRUN_OPTIONS`, says for each setting which flag and
+which variable carry it and where torch's own parser stores it; the CLI
+builds its flags from it, the environment source reads its variables from
+it, and ``rendezvous-di run`` hands the resolved values back to torch by it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from ..errors import ConfigError
+
+
+class TorchrunOption(NamedTuple):
+    """A setting torchrun takes as a flag and as a PET_* variable (the flag wins).
+
+    ``dest`` is the attribute torch's own ``torchrun`` parser stores it under.
+    """
+
+    key: str
+    flag: str
+    env: str
+    dest: str
+    help: str
+
+
+TORCHRUN_OPTIONS = (
+    TorchrunOption(
+        "backend", "--rdzv-backend", "PET_RDZV_BACKEND", "rdzv_backend", "rendezvous backend name"
+    ),
+    TorchrunOption(
+        "endpoint",
+        "--rdzv-endpoint",
+        "PET_RDZV_ENDPOINT",
+        "rdzv_endpoint",
+        "rendezvous endpoint, <host>[:<port>]",
+    ),
+    TorchrunOption(
+        "run_id", "--rdzv-id", "PET_RDZV_ID", "rdzv_id", "run id shared by every node of the job"
+    ),
+    TorchrunOption(
+        "conf",
+        "--rdzv-conf",
+        "PET_RDZV_CONF",
+        "rdzv_conf",
+        "backend options, <key1>=<value1>,<key2>=<value2>",
+    ),
+    TorchrunOption("nnodes", "--nnodes", "PET_NNODES", "nnodes", "number of nodes, N or MIN:MAX"),
+    TorchrunOption(
+        "standalone",
+        "--standalone",
+        "PET_STANDALONE",
+        "standalone",
+        "single node: c10d on localhost:0 with a fresh run id",
+    ),
+    TorchrunOption(
+        "local_addr", "--local-addr", "PET_LOCAL_ADDR", "local_addr", "address of this node"
+    ),
+)
+
+_WHOLE = re.compile(r"\d+")
+
+
+def parse_nnodes(value: Any, source: str | None = None) -> tuple[int, int]:
+    """Parse ``N`` or ``MIN:MAX`` (torchrun's ``--nnodes``)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value, value
+    parts = str(value).strip().split(":")
+    if len(parts) in (1, 2) and all(_WHOLE.fullmatch(p.strip()) for p in parts):
+        numbers = [int(p) for p in parts]
+        return numbers[0], numbers[-1]
+    raise ConfigError(
+        "nnodes",
+        value,
+        f"{value!r} is not N or MIN:MAX with whole numbers",
+        hint="for example 2 or 1:4",
+        source=source,
+    )
+
+
+def parse_conf(text: str, source: str | None = None) -> dict[str, str]:
+    """Parse torchrun's ``<key1>=<value1>,<key2>=<value2>`` backend options."""
+    conf: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ConfigError(
+                "conf",
+                text,
+                f"{item!r} is not <key>=<value>",
+                hint="use --rdzv-conf key1=value1,key2=value2",
+                source=source,
+            )
+        conf[key.strip()] = value.strip()
+    return conf

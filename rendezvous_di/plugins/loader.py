@@ -1,0 +1,310 @@
+"""Out-of-tree backends: ``torchrun.handlers`` entry points, discovered cheaply, loaded lazily.
+
+torch's convention: an entry point in the group ``torchrun.handlers`` names
+the backend; the object it points to is called with no arguments and returns
+the creator ``(RendezvousParameters) -> RendezvousHandler``.
+
+torch imports every such plugin when its rendezvous package is imported. We
+split that in two. :func:`discover` reads entry-point *metadata* only (no
+plugin module is imported), once per container. A :class:`PluginLoader`
+imports one plugin the first time its backend is actually used, once per
+process however many threads and containers ask, and turns every failure,
+``SystemExit`` included, into a :class:`~rendezvous_di.errors.PluginLoadError`
+naming the backend, the distribution and its version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+from .. import _torch
+from ..backends.description import BackendDescription
+from ..backends.options import DeclarationError, schema_from_declaration
+from ..errors import BackendMismatchError, PluginHandlerError, PluginLoadError
+from . import entry_points as installed
+from .entry_points import InstalledEntryPoint, canonical_name
+
+if TYPE_CHECKING:
+    from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
+
+    from ..backends.options import OptionSpec
+    from ..backends.probing import Deadline, ProbeResult
+    from ..config.settings import RendezvousSettings
+
+Creator = Callable[["RendezvousParameters"], "RendezvousHandler"]
+LoadState = Literal["not loaded", "loaded", "failed"]
+
+
+@dataclass(frozen=True)
+class PluginSpec:
+    """One ``torchrun.handlers`` entry point, as metadata.
+
+    ``distribution`` and ``version`` are read from the distribution's METADATA
+    on first use only: creating a container with a thousand plugins installed
+    reads their entry points, not their metadata.
+    """
+
+    name: str
+    value: str
+    entry_point: InstalledEntryPoint = field(repr=False, compare=False)
+
+    @cached_property
+    def _metadata(self) -> tuple[str, str]:
+        found = self.entry_point.name_and_version()
+        return found or ("<unknown distribution>", "<unknown version>")
+
+    @property
+    def distribution(self) -> str:
+        return self._metadata[0]
+
+    @property
+    def version(self) -> str:
+        return self._metadata[1]
+
+    @property
+    def label(self) -> str:
+        """How errors and listings name the plugin: backend, distribution, version, target."""
+        return (
+            f"plugin {self.name!r} from distribution {self.distribution!r} {self.version} "
+            f"(entry point {self.value})"
+        )
+
+    def matches(self, names: tuple[str, ...]) -> bool:
+        """Whether ``names`` lists this plugin by backend name or by distribution name."""
+        if not names:
+            return False
+        if self.name in names:
+            return True
+        wanted = {canonical_name(n) for n in names}
+        return canonical_name(self.distribution) in wanted
+
+
+def by_name(specs: Iterable[PluginSpec]) -> dict[str, list[PluginSpec]]:
+    """``specs`` grouped by backend name, in discovery order (claimants of one name together)."""
+    grouped: dict[str, list[PluginSpec]] = {}
+    for spec in specs:
+        grouped.setdefault(spec.name, []).append(spec)
+    return grouped
+
+
+def discover() -> tuple[PluginSpec, ...]:
+    """Every installed ``torchrun.handlers`` entry point; imports no plugin module.
+
+    Two distributions may declare the same backend name: both are returned,
+    and the policy reports the conflict instead of silently dropping one.
+    """
+    found = installed.entry_points(_torch.PLUGIN_GROUP)
+    return tuple(PluginSpec(ep.name, ep.value, ep) for ep in found)
+
+
+class PluginLoader:
+    """Imports one plugin at most once per process and remembers the outcome.
+
+    The first caller imports the module and calls its getter under a lock;
+    concurrent callers wait for that one import and share its creator, or its
+    failure: a broken plugin is not re-imported on every attempt.
+    """
+
+    def __init__(self, spec: PluginSpec) -> None:
+        self.spec = spec
+        self._lock = threading.RLock()
+        self._creator: Creator | None = None
+        self._problem: str | None = None  # set once loading failed
+        self._cause: BaseException | None = None
+        self._loading = False
+        self._description: BackendDescription | None = None
+
+    @property
+    def state(self) -> LoadState:
+        if self._creator is not None:
+            return "loaded"
+        return "failed" if self._problem is not None else "not loaded"
+
+    @property
+    def reason(self) -> str | None:
+        """Why loading failed, in one line; None unless :attr:`state` is ``failed``."""
+        return self._problem
+
+    def creator(self) -> Creator:
+        """The plugin's creator, importing the plugin on the first call.
+
+        Raises:
+            PluginLoadError: naming the plugin, chained to the original
+                exception. Raised again (same cause) on every later call.
+        """
+        creator = self._creator
+        if creator is not None:
+            return creator
+        with self._lock:
+            if self._creator is not None:
+                return self._creator
+            if self._problem is None:
+                if self._loading:  # the plugin's own import asked for its backend
+                    raise self._error("re-entered its own loading (circular import)", None)
+                self._load()
+            if self._creator is None:
+                raise self._error(self._problem or "did not load", self._cause)
+            return self._creator
+
+    def _load(self) -> None:
+        # torch's rendezvous package must be imported our way first: a plugin that
+        # imports it would otherwise make torch load every other plugin eagerly.
+        _torch.rendezvous_module()
+        self._loading = True
+        step = "failed to import"
+        try:
+            getter = self.spec.entry_point.load()
+            if not callable(getter):
+                self._fail(f"entry point object {getter!r} is not callable", None)
+                return
+            step = "getter raised"
+            creator = getter()
+        except KeyboardInterrupt:
+            raise  # the user's Ctrl-C is not the plugin's failure: do not record it
+        except BaseException as exc:  # SystemExit too: a plugin must not end the process
+            self._fail(f"{step}: {type(exc).__name__}: {exc}", exc)
+            return
+        finally:
+            self._loading = False
+        if not callable(creator):
+            self._fail(
+                f"getter returned {creator!r} ({type(creator).__name__}), which is not callable; "
+                "it must return a creator (RendezvousParameters) -> RendezvousHandler",
+                None,
+            )
+            return
+        try:
+            self._description = self._describe(getattr(creator, "rendezvous_options", None))
+        except DeclarationError as exc:
+            self._fail(f"declares invalid options: {exc}", exc)
+            return
+        self._creator = creator
+
+    def _describe(self, declared: Any) -> BackendDescription:
+        return BackendDescription(
+            name=self.spec.name,
+            origin="plugin",
+            summary=f"entry point {self.spec.value}",
+            schema=None if declared is None else schema_from_declaration(self.spec.name, declared),
+            probe=self._probe,
+            distribution=self.spec.distribution,
+            version=self.spec.version,
+        )
+
+    def description(self, *, load: bool = True) -> BackendDescription:
+        """The plugin as a backend: options from its creator's ``rendezvous_options``.
+
+        Loads the plugin (the options are an attribute of its creator). A
+        plugin that cannot be loaded is described with its options passed
+        through and a probe that reports the failure: ``rendezvous-di check``
+        answers "unreachable" (exit 1), and creating its handler raises the
+        :class:`~rendezvous_di.errors.PluginLoadError`. Without ``load``, a plugin
+        not loaded yet is described with its options passed through.
+        """
+        if not load and self._description is None:
+            return self._describe(None)
+        try:
+            self.creator()
+        except PluginLoadError as error:
+            return replace(self._describe(None), probe=_unloadable(self.spec.name, error))
+        assert self._description is not None
+        return self._description
+
+    def known_options(self) -> tuple[OptionSpec, ...]:
+        """The declared options if the plugin is loaded already; never imports it."""
+        schema = None if self._description is None else self._description.schema
+        return () if schema is None else schema.options
+
+    def _probe(self, settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
+        """A loaded plugin passes: creating a handler would already join the rendezvous."""
+        from ..backends.probing import ProbeResult
+
+        return ProbeResult(True, f"the plugin for {self.spec.name!r} loads")
+
+    def _fail(self, problem: str, cause: BaseException | None) -> None:
+        self._problem = problem
+        self._cause = cause
+
+    def _error(self, problem: str, cause: BaseException | None) -> PluginLoadError:
+        error = PluginLoadError(
+            f"rendezvous backend {self.spec.name!r}: {self.spec.label} {problem}",
+            backend=self.spec.name,
+            distribution=self.spec.distribution,
+            version=self.spec.version,
+        )
+        error.__cause__ = cause
+        return error
+
+    def handler(self, params: RendezvousParameters) -> RendezvousHandler:
+        """Create a handler with the plugin's creator and check it serves this backend.
+
+        ``RendezvousError`` and its subclasses pass through unchanged (callers
+        handle them by type); anything else, ``SystemExit`` included, becomes
+        a :class:`PluginHandlerError` naming the plugin.
+        """
+        creator = self.creator()  # imports torch's rendezvous package on the first call
+        try:
+            handler = creator(params)
+        except (_rendezvous_error(), KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            raise PluginHandlerError(
+                f"rendezvous backend {self.spec.name!r}: the creator of {self.spec.label} "
+                f"raised {type(exc).__name__}: {exc}",
+                backend=self.spec.name,
+                distribution=self.spec.distribution,
+                version=self.spec.version,
+            ) from exc
+        got = handler.get_backend()
+        if got != self.spec.name:
+            raise BackendMismatchError(self.spec.name, got, self.spec.label)
+        return handler
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> PluginLoader:
+        # Containers are deep-copied (declarative -> instance, nested containers);
+        # the loader is process-wide state and must stay shared.
+        return self
+
+    def __repr__(self) -> str:
+        return f"<PluginLoader {self.spec.name!r} {self.spec.value} {self.state}>"
+
+
+def _unloadable(name: str, error: PluginLoadError) -> Callable[..., ProbeResult]:
+    """A probe that reports why the plugin serving ``name`` cannot be loaded."""
+
+    def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
+        from ..backends.probing import ProbeResult, why
+
+        return ProbeResult(
+            False,
+            f"the plugin for {name!r} cannot be loaded: {why(error)}",
+            "reinstall the plugin's distribution, or select another backend "
+            "(rendezvous-di backends lists them)",
+        )
+
+    return probe
+
+
+def _rendezvous_error() -> type[BaseException]:
+    """torch's ``RendezvousError``, looked up when a creator failed, never before."""
+    from torch.distributed.elastic.rendezvous import RendezvousError
+
+    return RendezvousError
+
+
+_loaders: dict[tuple[str, str, str], PluginLoader] = {}
+_loaders_lock = threading.Lock()
+
+
+def loader_for(spec: PluginSpec) -> PluginLoader:
+    """The process-wide loader of ``spec``: every container shares one load per plugin."""
+    key = (spec.name, spec.value, spec.entry_point.location or "")
+    with _loaders_lock:
+        loader = _loaders.get(key)
+        if loader is None:
+            loader = _loaders[key] = PluginLoader(spec)
+        return loader

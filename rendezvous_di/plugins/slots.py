@@ -1,0 +1,195 @@
+"""Who serves a backend name: the built-in, one plugin, or nobody (denied, conflict).
+
+One :class:`BackendSlot` per name that at least one plugin claims. The
+decision depends on the ``plugins`` policy, which arrives with the settings,
+after the container was created, so the Selector entry of such a name holds
+the slot, which decides at call time (for its description and its handler):
+
+- ``deny`` (backend or distribution names) always wins; with ``allow`` set,
+  only listed plugins are usable; with ``autoload`` off, only plugins listed in
+  ``allow`` are (pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` with ``-p``);
+- a plugin named like a built-in replaces it only when the name is in
+  ``override_builtins``; otherwise the plugin is *shadowed*;
+- two usable plugins of one name are a *conflict*: selecting it is an error
+  naming both distributions, never a silent pick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..backends.builtin import BUILTIN_BACKENDS, create_builtin_handler
+from ..config.policy import DISABLE_AUTOLOAD_ENV, PluginPolicy
+from ..errors import PluginSelectionError
+from .loader import PluginLoader
+
+if TYPE_CHECKING:
+    from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
+
+    from ..backends.description import BackendDescription
+
+
+DecisionKind = Literal["builtin", "plugin", "denied", "conflict"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome for one name under one policy; ``loaders`` are the plugins concerned."""
+
+    kind: DecisionKind
+    loaders: tuple[PluginLoader, ...] = ()
+    reason: str = ""
+
+
+class BackendSlot:
+    """Every claimant of one backend name: perhaps torch's built-in, and one or more plugins."""
+
+    def __init__(self, name: str, loaders: Iterable[PluginLoader]) -> None:
+        self.name = name
+        self.loaders = tuple(loaders)
+        self.builtin = name in BUILTIN_BACKENDS
+        # The container hands out the same policy object while its sources are unchanged.
+        self._last: tuple[PluginPolicy, Decision] | None = None
+
+    def denial(self, loader: PluginLoader, policy: PluginPolicy) -> str | None:
+        """Why ``policy`` forbids ``loader``, or None when it may be used."""
+        spec = loader.spec
+        if spec.matches(policy.deny):
+            return "listed in plugins.deny"
+        if not policy.autoload and not spec.matches(policy.allow):
+            return (
+                f"plugin autoload is off (plugins.autoload or {DISABLE_AUTOLOAD_ENV}); "
+                "list it in plugins.allow to use it"
+            )
+        if policy.allow and not spec.matches(policy.allow):
+            return f"not listed in plugins.allow ({', '.join(policy.allow)})"
+        return None
+
+    def decide(self, policy: PluginPolicy) -> Decision:
+        last = self._last
+        if last is not None and last[0] is policy:
+            return last[1]
+        decision = self._decide(policy)
+        self._last = (policy, decision)
+        return decision
+
+    def _decide(self, policy: PluginPolicy) -> Decision:
+        usable = tuple(lo for lo in self.loaders if self.denial(lo, policy) is None)
+        if self.builtin and (not usable or self.name not in policy.override_builtins):
+            return Decision("builtin", usable)
+        if len(usable) > 1:
+            return Decision("conflict", usable, "declared by " + _names(usable))
+        if usable:
+            return Decision("plugin", usable)
+        reasons = {self.denial(lo, policy) or "" for lo in self.loaders}
+        return Decision("denied", self.loaders, "; ".join(sorted(reasons)))
+
+    def status(self, loader: PluginLoader, policy: PluginPolicy) -> tuple[str, str | None]:
+        """``(status, reason)`` of one claimant as ``rendezvous-di backends`` shows it."""
+        denied = self.denial(loader, policy)
+        if denied is not None:
+            return "denied", denied
+        decision = self.decide(policy)
+        if decision.kind == "builtin":
+            return "shadowed", (
+                f"the built-in {self.name!r} is used; add {self.name!r} to "
+                "plugins.override_builtins to use this plugin instead"
+            )
+        if decision.kind == "conflict":
+            others = [lo for lo in decision.loaders if lo is not loader]
+            return "conflict", (
+                f"{self.name!r} is also declared by {_names(others)}; "
+                "deny all but one in plugins.deny (by distribution name)"
+            )
+        return loader.state, loader.reason
+
+    def selection_error(
+        self,
+        policy: PluginPolicy,
+        choices: Iterable[str],
+        source: str | None = None,
+        policy_source: str | None = None,
+    ) -> PluginSelectionError | None:
+        """The error for selecting this name under ``policy``, or None when it can be served.
+
+        ``source`` is where the backend name came from, ``policy_source`` where
+        the plugins policy did.
+        """
+        decision = self.decide(policy)
+        policy_from = f" (plugins policy from {policy_source})" if policy_source else ""
+        if decision.kind == "conflict":
+            return PluginSelectionError(
+                "backend",
+                self.name,
+                f"backend {self.name!r} is declared by {len(decision.loaders)} distributions: "
+                f"{_names(decision.loaders)}",
+                choices=[lo.spec.distribution for lo in decision.loaders],
+                hint="list all but one distribution in plugins.deny",
+                source=source,
+            )
+        if decision.kind == "denied":
+            plugins = _names(self.loaders)
+            return PluginSelectionError(
+                "backend",
+                self.name,
+                f"backend {self.name!r} ({plugins}) is denied: {decision.reason}{policy_from}",
+                choices=sorted(c for c in choices if c != self.name),
+                source=source,
+            )
+        return None
+
+    def servable(self, policy: PluginPolicy) -> bool:
+        """Whether someone (the built-in or one plugin) may serve this name under ``policy``."""
+        return self.decide(policy).kind in ("builtin", "plugin")
+
+    def describe(
+        self,
+        policy: PluginPolicy,
+        sources: Mapping[str, str] | None = None,
+        *,
+        load: bool = True,
+    ) -> BackendDescription:
+        """The description of whoever serves this name; a serving plugin is loaded for it.
+
+        ``load`` off: a plugin not loaded yet is described without its options
+        (its entry is overridden: the replacement answers, the plugin is not needed).
+
+        Raises:
+            PluginSelectionError: nobody may serve it (denied, conflict).
+            PluginLoadError: the serving plugin cannot be loaded.
+        """
+        decision = self.decide(policy)
+        if decision.kind == "builtin":
+            return BUILTIN_BACKENDS[self.name]
+        if decision.kind == "plugin":
+            return decision.loaders[0].description(load=load)
+        error = self.selection_error(policy, ())
+        assert error is not None
+        raise error
+
+    def handler(
+        self, params: RendezvousParameters, policy: PluginPolicy | None = None
+    ) -> RendezvousHandler:
+        """Create the handler with whoever ``policy`` lets serve this name."""
+        decision = self.decide(policy or PluginPolicy())
+        if decision.kind == "builtin":
+            return create_builtin_handler(self.name, params)
+        if decision.kind == "plugin":
+            return decision.loaders[0].handler(params)
+        error = self.selection_error(policy or PluginPolicy(), ())
+        assert error is not None
+        raise error
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> BackendSlot:
+        return self  # immutable, and its loaders are process-wide
+
+    def __repr__(self) -> str:
+        return f"<BackendSlot {self.name!r} builtin={self.builtin} plugins={len(self.loaders)}>"
+
+
+def _names(loaders: Iterable[PluginLoader]) -> str:
+    return ", ".join(
+        f"{lo.spec.distribution!r} {lo.spec.version} ({lo.spec.value})" for lo in loaders
+    )
