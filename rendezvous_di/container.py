@@ -49,12 +49,10 @@ class RendezvousContainer(containers.DeclarativeContainer):
     config = providers.Configuration()
     flags: providers.Provider[dict[str, object] | None] = providers.Object(None)
 
-    # One provider per source, lowest precedence first: a new source is one more entry.
-    file_layer = providers.Callable(sources.from_config_file, config_file, environ)
-    environ_layer = providers.Callable(sources.from_environ, environ)
-    config_layer = providers.Callable(sources.from_mapping, config, source="config")
-    flags_layer = providers.Callable(sources.from_flags, flags)
-    layers = providers.List(file_layer, environ_layer, config_layer, flags_layer)
+    # What each source says, lowest precedence first (config.sources.read_layers).
+    layers = providers.Callable(
+        sources.read_layers, config_file=config_file, environ=environ, config=config, flags=flags
+    )
 
     fresh_run_id = providers.ThreadSafeSingleton(fresh_run_id)
     resolution_cache = providers.ThreadSafeSingleton(ResolutionCache)

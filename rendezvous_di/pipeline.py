@@ -101,7 +101,7 @@ def build_parameters(settings: RendezvousSettings, selector: Any) -> RendezvousP
     description = Catalog(selector.providers).describe(
         settings.backend, settings.plugins, settings.sources
     )
-    conf = description.complete_options(settings.conf, settings.sources)
+    conf = description.convert_options(settings.conf, settings.sources, complete=True)
     return _parameters(rendezvous_module().RendezvousParameters, settings, conf)
 
 
@@ -120,33 +120,24 @@ def normalize_parameters(
         return params
     source = "torch's parameters"
     sources = {f"conf.{key}": source for key in params.config}
-    conf = description.complete_options(params.config, sources)
-    view = RendezvousSettings(
-        backend=params.backend,
-        endpoint=params.endpoint,
-        run_id=params.run_id,
-        min_nodes=params.min_nodes,
-        max_nodes=params.max_nodes,
-        local_addr=params.local_addr,
-        conf=conf,
-        plugins=policy,
-    )
+    conf = description.convert_options(params.config, sources, complete=True)
+    view = RendezvousSettings(**_fields(params), conf=conf, plugins=policy)
     object.__setattr__(view, "_sources", {**sources, "endpoint": source})
     description.check(view)
     return _parameters(type(params), params, conf)
 
 
+_SHARED_FIELDS = ("backend", "endpoint", "run_id", "min_nodes", "max_nodes", "local_addr")
+"""What torch's ``RendezvousParameters`` and our settings both have, by the same names."""
+
+
+def _fields(given: Any) -> dict[str, Any]:
+    return {name: getattr(given, name) for name in _SHARED_FIELDS}
+
+
 def _parameters(cls: Any, given: Any, conf: dict[str, Any]) -> RendezvousParameters:
     """``cls(...)`` with ``given``'s fields (settings or parameters) and the options ``conf``."""
-    params: RendezvousParameters = cls(
-        backend=given.backend,
-        endpoint=given.endpoint,
-        run_id=given.run_id,
-        min_nodes=given.min_nodes,
-        max_nodes=given.max_nodes,
-        local_addr=given.local_addr,
-        **conf,
-    )
+    params: RendezvousParameters = cls(**_fields(given), **conf)
     return params
 
 

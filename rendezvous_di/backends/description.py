@@ -69,20 +69,21 @@ class BackendDescription:
     version: str | None = None
 
     def convert_options(
-        self, conf: Mapping[str, Any], sources: Mapping[str, str] | None = None
+        self,
+        conf: Mapping[str, Any],
+        sources: Mapping[str, str] | None = None,
+        *,
+        complete: bool = False,
     ) -> dict[str, Any]:
-        """``conf`` validated while inspecting settings: no file read, required ones optional."""
-        if self.schema is None:
-            return dict(conf)
-        return self.schema.validate(conf, require=False, check_files=False, sources=sources)
+        """``conf`` validated and converted; unchecked when the backend declared no options.
 
-    def complete_options(
-        self, conf: Mapping[str, Any], sources: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
-        """``conf`` validated for creating a handler: required options present, files read."""
+        ``complete`` is for creating a handler: required options must be there and
+        files are read. Without it (inspecting settings, maybe on another machine)
+        neither is asked.
+        """
         if self.schema is None:
             return dict(conf)
-        return self.schema.validate(conf, require=True, check_files=True, sources=sources)
+        return self.schema.validate(conf, require=complete, check_files=complete, sources=sources)
 
     def check(self, settings: RendezvousSettings) -> None:
         """Raise ConfigError when ``settings`` cannot work for this backend."""

@@ -1,8 +1,10 @@
 """Where settings come from: one function per source, each returning a :class:`Layer`.
 
-The container reads them through one provider, ``layers`` (lowest precedence
-first: config file < PET_* environment < ``config`` < flags); adding a source
-is one function here plus one entry there.
+:func:`read_layers` stacks them, lowest precedence first (config file < PET_*
+environment < ``config`` < flags), and is what the container's ``layers``
+provider calls. Adding a source is one function here plus its line in
+:func:`read_layers` (and, when it reads a new input, that input as a provider
+of the container).
 """
 
 from __future__ import annotations
@@ -78,6 +80,25 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
     if disable and parse_bool(disable, "plugins.autoload", source):
         layer.set("plugins", {"autoload": False}, source)
     return layer
+
+
+def read_layers(
+    config_file: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None,
+    config: Mapping[str, Any] | None,
+    flags: Mapping[str, Any] | None,
+) -> tuple[Layer, ...]:
+    """Every source's layer, lowest precedence first: what settings and the policy read.
+
+    Every source is read again on each call (a changed file or variable is
+    seen at once); the caller may reuse what it computed from equal layers.
+    """
+    return (
+        from_config_file(config_file, environ),
+        from_environ(environ),
+        from_mapping(config, source="config"),
+        from_flags(flags),
+    )
 
 
 class FlagValue(NamedTuple):

@@ -28,7 +28,8 @@ def test_a_short_run_writes_every_output_and_leaves_the_published_results_alone(
     report = json.loads((tmp_path / "results.json").read_text())
     names = [r["name"] for r in report["results"]]
     assert names[0] == "cold start: import, container, listing"
-    assert "resolution: container.handler()" in names
+    assert "resolution on c10d defaults vs torch creating the c10d handler" in names
+    assert "resolution: container.handler(), trivial plugin" in names
     assert all(r["ours"] > 0 and r["torch"] > 0 for r in report["results"])
     assert report["meta"]["runs"] == 1
     table = (tmp_path / "results.md").read_text()

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
-from rendezvous_di import RendezvousContainer, adopt, describe_backends, install
+from rendezvous_di import (
+    RendezvousContainer,
+    UnknownOptionError,
+    adopt,
+    describe_backends,
+    install,
+)
 from rendezvous_di._torch import rendezvous_module
 from tests.plugins.conftest import Events
 
@@ -124,6 +130,32 @@ def test_adopt_picks_up_registrations_made_after_the_container(torch_rendezvous:
         assert adopt(container) == []
     finally:
         registry._registry.pop("later", None)
+
+
+def test_options_declared_by_a_creator_on_torchs_registry_are_honoured(
+    torch_rendezvous: Any,
+) -> None:
+    registry = torch_rendezvous.rendezvous_handler_registry
+
+    def declared(params: Any) -> Any:
+        raise AssertionError("not called: only the settings are resolved")
+
+    declared.rendezvous_options = {  # type: ignore[attr-defined]
+        "depth": {"type": "int", "default": 1, "help": "how deep", "minimum": 1}
+    }
+    registry.register("declared", declared)
+    try:
+        container = RendezvousContainer()
+        container.environ.override({})
+        container.config.from_dict({"backend": "declared", "conf": {"depth": "4"}})
+        assert container.settings().conf == {"depth": 4}
+        [info] = [i for i in describe_backends(container) if i.name == "declared"]
+        assert [o.name for o in info.options] == ["depth", "timeout"]
+        container.config.conf.from_value({"dept": "4"})
+        with pytest.raises(UnknownOptionError, match="did you mean 'depth'"):
+            container.settings()
+    finally:
+        registry._registry.pop("declared", None)
 
 
 def test_uninstall_leaves_a_name_someone_re_registered_since(torch_rendezvous: Any) -> None:

@@ -6,7 +6,7 @@ from ..description import BackendDescription
 from ..options import OptionSchema, OptionSpec
 from ..tls import TlsOptions
 from .common import LAST_CALL_TIMEOUT, address_check
-from .etcd_common import ETCD_EXTRA, ETCD_PORT, PROTOCOL, v2_api_probe
+from .etcd_common import ETCD_EXTRA, ETCD_PORT, PROTOCOL, tls_options, v2_api_probe
 
 TORCH_CREATOR = "_create_etcd_handler"
 TLS = TlsOptions(cert="cert", key="key", ca="cacert")
@@ -22,9 +22,7 @@ DESCRIPTION = BackendDescription(
         "etcd",
         (
             PROTOCOL,
-            OptionSpec(TLS.cert, "file", None, "path to the TLS client certificate"),
-            OptionSpec(TLS.key, "file", None, "path to the TLS client certificate's private key"),
-            OptionSpec(TLS.ca, "file", None, "path to the root CA certificate"),
+            *tls_options(TLS),
             OptionSpec(
                 "etcd_prefix", "str", "/torchelastic/p2p", "etcd key prefix for rendezvous state"
             ),

@@ -21,6 +21,16 @@ PROTOCOL = OptionSpec(
     "protocol", "choice", "http", "protocol used to talk to etcd", choices=("http", "https")
 )
 
+
+def tls_options(tls: TlsOptions) -> tuple[OptionSpec, ...]:
+    """The three TLS file options, under the names the backend gives them."""
+    return (
+        OptionSpec(tls.cert, "file", None, "path to the TLS client certificate"),
+        OptionSpec(tls.key, "file", None, "path to the TLS client certificate's private key"),
+        OptionSpec(tls.ca, "file", None, "path to the root CA certificate"),
+    )
+
+
 ETCD_EXTRA = "etcd"
 """The rendezvous-di extra that installs python-etcd for torch's etcd backends."""
 

@@ -6,7 +6,7 @@ from ..description import BackendDescription
 from ..options import LAUNCHER_TIMEOUT, OptionSchema, OptionSpec
 from ..tls import TlsOptions
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_check
-from .etcd_common import ETCD_EXTRA, ETCD_PORT, PROTOCOL, v2_api_probe
+from .etcd_common import ETCD_EXTRA, ETCD_PORT, PROTOCOL, tls_options, v2_api_probe
 
 TORCH_CREATOR = "_create_etcd_v2_handler"
 TLS = TlsOptions(cert="ssl_cert", key="ssl_cert_key", ca="ca_cert")
@@ -25,9 +25,7 @@ DESCRIPTION = BackendDescription(
                 "read_timeout", "int", 60, "read timeout in seconds for etcd operations", minimum=1
             ),
             PROTOCOL,
-            OptionSpec(TLS.cert, "file", None, "path to the TLS client certificate"),
-            OptionSpec(TLS.key, "file", None, "path to the TLS client certificate's private key"),
-            OptionSpec(TLS.ca, "file", None, "path to the root CA certificate"),
+            *tls_options(TLS),
             *DYNAMIC_RENDEZVOUS_OPTIONS,
             LAUNCHER_TIMEOUT,
         ),
