@@ -10,3 +10,27 @@
 - :mod:`.listing`: ``rendezvous-di backends``.
 - :mod:`.probing`, :mod:`.tls`: readiness probes and TLS option checks.
 """
+
+from typing import Any as _Any
+
+
+def __getattr__(name: str) -> _Any:
+    """Names the previous layout's ``rendezvous_di.backends`` module had, with a warning."""
+    import warnings
+
+    from . import builtin
+
+    moved = {
+        "builtin_handler": (
+            "create_builtin_handler",
+            "rendezvous_di.builtin_creator(name)(params)",
+        ),
+        "BUILTIN_BACKENDS": ("BUILTIN_BACKENDS", "rendezvous_di.builtin_options(name)"),
+    }
+    if name not in moved:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    target, instead = moved[name]
+    warnings.warn(
+        f"rendezvous_di.backends.{name} moved: use {instead}", DeprecationWarning, stacklevel=2
+    )
+    return getattr(builtin, target)
