@@ -49,6 +49,9 @@ def main(args: argparse.Namespace) -> int:
                 ("OPTION", "TYPE", "DEFAULT", "DESCRIPTION"),
                 out,
             )
+    if not args.load and any(i.status == "not loaded" for i in infos):
+        # A plugin's options are an attribute of its creator: known once it is imported.
+        out.write("\nplugins not loaded yet: rendezvous-di backends --load lists their options\n")
     return 0
 
 

@@ -85,6 +85,10 @@ def test_backends_text_output_names_distribution_and_status(
     lines = [line.split("\t") for line in done.stdout.splitlines() if "\t" in line]
     assert ["good", "plugin", "not loaded", "rdzv-good 1.0"] in [r[:4] for r in lines]
     assert ["c10d", "plugin", "shadowed", "rdzv-c10d 9.0"] in [r[:4] for r in lines]
+    hint = "plugins not loaded yet: rendezvous-di backends --load lists their options"
+    assert done.stdout.splitlines()[-1] == hint
+    loaded = run_cli(["backends", "--load"], env=pythonpath("rdzv-good"))
+    assert hint not in loaded.stdout
 
 
 def test_selecting_a_conflicting_name_is_a_usage_error_naming_both_distributions(
