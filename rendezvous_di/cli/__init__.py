@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..errors import RendezvousDIError
 from . import backends, check, config, run
-from .common import EXAMPLES, PROG, CliParser
+from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 
 COMMANDS = (backends, config, check, run)
 
@@ -30,7 +30,7 @@ def build_parser() -> CliParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    add_debug_flag(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(commands)

@@ -51,6 +51,11 @@ def add_shared_flags(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:NAME",
         help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
     )
+    add_debug_flag(parser)
+
+
+def add_debug_flag(parser: argparse.ArgumentParser) -> None:
+    """``--debug``: before the command (``rendezvous-di --debug run``) or after it."""
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
 
 
