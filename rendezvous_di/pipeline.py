@@ -48,9 +48,13 @@ class ResolutionCache:
             value: T = last[1]
             return value
         value = compute()
+        self.put(kind, key, value)
+        return value
+
+    def put(self, kind: str, key: Any, value: Any) -> None:
+        """Remember ``value`` as the last one of ``kind``, computed from ``key``."""
         with self._lock:
             self._last[kind] = (key, value)
-        return value
 
 
 def policy_from(layers: Sequence[Layer], cache: ResolutionCache | None = None) -> PluginPolicy:
@@ -86,9 +90,20 @@ def settings_from(
 
     if cache is None:
         return compute()
-    return cache.get(
-        "settings", (tuple(layers), tuple(entries.values()), policy, fresh_run_id), compute
-    )
+
+    def compute_with_server() -> tuple[RendezvousSettings, Any, Any]:
+        settings = compute()
+        entry = entries.get(settings.backend)
+        return settings, entry, getattr(entry, "overridden", ())
+
+    key = (tuple(layers), tuple(entries.values()), policy, fresh_run_id)
+    settings, entry, overridden = cache.get("settings", key, compute_with_server)
+    # An override of the selected entry changes its description (an overridden plugin
+    # entry is not imported for its options): the same layers may then validate otherwise.
+    if getattr(entry, "overridden", ()) != overridden:
+        settings, entry, overridden = compute_with_server()
+        cache.put("settings", key, (settings, entry, overridden))
+    return settings
 
 
 def build_parameters(settings: RendezvousSettings, selector: Any) -> RendezvousParameters:

@@ -99,6 +99,23 @@ def test_an_overridden_plugin_entry_is_not_imported_for_its_options(
     assert events.lines() == []
 
 
+def test_removing_the_override_brings_the_declared_options_back(
+    install: Callable[..., None], make_container: Callable[..., Any], events: Events
+) -> None:
+    from dependency_injector import providers
+
+    from rendezvous_di.testing import FakeRendezvousHandler
+
+    install("rdzv-tuned")
+    container = make_container(**TUNED, conf={"round": "5"})
+    entry = container.backends.providers["tuned"]
+    with entry.override(providers.Object(FakeRendezvousHandler(backend="tuned"))):
+        assert container.settings().conf == {"round": "5"}  # the fake reads what it likes
+    assert events.lines() == []
+    with pytest.raises(UnknownOptionError, match="did you mean 'rounds'"):
+        container.settings()  # same sources, but now the plugin serves the name
+
+
 def test_listing_shows_declared_options_once_loaded(
     install: Callable[..., None], make_container: Callable[..., Any], events: Events
 ) -> None:
