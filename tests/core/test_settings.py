@@ -244,3 +244,31 @@ def test_a_wrong_value_in_a_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         resolve(from_config_file(path))
     assert caught.value.source == f"file {path}"
+
+
+@pytest.mark.parametrize(
+    ("word", "meaning"),
+    [
+        *[("1", True), ("TRUE", True), ("t", True), ("Yes", True), ("y", True)],
+        *[("0", False), ("False", False), ("F", False), ("no", False), ("N", False)],
+    ],
+)
+def test_one_boolean_grammar_for_settings_policy_and_options(word: str, meaning: bool) -> None:
+    # torch's get_as_bool reads these words; a setting and an option read them the same way.
+    settings = resolve(
+        {"standalone": word, "plugins": {"autoload": word}, "conf": {"is_host": word}}
+    )
+    assert settings.plugins.autoload is meaning
+    assert settings.conf == {"is_host": meaning}
+    # --standalone sets the backend itself when true; otherwise it stays the default.
+    assert settings.source_of("backend") == ("explicit" if meaning else "default")
+
+
+@pytest.mark.parametrize("where", ["standalone", "plugins.autoload", "conf.is_host"])
+def test_a_word_torch_would_not_read_as_a_boolean_is_refused_alike(where: str) -> None:
+    key, _, inner = where.partition(".")
+    mapping = {key: {inner: "on"}} if inner else {key: "on"}
+    with pytest.raises(ConfigError) as caught:
+        resolve(mapping)
+    assert caught.value.field == where
+    assert caught.value.choices == ("1", "true", "t", "yes", "y", "0", "false", "f", "no", "n")
