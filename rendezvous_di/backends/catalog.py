@@ -47,7 +47,6 @@ class Catalog:
         Raises:
             PluginSelectionError: the policy lets nobody serve ``name``, with the
                 sources of the backend name and of the policy.
-            PluginLoadError: the plugin that serves ``name`` cannot be loaded.
         """
         entry = self.entries[name]
         if isinstance(entry, BackendDescription):

@@ -59,7 +59,6 @@ class BackendEntry(providers.Provider[Any]):
 
         Raises:
             PluginSelectionError: no one may serve the name (denied, conflict).
-            PluginLoadError: the plugin that would serve it cannot be loaded.
         """
         if isinstance(self.about, BackendDescription):
             return self.about

@@ -158,7 +158,6 @@ class BackendSlot:
 
         Raises:
             PluginSelectionError: nobody may serve it (denied, conflict).
-            PluginLoadError: the serving plugin cannot be loaded.
         """
         decision = self.decide(policy)
         if decision.kind == "builtin":
