@@ -9,7 +9,45 @@ instead of parsing a message.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
+
+MAX_VALUE = 160
+"""Characters of a quoted value an error message shows; the rest is counted, not printed."""
+MAX_CHOICES = 20
+"""Valid choices an error lists (a thousand installed plugins are counted, not listed)."""
+MAX_MESSAGE = 1500
+"""The longest error line, whatever a plugin's exception or a file put into it."""
+
+_LONG = MAX_VALUE + 1
+# A quoted value as repr() writes one: the quote opens after a non-word character and
+# closes before one, so the text between two short quoted names is never taken for one.
+_QUOTED = re.compile(
+    rf"(?<![\w'\"])'[^'\n]{{{_LONG},}}'(?!\w)|(?<![\w'\"])\"[^\"\n]{{{_LONG},}}\"(?!\w)"
+)
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def shorten(text: str, limit: int = MAX_VALUE) -> str:
+    """``text`` cut to at most ``limit`` characters, saying how long it was.
+
+    The result is never longer than ``limit``, so shortening twice changes nothing.
+    """
+    if len(text) <= limit:
+        return text
+    suffix = f"... ({len(text)} characters)"
+    return text[: limit - len(suffix)] + suffix
+
+
+def one_line(message: str) -> str:
+    """``message`` as one bounded line: line breaks folded, long quoted values cut.
+
+    Bad input may be megabytes long, and a plugin's exception may span lines;
+    the error contract is one readable ``error:`` line either way.
+    """
+    text = _LINE_BREAKS.sub(" ", message)
+    text = _QUOTED.sub(lambda m: m.group()[0] + shorten(m.group()[1:-1]) + m.group()[0], text)
+    return shorten(text, MAX_MESSAGE)
 
 
 def nearest(value: str, choices: Iterable[str]) -> str | None:
@@ -60,12 +98,14 @@ class ConfigError(RendezvousDIError, ValueError):
 
     def _render(self) -> str:
         origin = f" (from {self.source})" if self.source else ""
-        text = f"{self.field}{origin}: {self.problem}"
+        text = f"{shorten(self.field)}{origin}: {self.problem}"
         if self.choices:
-            text += f"; valid choices: {', '.join(self.choices)}"
+            shown = ", ".join(self.choices[:MAX_CHOICES])
+            more = len(self.choices) - MAX_CHOICES
+            text += f"; valid choices: {shown}" + (f" and {more} more" if more > 0 else "")
         if self.hint:
             text += f"; {self.hint}"
-        return text
+        return one_line(text)
 
     def with_source(self, source: str | None) -> ConfigError:
         """Return this error with the value's source filled in (the first one wins)."""
@@ -121,7 +161,7 @@ class ConfigFileError(ConfigError):
         super().__init__("config file", path, f"{where}: {problem}")
 
     def _render(self) -> str:
-        return f"config file {self.problem}"
+        return one_line(f"config file {self.problem}")
 
 
 class BackendDependencyError(RendezvousDIError, ImportError):

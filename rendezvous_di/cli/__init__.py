@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import RendezvousDIError
+from ..errors import RendezvousDIError, one_line
 from . import backends, check, config, run
 from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RendezvousDIError as error:
         if debug:
             raise
-        sys.stderr.write(f"error: {error}\n")
+        sys.stderr.write(f"error: {one_line(str(error))}\n")
         return 2
     except BrokenPipeError:
         return 0

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..errors import one_line
 from .common import add_rendezvous_flags, add_shared_flags, container_from_args
 
 if TYPE_CHECKING:
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 NAME = "check"
 HELP = "validate the settings and probe the backend: exit 0 ready, 1 unreachable"
 DEFAULT_TIMEOUT = 10.0
+MAX_TIMEOUT = 86400.0  # a day; socket timeouts overflow far beyond, and nobody waits longer
 
 
 def add_parser(commands: Any) -> None:
@@ -82,7 +85,7 @@ def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_js
         if result.ok:
             out.write(f"ready: {result.detail}\n")
         else:
-            err.write(f"error: {settings.backend}: {result.detail}\n")
+            err.write(f"error: {one_line(f'{settings.backend}: {result.detail}')}\n")
             if result.fix:
                 err.write(f"fix: {result.fix}\n")
     return 0 if result.ok else 1
@@ -107,4 +110,6 @@ def positive_seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
+    if not math.isfinite(value) or value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_TIMEOUT:g} seconds, got {text!r}")
     return value

@@ -12,6 +12,7 @@ import sys
 from typing import Any, NoReturn
 
 from ..config.torchrun import TORCHRUN_OPTIONS
+from ..errors import one_line
 
 PROG = "rendezvous-di"
 
@@ -29,7 +30,7 @@ Settings, lowest precedence first: defaults < --config FILE < PET_* environment 
 
 def fail(prog: str, message: str) -> NoReturn:
     """The error contract: ``error: ...`` first on stderr, exit code 2, no usage dump."""
-    sys.stderr.write(f"error: {message}\n(see '{prog} --help')\n")
+    sys.stderr.write(f"error: {one_line(message)}\n(see '{prog} --help')\n")
     raise SystemExit(2)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config.sources import FlagValue
 from ..config.torchrun import TORCHRUN_OPTIONS
+from ..errors import one_line
 from .common import EXAMPLES, add_shared_flags, container_for, fail
 from .diagnose import explain, is_rendezvous_error
 from .progress import ProgressReporter
@@ -128,9 +129,9 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
         if debug:
             raise
         if is_rendezvous_error(error):
-            sys.stderr.write(f"error: {explain(error, settings)}\n")
+            sys.stderr.write(f"error: {one_line(explain(error, settings))}\n")
             return 1
-        sys.stderr.write(f"error: {type(error).__name__}: {error}\n")
+        sys.stderr.write(f"error: {one_line(f'{type(error).__name__}: {error}')}\n")
         return 1
     sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
     return 0

@@ -16,6 +16,7 @@ from ..errors import ConfigError
 
 _HOST = re.compile(r"^[\w\.:-]+$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
+MAX_HOST = 253
 
 
 @dataclass(frozen=True)
@@ -59,5 +60,9 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
             field,
             text,
             f"host {host!r} is not a hostname, an IPv4 address or a bracketed IPv6 address",
+        )
+    if len(host) > MAX_HOST:  # DNS's limit: torch would fail to resolve it much later
+        raise ConfigError(
+            field, text, f"host is {len(host)} characters long; a host name has at most {MAX_HOST}"
         )
     return Endpoint(host, port)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ConfigError, UnknownBackendError
 from .layers import Layer, merge
 from .policy import PluginPolicy
+from .torchrun import MAX_DIGITS
 from .values import FRESH_RUN_ID
 from .values import fresh_run_id as make_run_id
 
@@ -187,6 +188,9 @@ def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
     source = sources.get(key)
     if isinstance(value, bool):
         raise ConfigError(key, value, "expected a whole number, got a boolean", source=source)
+    text = value.strip().lstrip("+-") if isinstance(value, str) else ""
+    if len(text) > MAX_DIGITS and text.isdigit():  # int() itself refuses past 4300 digits
+        raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
     if (isinstance(value, float) and value.is_integer()) or (
         isinstance(value, str) and _INTEGER.fullmatch(value)
     ):
@@ -195,4 +199,6 @@ def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
         raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
     if value < 1:
         raise ConfigError(key, value, "must be greater than or equal to 1", source=source)
+    if value >= 10**MAX_DIGITS:
+        raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
     return value

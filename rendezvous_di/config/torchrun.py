@@ -62,6 +62,9 @@ TORCHRUN_OPTIONS = (
 )
 
 _WHOLE = re.compile(r"\d+")
+MAX_DIGITS = 9
+"""A node count (or a node rank) past a billion is a typo, and past Python's 4300
+digits ``int()`` refuses it outright: both are refused with the field's name."""
 
 
 def parse_nnodes(value: Any, source: str | None = None) -> tuple[int, int]:
@@ -70,6 +73,10 @@ def parse_nnodes(value: Any, source: str | None = None) -> tuple[int, int]:
         return value, value
     parts = str(value).strip().split(":")
     if len(parts) in (1, 2) and all(_WHOLE.fullmatch(p.strip()) for p in parts):
+        if any(len(p.strip()) > MAX_DIGITS for p in parts):
+            raise ConfigError(
+                "nnodes", value, f"node counts have at most {MAX_DIGITS} digits", source=source
+            )
         numbers = [int(p) for p in parts]
         return numbers[0], numbers[-1]
     raise ConfigError(

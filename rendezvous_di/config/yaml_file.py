@@ -66,6 +66,8 @@ def _parse(name: str, text: str) -> Any:
         raise ConfigFileError(name, f"invalid YAML: {error}") from None
     except RecursionError:
         raise ConfigFileError(name, "invalid YAML: nested too deeply") from None
+    except (ValueError, OverflowError) as error:  # an integer past Python's 4300 digits
+        raise ConfigFileError(name, f"invalid YAML: {error}") from None
 
 
 _LOADER: list[type] = []

@@ -22,6 +22,11 @@ BAD_INPUTS = [
     (["--rdzv-conf", "heartbeat=3"], ["did you mean 'heartbeat_timeout'"]),
     (["--config", "/nonexistent/rdzv.yaml"], ["/nonexistent/rdzv.yaml", "no such file"]),
     (["--bogus-flag"], ["unrecognized arguments: --bogus-flag"]),
+    # A tired person's paste or a broken generator: megabytes never reach the terminal.
+    (["--rdzv-backend", "b" * 5000], ["... (5000 characters)'", "valid choices: c10d"]),
+    (["--rdzv-conf", f"join_timeout={'x' * 5000}"], ["(5000 characters)' is not an integer"]),
+    (["--rdzv-endpoint", "h" * 5000 + ":1"], ["host is 5000 characters long", "at most 253"]),
+    (["--nnodes", "1" * 5000], ["nnodes", "at most 9 digits"]),
 ]
 
 
@@ -29,6 +34,10 @@ def assert_clean_error(done: object, fragments: list[str]) -> None:
     stderr: str = done.stderr  # type: ignore[attr-defined]
     assert done.returncode == 2, stderr  # type: ignore[attr-defined]
     assert stderr.splitlines()[0].startswith("error: "), stderr
+    assert [line for line in stderr.splitlines() if line.startswith("error:")] == [
+        stderr.splitlines()[0]
+    ]
+    assert len(stderr) < 2000, stderr[:300]  # bounded, whatever the input's size
     assert "Traceback" not in stderr
     for fragment in fragments:
         assert fragment in stderr
@@ -58,6 +67,25 @@ def test_wrong_type_in_a_file_names_the_field_and_the_file(tmp_path: Path) -> No
     config.write_text("min_nodes: [1]\n")
     done = run_cli(["config", "--config", str(config)])
     assert_clean_error(done, ["min_nodes", f"file {config}", "integer"])
+
+
+def test_an_integer_past_pythons_digit_limit_in_a_file_is_invalid_yaml(tmp_path: Path) -> None:
+    config = tmp_path / "huge.yaml"
+    config.write_text("conf:\n  join_timeout: " + "9" * 5000 + "\n")
+    done = run_cli(["config", "--config", str(config)])
+    assert_clean_error(done, [str(config), "invalid YAML", "4300 digits"])
+
+
+def test_a_node_count_past_a_billion_in_a_file_names_the_field(tmp_path: Path) -> None:
+    config = tmp_path / "many.yaml"
+    config.write_text("min_nodes: 10000000000\n")
+    done = run_cli(["config", "--config", str(config)])
+    assert_clean_error(done, ["min_nodes", f"file {config}", "more than 9 digits"])
+
+
+@pytest.mark.parametrize("timeout", ["1e999", "nan", "9" * 400])
+def test_a_probe_timeout_that_no_socket_can_take_is_refused(timeout: str) -> None:
+    assert_clean_error(run_cli(["check", "--timeout", timeout]), ["--timeout"])
 
 
 def test_environment_errors_name_the_variable() -> None:
