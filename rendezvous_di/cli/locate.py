@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def load_container(spec: str) -> Any:
         target, (containers.Container, providers.Provider)
     )
     if is_class or is_factory:
-        target = target()
+        target = _user_code(spec, f"calling {attribute!r}", target)
     return rendezvous_of(target, spec)
 
 
@@ -71,13 +72,30 @@ def _import(name: str, spec: str) -> Any:
         loaded = importlib.util.spec_from_file_location(path.stem, path)
         if loaded is None or loaded.loader is None:
             raise ConfigError("--container", spec, f"cannot load {name!r} as Python")
+        loader = loaded.loader
         module = importlib.util.module_from_spec(loaded)
         sys.modules[path.stem] = module
-        loaded.loader.exec_module(module)
+        _user_code(spec, f"running {name!r}", lambda: loader.exec_module(module))
         return module
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # like `python -m`: modules of the current project
     try:
-        return importlib.import_module(name)
+        return _user_code(spec, f"importing {name!r}", lambda: importlib.import_module(name))
     except ModuleNotFoundError as error:
         raise ConfigError("--container", spec, f"cannot import {name!r}: {error}") from None
+
+
+def _user_code(spec: str, what: str, call: Callable[[], Any]) -> Any:
+    """Run the platform's code; whatever it raises (``SystemExit`` too) names ``--container``.
+
+    A typo in the platform's module must not end the command with a traceback,
+    or silently with the module's own exit code.
+    """
+    try:
+        return call()
+    except (KeyboardInterrupt, ModuleNotFoundError):
+        raise
+    except BaseException as error:
+        raise ConfigError(
+            "--container", spec, f"{what} raised {type(error).__name__}: {error}"
+        ) from error

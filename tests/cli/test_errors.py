@@ -102,3 +102,21 @@ def test_debug_shows_the_traceback() -> None:
 
 def test_missing_command_is_a_usage_error() -> None:
     assert_clean_error(run_cli([]), ["required: COMMAND"])
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ('raise RuntimeError("boom\\nsecond line")\n', "raised RuntimeError: boom second line"),
+        ("import sys\nsys.exit(3)\n", "raised SystemExit: 3"),
+        ("x = (\n", "raised SyntaxError"),
+        ('def Container():\n    raise ValueError("no cluster")\n', "raised ValueError: no cluster"),
+    ],
+)
+def test_a_broken_platform_module_is_a_usage_error_naming_container(
+    tmp_path: Path, source: str, fragment: str
+) -> None:
+    module = tmp_path / "platform_module.py"
+    module.write_text(source)
+    done = run_cli(["backends", "--container", f"{module}:Container"])
+    assert_clean_error(done, ["--container", fragment])
