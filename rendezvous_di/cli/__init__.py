@@ -56,5 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         sys.stderr.write(f"error: {one_line(str(error))}\n")
         return 2
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        sys.stderr.write("error: interrupted\n")
+        return 130  # the shell's code for a command ended by SIGINT
     except BrokenPipeError:
         return 0

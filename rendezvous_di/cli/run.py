@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -77,6 +78,7 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
 
     rendezvous_module()  # before torch.distributed.run imports it with plugin loading on
     from torch.distributed import run as torchrun
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
     # torch's import leaves a few million long-lived objects; every full collection
@@ -125,6 +127,13 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
         summary = error.format_msg()  # type: ignore[no-untyped-call]
         sys.stderr.write(f"error: workers failed:\n{summary}\n")
         return 1
+    except SignalException as error:
+        if debug:
+            raise
+        # torch's agent stopped the workers before raising: say so, exit as the shell would.
+        name = signal.Signals(error.sigval).name
+        sys.stderr.write(f"error: stopped by {name}; the workers were stopped too\n")
+        return 128 + int(error.sigval)
     except Exception as error:
         if debug:
             raise
