@@ -29,7 +29,7 @@ from ._torch import loaded_rendezvous_module, rendezvous_module
 from .backends.builtin import BUILTIN_BACKENDS
 from .backends.description import BackendDescription
 from .backends.entry import BackendEntry
-from .backends.options import DeclarationError, schema_from_declaration
+from .backends.options import DeclarationError, declared_schema
 from .errors import ConfigError, UnknownBackendError
 from .pipeline import check_handler, normalize_parameters
 
@@ -89,18 +89,24 @@ def origin_of(creator: object) -> str:
 
 
 def adopted_description(name: str, creator: object) -> BackendDescription:
-    """A creator found on torch's registry, described; its ``rendezvous_options`` are honoured."""
-    declared = getattr(creator, "rendezvous_options", None)
+    """A creator found on torch's registry, described; its ``rendezvous_options`` are honoured.
+
+    An invalid declaration does not stop every container from being created:
+    the backend is listed with the problem and refused only when selected.
+    """
+    summary = f"registered on torch's registry: {origin_of(creator)}"
     try:
-        schema = None if declared is None else schema_from_declaration(name, declared)
+        schema = declared_schema(name, creator)
     except DeclarationError as error:
-        raise ConfigError(f"backend {name!r}", origin_of(creator), str(error)) from None
-    return BackendDescription(
-        name=name,
-        origin="torch-registry",
-        summary=f"registered on torch's registry: {origin_of(creator)}",
-        schema=schema,
-    )
+        problem = f"{origin_of(creator)} declares invalid options: {error}"
+
+        def refuse(settings: Any) -> None:
+            raise ConfigError("backend", name, problem, source=settings.source_of("backend"))
+
+        return BackendDescription(
+            name, "torch-registry", f"{summary} (invalid options)", settings_check=refuse
+        )
+    return BackendDescription(name=name, origin="torch-registry", summary=summary, schema=schema)
 
 
 def foreign_creators(known: Iterable[str]) -> dict[str, Any]:

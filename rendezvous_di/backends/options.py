@@ -191,6 +191,23 @@ class DeclarationError(ValueError):
     """A ``rendezvous_options`` mapping that does not follow the declaration format."""
 
 
+def declared_schema(backend: str, creator: object) -> OptionSchema | None:
+    """The schema ``creator``'s ``rendezvous_options`` declare, or None when it declares none.
+
+    The creator is third-party code: whatever reading its declaration raises
+    becomes a :class:`DeclarationError`, so one odd plugin cannot end a command.
+    """
+    try:
+        declared = getattr(creator, "rendezvous_options", None)
+        return None if declared is None else schema_from_declaration(backend, declared)
+    except DeclarationError:
+        raise
+    except Exception as error:
+        raise DeclarationError(
+            f"reading rendezvous_options raised {type(error).__name__}: {error}"
+        ) from error
+
+
 def schema_from_declaration(backend: str, declared: Any) -> OptionSchema:
     """An :class:`OptionSchema` from a plain ``rendezvous_options`` mapping.
 

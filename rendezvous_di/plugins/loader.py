@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import _torch
 from ..backends.description import BackendDescription
-from ..backends.options import DeclarationError, schema_from_declaration
+from ..backends.options import DeclarationError, OptionSchema, declared_schema
 from ..errors import BackendMismatchError, PluginHandlerError, PluginLoadError
 from . import entry_points as installed
 from .entry_points import InstalledEntryPoint, canonical_name
@@ -178,18 +178,18 @@ class PluginLoader:
             )
             return
         try:
-            self._description = self._describe(getattr(creator, "rendezvous_options", None))
+            self._description = self._describe(declared_schema(self.spec.name, creator))
         except DeclarationError as exc:
             self._fail(f"declares invalid options: {exc}", exc)
             return
         self._creator = creator
 
-    def _describe(self, declared: Any) -> BackendDescription:
+    def _describe(self, schema: OptionSchema | None) -> BackendDescription:
         return BackendDescription(
             name=self.spec.name,
             origin="plugin",
             summary=f"entry point {self.spec.value}",
-            schema=None if declared is None else schema_from_declaration(self.spec.name, declared),
+            schema=schema,
             probe=self._probe,
             distribution=self.spec.distribution,
             version=self.spec.version,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from dependency_injector import providers
 
 from rendezvous_di import (
+    ConfigError,
     RendezvousContainer,
     UnknownOptionError,
     adopt,
@@ -156,6 +158,46 @@ def test_options_declared_by_a_creator_on_torchs_registry_are_honoured(
             container.settings()
     finally:
         registry._registry.pop("declared", None)
+
+
+class OddCreator:
+    """A third-party creator whose declaration cannot even be read."""
+
+    def __call__(self, params: Any) -> Any:
+        raise AssertionError("not called")
+
+    @property
+    def rendezvous_options(self) -> Any:
+        raise RuntimeError("options service down")
+
+
+@pytest.mark.parametrize(
+    ("creator", "problem"),
+    [
+        (OddCreator(), "reading rendezvous_options raised RuntimeError: options service down"),
+        (
+            type("Typo", (), {"rendezvous_options": {"depth": {"type": "integer"}}})(),
+            "rendezvous_options['depth']['type'] is 'integer'",
+        ),
+    ],
+)
+def test_an_invalid_declaration_on_torchs_registry_is_refused_only_when_selected(
+    torch_rendezvous: Any, creator: Any, problem: str
+) -> None:
+    registry = torch_rendezvous.rendezvous_handler_registry
+    registry._registry["odd"] = creator
+    try:
+        container = RendezvousContainer()  # other backends stay usable
+        container.environ.override({})
+        [info] = [i for i in describe_backends(container) if i.name == "odd"]
+        assert info.summary.endswith("(invalid options)")
+        assert container.settings().backend == "c10d"
+        container.config.from_dict({"backend": "odd"})
+        with pytest.raises(ConfigError, match=re.escape(problem)) as caught:
+            container.settings()
+        assert caught.value.field == "backend"
+    finally:
+        registry._registry.pop("odd", None)
 
 
 def test_uninstall_leaves_a_name_someone_re_registered_since(torch_rendezvous: Any) -> None:
