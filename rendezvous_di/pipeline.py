@@ -137,8 +137,7 @@ def normalize_parameters(
     sources = {f"conf.{key}": source for key in params.config}
     conf = description.convert_options(params.config, sources, complete=True)
     view = RendezvousSettings(**_fields(params), conf=conf, plugins=policy)
-    object.__setattr__(view, "_sources", {**sources, "endpoint": source})
-    description.check(view)
+    description.check(view.with_sources({**sources, "endpoint": source}))
     return _parameters(type(params), params, conf)
 
 

@@ -49,8 +49,6 @@ class Catalog:
                 sources of the backend name and of the policy.
         """
         entry = self.entries[name]
-        if isinstance(entry, BackendDescription):
-            return entry
         slot = getattr(entry, "slot", None)
         if slot is not None:
             sources = sources or {}
@@ -63,11 +61,19 @@ class Catalog:
             )
             if error is not None:
                 raise error
-        describe = getattr(entry, "describe", None)
-        if describe is None:
-            return declared_in_code(name)
-        description: BackendDescription = describe(policy, sources)
-        return description
+            return entry.describe(policy, sources)  # type: ignore[no-any-return]
+        return fixed_description(name, entry)
+
+
+def fixed_description(name: str, entry: Any) -> BackendDescription:
+    """The description of an entry no plugin slot decides: its own, or "declared in code".
+
+    A provider put into the Selector directly (``set_providers``) carries none:
+    it is the platform's, with its options passed through. An entry may also be
+    a description itself (the built-ins' catalog, resolved without a container).
+    """
+    about = entry if isinstance(entry, BackendDescription) else getattr(entry, "about", None)
+    return about if isinstance(about, BackendDescription) else declared_in_code(name)
 
 
 def declared_in_code(name: str, options: Any = None) -> BackendDescription:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import PluginError
 from .builtin import BUILTIN_BACKENDS
-from .catalog import declared_in_code
+from .catalog import fixed_description
 from .description import BackendDescription
 from .options import OptionSpec
 
@@ -83,10 +83,9 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
             policy = policy or container.plugin_policy()
             infos.extend(_slot_infos(slot, policy, load))
             continue
-        about = getattr(entry, "about", None)
-        description = about if isinstance(about, BackendDescription) else declared_in_code(name)
-        builtin = description.origin == "builtin" and BUILTIN_BACKENDS.get(name) is description
-        infos.append(_builtin_info(name) if builtin else _info(description))
+        description = fixed_description(name, entry)
+        builtin = description.origin == "builtin"
+        infos.append(_builtin_info(description) if builtin else _info(description))
         if description.origin == "container":
             if installed is None:
                 from ..plugins.loader import by_name, discover
@@ -139,8 +138,7 @@ def _torch_version() -> str | None:
     return installed_version("torch")
 
 
-def _builtin_info(name: str, shadowed_by: str | None = None) -> BackendInfo:
-    description = BUILTIN_BACKENDS[name]
+def _builtin_info(description: BackendDescription, shadowed_by: str | None = None) -> BackendInfo:
     missing = description.missing_dependency()
     if shadowed_by is not None:
         return _info(
@@ -160,7 +158,7 @@ def _slot_infos(slot: BackendSlot, policy: PluginPolicy, load: bool) -> list[Bac
     infos = []
     if slot.builtin:
         chosen = decision.loaders[0].spec.label if decision.kind == "plugin" else None
-        infos.append(_builtin_info(slot.name, shadowed_by=chosen))
+        infos.append(_builtin_info(BUILTIN_BACKENDS[slot.name], shadowed_by=chosen))
     for loader in sorted(slot.loaders, key=lambda lo: lo.spec.distribution):
         status, reason = slot.status(loader, policy)
         infos.append(

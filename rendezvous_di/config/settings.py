@@ -62,6 +62,11 @@ class RendezvousSettings:
     def source_of(self, key: str) -> str:
         return self._sources.get(key, "default")
 
+    def with_sources(self, sources: Mapping[str, str]) -> RendezvousSettings:
+        """These settings with each value's source recorded (once, by whoever validated them)."""
+        object.__setattr__(self, "_sources", dict(sources))  # frozen: provenance is set once
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The values as plain JSON-ready data (``rendezvous-di config --json``)."""
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
@@ -165,7 +170,7 @@ def resolve_settings(
             f"must be >= min_nodes ({settings.min_nodes})",
             source=sources.get("max_nodes"),
         )
-    object.__setattr__(settings, "_sources", dict(sources))  # frozen, provenance set once
+    settings.with_sources(sources)
     description.check(settings)
     return settings
 
