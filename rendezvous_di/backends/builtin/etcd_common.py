@@ -6,9 +6,10 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..options import OptionSpec
+from ..description import BackendDescription
+from ..options import OptionSchema, OptionSpec
 from ..tls import TlsOptions
-from .common import address_endpoint
+from .common import address_check, address_endpoint
 
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
@@ -33,6 +34,33 @@ def tls_options(tls: TlsOptions) -> tuple[OptionSpec, ...]:
 
 ETCD_EXTRA = "etcd"
 """The rendezvous-di extra that installs python-etcd for torch's etcd backends."""
+
+
+def v2_api_backend(
+    name: str,
+    summary: str,
+    tls: TlsOptions,
+    options: tuple[OptionSpec, ...],
+    requires: tuple[str, ...],
+) -> BackendDescription:
+    """One of torch's etcd backends: etcd's port, a ``host[:port]`` endpoint, the v2 API probe.
+
+    ``options`` in display order, :data:`PROTOCOL` and ``tls_options(tls)``
+    among them; ``tls``'s cross-checks apply. ``requires`` are modules of the
+    etcd extra.
+    """
+    return BackendDescription(
+        name=name,
+        origin="builtin",
+        summary=summary,
+        default_endpoint=f"localhost:{ETCD_PORT}",
+        default_port=ETCD_PORT,
+        requires=tuple((module, ETCD_EXTRA) for module in requires),
+        schema=OptionSchema(name, options, checks=(tls,)),
+        settings_check=address_check(port_required=False),
+        probe=v2_api_probe(tls),
+        distribution="torch",
+    )
 
 
 def v2_api_probe(tls: TlsOptions) -> Callable[[RendezvousSettings, Deadline], ProbeResult]:

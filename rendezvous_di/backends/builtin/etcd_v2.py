@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from ..description import BackendDescription
-from ..options import LAUNCHER_TIMEOUT, OptionSchema, OptionSpec
+from ..options import LAUNCHER_TIMEOUT, OptionSpec
 from ..tls import TlsOptions
-from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_check
-from .etcd_common import ETCD_EXTRA, ETCD_PORT, PROTOCOL, tls_options, v2_api_probe
+from .common import DYNAMIC_RENDEZVOUS_OPTIONS
+from .etcd_common import PROTOCOL, tls_options, v2_api_backend
 
 TORCH_CREATOR = "_create_etcd_v2_handler"
 TLS = TlsOptions(cert="ssl_cert", key="ssl_cert_key", ca="ca_cert")
 
-DESCRIPTION = BackendDescription(
-    name="etcd-v2",
-    origin="builtin",
-    summary="etcd v2 API through torch's dynamic rendezvous",
-    default_endpoint=f"localhost:{ETCD_PORT}",
-    default_port=ETCD_PORT,
-    requires=(("etcd", ETCD_EXTRA), ("urllib3", ETCD_EXTRA)),
-    schema=OptionSchema(
-        "etcd-v2",
-        (
-            OptionSpec(
-                "read_timeout", "int", 60, "read timeout in seconds for etcd operations", minimum=1
-            ),
-            PROTOCOL,
-            *tls_options(TLS),
-            *DYNAMIC_RENDEZVOUS_OPTIONS,
-            LAUNCHER_TIMEOUT,
+DESCRIPTION = v2_api_backend(
+    "etcd-v2",
+    "etcd v2 API through torch's dynamic rendezvous",
+    TLS,
+    (
+        OptionSpec(
+            "read_timeout", "int", 60, "read timeout in seconds for etcd operations", minimum=1
         ),
-        checks=(TLS,),
+        PROTOCOL,
+        *tls_options(TLS),
+        *DYNAMIC_RENDEZVOUS_OPTIONS,
+        LAUNCHER_TIMEOUT,
     ),
-    settings_check=address_check(port_required=False),
-    probe=v2_api_probe(TLS),
-    distribution="torch",
+    requires=("etcd", "urllib3"),
 )
