@@ -183,9 +183,10 @@ def url_error(error: BaseException, deadline: Deadline) -> str:
 
 
 def probe(
-    settings: RendezvousSettings, description: BackendDescription, timeout: float
+    settings: RendezvousSettings, description: BackendDescription, timeout: float | Deadline
 ) -> ProbeResult:
-    """Probe the selected backend of ``settings`` within ``timeout`` seconds.
+    """Probe the selected backend of ``settings`` within ``timeout`` seconds (or what a
+    deadline already started has left).
 
     A backend without a probe (one declared in code, adopted from torch's
     registry) cannot be probed without side effects: that is reported as
@@ -197,7 +198,8 @@ def probe(
             f"backend {settings.backend!r} is {_ORIGIN_LABEL[description.origin]}: "
             "not probed (no side-effect-free way)",
         )
-    return description.probe(settings, Deadline(timeout))
+    deadline = timeout if isinstance(timeout, Deadline) else Deadline(timeout)
+    return description.probe(settings, deadline)
 
 
 _ORIGIN_LABEL = {

@@ -70,10 +70,20 @@ def validate_for_run(container: Any) -> tuple[RendezvousSettings, BackendDescrip
 
 def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_json: bool) -> int:
     """Validate, probe, report; return the exit code."""
-    from ..backends.probing import probe
+    from ..backends.probing import Deadline, ProbeTimeout, bounded, probe
 
-    settings, description = validate_for_run(container)
-    result = probe(settings, description, timeout)
+    deadline = Deadline(timeout)
+    try:
+        # Validating loads the selected plugin (its options are on its creator): a plugin
+        # whose import hangs must not hang the command that is meant to diagnose it.
+        settings, description = bounded(
+            lambda: validate_for_run(container), deadline, "loading the selected backend"
+        )
+    except ProbeTimeout as error:
+        err.write(f"error: {one_line(str(error))}\n")
+        err.write("fix: the plugin's import hangs or is slow: raise --timeout, or deny it\n")
+        return 1
+    result = probe(settings, description, deadline)
     if as_json:
         json.dump(_as_json(settings, result, timeout), out, indent=2)
         out.write("\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.plugin_dists import IMPORT_DELAY_ENV
 from tests.support.procs import run_cli
 
 pytestmark = pytest.mark.slow
@@ -42,3 +43,16 @@ def test_a_plugin_whose_module_is_missing_is_unreachable(
     assert code == 1
     assert "rdzv_not_installed" in err
     assert err.splitlines()[1].startswith("fix: reinstall the plugin's distribution")
+
+
+def test_a_plugin_whose_import_hangs_is_unreachable_within_the_timeout(
+    check_plugin_sites: dict[str, Path],
+) -> None:
+    env = {"PYTHONPATH": str(check_plugin_sites["rdzv-good"]), IMPORT_DELAY_ENV: "120"}
+    # The 120 s import is never waited for: run_cli gives up (and fails) after 60 s.
+    done = run_cli(["check", "--rdzv-backend", "good", "--timeout", "2"], env=env, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        "error: loading the selected backend did not finish within 2s"
+    )
+    assert done.stderr.splitlines()[1].startswith("fix: the plugin's import hangs or is slow")
