@@ -139,6 +139,12 @@ def test_c10d_file_store_takes_a_path_as_endpoint() -> None:
     assert settings.endpoint == "/tmp/rdzv-store"
 
 
+def test_c10d_file_store_without_a_path_is_refused() -> None:
+    with pytest.raises(ConfigError, match="file store needs the path of its file") as caught:
+        resolve({"endpoint": " ", "conf": {"store_type": "file"}})
+    assert caught.value.field == "endpoint"
+
+
 def test_node_counts_read_from_text_as_pet_variables_give_them() -> None:
     settings = resolve({"min_nodes": " 2", "max_nodes": "4", "run_id": "job"})
     assert (settings.min_nodes, settings.max_nodes) == (2, 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ...errors import ConfigError
 from ..description import BackendDescription
 from ..options import LAUNCHER_TIMEOUT, OptionSchema, OptionSpec
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_endpoint
@@ -24,6 +25,13 @@ def check(settings: RendezvousSettings) -> None:
     """A TCP store meets at ``host[:port]``; a file store's endpoint is a path."""
     if not _uses_file_store(settings):
         address_endpoint(settings, port_required=False)
+    elif not settings.endpoint.strip():
+        raise ConfigError(
+            "endpoint",
+            settings.endpoint,
+            "c10d's file store needs the path of its file, on a file system every node shares",
+            source=settings.source_of("endpoint"),
+        )
 
 
 def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
