@@ -94,7 +94,9 @@ def make_certificates(directory: Path, client_name: str = "rendezvous-client") -
         "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=rendezvous-di test CA",
     )  # fmt: skip
     for name, subject, usage in (
-        ("server", "localhost", "serverAuth"),
+        # etcd's JSON gateway dials etcd's gRPC port with the server's own certificate, so
+        # under --client-cert-auth that certificate must be good for client auth too.
+        ("server", "localhost", "serverAuth,clientAuth"),
         ("client", client_name, "clientAuth"),
     ):
         (directory / f"{name}.ext").write_text(
