@@ -294,7 +294,12 @@ class PluginLoader:
 
 def _declared_description(creator: object) -> BackendDescription | None:
     """The creator's optional ``rendezvous_description``, a :class:`BackendDescription`."""
-    declared = getattr(creator, "rendezvous_description", None)
+    try:
+        declared = getattr(creator, "rendezvous_description", None)
+    except Exception as error:  # third-party code: one odd plugin must not end a command
+        raise DeclarationError(
+            f"reading rendezvous_description raised {type(error).__name__}: {error}"
+        ) from error
     if declared is None or isinstance(declared, BackendDescription):
         return declared
     raise DeclarationError(

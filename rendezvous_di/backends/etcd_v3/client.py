@@ -45,6 +45,8 @@ class EtcdAuthError(EtcdError):
     """Authentication failed or is required and missing."""
 
 
+UNAVAILABLE = 503
+"""The gateway's answer for gRPC's Unavailable: a member without a leader, or stopping."""
 GRPC_NOT_FOUND = 5
 GRPC_PERMISSION_DENIED = 7
 GRPC_UNAUTHENTICATED = 16
@@ -176,6 +178,10 @@ class EtcdClient:
                         break
                     if response.will_close:
                         self._drop(index)
+                    if response.status == UNAVAILABLE and step < count - 1:
+                        # this member cannot serve (no leader, shutting down): ask the next
+                        failures.append(f"{self.addresses[index]}: HTTP 503 {_message(data)}")
+                        break
                     self._current = index
                     return response.status, data
         raise EtcdConnectionError(
@@ -332,6 +338,16 @@ def _answer(path: str, status: int, data: bytes) -> JSON:
     if code in (GRPC_UNAUTHENTICATED, GRPC_PERMISSION_DENIED) or "user name is empty" in message:
         raise EtcdAuthError(message, code, status)
     raise EtcdError(message, code, status)
+
+
+def _message(data: bytes) -> str:
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        return data[:200].decode(errors="replace")
+    return (
+        str(answer.get("message") or answer.get("error") or "") if isinstance(answer, dict) else ""
+    )
 
 
 def _token_expired(data: bytes) -> bool:
