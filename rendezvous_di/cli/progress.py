@@ -2,7 +2,7 @@
 
 torch's agent blocks in ``handler.next_rendezvous()`` for up to
 ``join_timeout`` and says nothing meanwhile: an operator cannot tell a slow
-peer from a wrong endpoint. :func:`watch` wraps that one method on the
+peer from a wrong endpoint. `watch` wraps that one method on the
 handler instance (the class, every other method and property such as
 ``use_agent_store`` and ``get_backend()`` stay torch's own), and while a call
 waits a monitor thread reports how many nodes joined against the expected
