@@ -25,6 +25,7 @@ import markdown
 import pytest
 from bs4 import BeautifulSoup, Tag
 
+from rendezvous_di.backends.builtin import BUILTIN_BACKENDS  # no torch: descriptions only
 from tests.support.procs import REPO
 
 # A reST role, in a docstring (``:class:`Name```) or as a page shows one (``:class:Name``).
@@ -84,6 +85,8 @@ def table_after(article: Tag, heading_id: str) -> Tag:
 
 
 def test_every_table_keeps_its_columns(articles: dict[str, Tag]) -> None:
+    """Python-Markdown pads or cuts a row to the header's width, so the contents are
+    compared too (below); a row of another width means hand-written HTML went wrong."""
     for page, article in articles.items():
         for table in article.find_all("table"):
             header, *body = list(rows(table))
@@ -91,26 +94,17 @@ def test_every_table_keeps_its_columns(articles: dict[str, Tag]) -> None:
                 assert len(row) == len(header), f"{page}: {row} under {header}"
 
 
-@pytest.mark.parametrize("backend", ["c10d", "etcd-v2", "etcd", "static"])
+@pytest.mark.parametrize("backend", sorted(BUILTIN_BACKENDS))
 def test_backend_option_tables_show_each_option_as_declared(
     articles: dict[str, Tag], backend: str
 ) -> None:
-    from rendezvous_di.backends.builtin import BUILTIN_BACKENDS
-
     schema = BUILTIN_BACKENDS[backend].schema
     assert schema is not None
     header, *body = list(rows(table_after(articles["backends.md"], backend)))
     assert header == ["option", "type", "default", "meaning"]
     expected = []
     for option in schema.options:
-        notes = [
-            n
-            for n, on in (
-                ("required", option.required),
-                ("torchrun passes it itself", option.launcher),
-            )
-            if on
-        ]
+        notes = ["required"] * option.required + ["torchrun passes it itself"] * option.launcher
         meaning = option.help + (f" ({', '.join(notes)})" if notes else "")
         default = "-" if option.default is None else str(option.default)
         expected.append([option.name, option.type_name, default, meaning])
@@ -185,7 +179,10 @@ def test_docstrings_use_markdown_not_rest_roles() -> None:
             if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
                 doc = ast.get_docstring(node) or ""
                 found += [f"{path.relative_to(REPO)}: {m.group()}" for m in ROLE.finditer(doc)]
-    assert not found
+    assert not found, (
+        "reST roles in docstrings (mkdocstrings renders Markdown): write `Name`, or "
+        f"[`Name`][rendezvous_di.Name] for a name on the reference page: {found}"
+    )
 
 
 def public_names() -> list[tuple[str, str]]:
