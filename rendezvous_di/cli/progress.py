@@ -89,7 +89,8 @@ class ProgressReporter:
     """Reports one handler's rendezvous rounds to ``stream``.
 
     Args:
-        min_nodes, max_nodes: the expected number of nodes, shown as ``min..max``.
+        min_nodes: the fewest nodes expected, shown as ``min..max`` with ``max_nodes``.
+        max_nodes: the most nodes expected.
         interval: seconds between updates on a terminal.
         log_interval: seconds between log lines when ``stream`` is not a terminal.
     """

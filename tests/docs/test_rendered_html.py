@@ -237,6 +237,14 @@ def test_docstring_lists_render_as_lists(articles: dict[str, Tag]) -> None:
     assert [p for p in CONTAINER_PROVIDERS if p not in items] == []
 
 
+def test_docstring_sections_document_one_name_per_row(articles: dict[str, Tag]) -> None:
+    """Google sections take one name per entry: ``a, b: text`` shows name ``a,`` of type ``b``."""
+    for table in articles["reference.md"].find_all("table"):
+        header, *body = list(rows(table))
+        if header[:1] == ["Name"]:
+            assert [row[0] for row in body if not row[0].isidentifier()] == [], header
+
+
 def load_hooks() -> ModuleType:
     spec = importlib.util.spec_from_file_location("docs_hooks", REPO / "docs" / "hooks.py")
     assert spec is not None
