@@ -293,7 +293,7 @@ class PluginLoader:
 
 
 def _declared_description(creator: object) -> BackendDescription | None:
-    """The creator's optional ``rendezvous_description``, a :class:`BackendDescription`."""
+    """The creator's optional ``rendezvous_description``, a `BackendDescription`."""
     try:
         declared = getattr(creator, "rendezvous_description", None)
     except Exception as error:  # third-party code: one odd plugin must not end a command

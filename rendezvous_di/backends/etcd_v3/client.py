@@ -278,7 +278,7 @@ def client_from_conf(addresses: Sequence[Address], conf: Mapping[str, Any]) -> E
 
 
 def put(key: bytes, value: bytes, lease: int | None = None) -> JSON:
-    """A ``request_put`` operation for :meth:`EtcdClient.txn`."""
+    """A ``request_put`` operation for `EtcdClient.txn`."""
     request: JSON = {"key": b64(key), "value": b64(value)}
     if lease:
         request["lease"] = str(lease)
@@ -286,7 +286,7 @@ def put(key: bytes, value: bytes, lease: int | None = None) -> JSON:
 
 
 def get(key: bytes) -> JSON:
-    """A ``request_range`` operation for :meth:`EtcdClient.txn`."""
+    """A ``request_range`` operation for `EtcdClient.txn`."""
     return {"request_range": {"key": b64(key)}}
 
 
