@@ -147,3 +147,28 @@ def test_plain_torch_registers_etcd_v3_from_the_entry_point() -> None:
     done = run_process([sys.executable, "-c", TORCH_REGISTRY], env=clean_environ(), cwd=REPO)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "registered"
+
+
+@pytest.mark.parametrize("denied", ["etcd-v3", "rendezvous-di"])
+def test_the_plugin_policy_applies_to_etcd_v3_like_any_plugin(denied: str) -> None:
+    from rendezvous_di import PluginSelectionError
+
+    container = RendezvousContainer()
+    container.environ.override({})
+    container.config.from_dict({"backend": "etcd-v3", "plugins": {"deny": [denied]}})
+    with pytest.raises(PluginSelectionError, match=r"is denied: listed in plugins\.deny"):
+        container.settings()
+
+
+def test_with_autoload_off_etcd_v3_needs_allowing() -> None:
+    from rendezvous_di import PluginSelectionError
+
+    def select(plugins: dict[str, Any]) -> Any:
+        container = RendezvousContainer()
+        container.environ.override({})
+        container.config.from_dict({"backend": "etcd-v3", "plugins": plugins})
+        return container.settings()
+
+    with pytest.raises(PluginSelectionError, match="plugin autoload is off"):
+        select({"autoload": False})
+    assert select({"autoload": False, "allow": ["etcd-v3"]}).endpoint == "localhost:2379"
