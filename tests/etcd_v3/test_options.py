@@ -172,3 +172,13 @@ def test_with_autoload_off_etcd_v3_needs_allowing() -> None:
     with pytest.raises(PluginSelectionError, match="plugin autoload is off"):
         select({"autoload": False})
     assert select({"autoload": False, "allow": ["etcd-v3"]}).endpoint == "localhost:2379"
+
+
+def test_run_ids_never_nest_one_run_inside_another() -> None:
+    from rendezvous_di.backends.etcd_v3.client import Address, EtcdClient
+    from rendezvous_di.backends.etcd_v3.session import RunSession
+
+    client = EtcdClient([Address("127.0.0.1", free_port())])  # never contacted
+    roots = {rid: RunSession(client, "/p/", rid, 60).root for rid in ("a", "a/b", "a%2Fb")}
+    assert roots == {"a": b"/p/a/", "a/b": b"/p/a%2Fb/", "a%2Fb": b"/p/a%252Fb/"}
+    assert not any(r != roots["a"] and r.startswith(roots["a"]) for r in roots.values())
