@@ -55,8 +55,8 @@ def defaults_to_static(max_nodes: int, master: Mapping[str, Any]) -> bool:
 def default_backend_source(max_nodes: int, sources: Mapping[str, str]) -> str:
     """Why ``static`` was chosen, for ``rendezvous-di config``'s SOURCE column."""
     if max_nodes > 1:
-        return f"default for several nodes (torchrun's; nodes from {sources.get('max_nodes')})"
-    return f"default with --master-port (torchrun's; from {sources.get('master_port')})"
+        return f"torchrun's default for several nodes, {sources.get('max_nodes')}"
+    return f"torchrun's default with a master port, {sources.get('master_port')}"
 
 
 def master_endpoint(master: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[str, str]:
@@ -68,7 +68,7 @@ def master_endpoint(master: Mapping[str, Any], sources: Mapping[str, str]) -> tu
     if "master_addr" not in master and "master_port" not in master:
         label = f"default (torchrun's --master-addr:--master-port, {addr}:{port})"
     else:
-        label = f"master_addr ({addr_source}), master_port ({port_source})"
+        label = f"master_addr from {addr_source}, master_port from {port_source}"
     return f"{addr}:{port}", label
 
 
@@ -88,7 +88,7 @@ def refuse_port_zero(
         "endpoint",
         endpoint,
         f"{max_nodes} nodes (from {sources.get('max_nodes')}) cannot meet at backend "
-        f"{backend!r}'s default endpoint {endpoint!r}: port 0 means every node hosts "
+        f"{backend}'s default endpoint {endpoint!r}: port 0 means every node hosts "
         "its own store and waits alone",
         hint=(
             "give --rdzv-endpoint HOST:PORT (or PET_RDZV_ENDPOINT) reachable from every node, "

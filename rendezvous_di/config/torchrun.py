@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 
 from ..errors import ConfigError
 
-
 DEFAULT_MASTER_ADDR = "127.0.0.1"
 DEFAULT_MASTER_PORT = 29500
 """torchrun's ``--master-addr`` and ``--master-port`` defaults: where ``static`` meets."""
