@@ -1,4 +1,4 @@
-"""torchrun's multi-node defaults: no backend given, several nodes meet at --master-addr:--master-port.
+"""torchrun's multi-node defaults: no backend, several nodes meet at --master-addr:--master-port.
 
 The classic command (``--nnodes 2 --node-rank R --master-addr A --master-port P``)
 and Kubeflow Trainer v2's PET_* variables run real two-agent jobs here; config
@@ -109,7 +109,8 @@ def test_config_takes_the_master_flags_and_names_the_endpoint_source() -> None:
         ["--nnodes", "2", "--node-rank", "1", "--master-addr", "10.1.2.3", "--master-port", "4242"]
     )
     values, sources = report["values"], report["sources"]
-    assert isinstance(values, dict) and isinstance(sources, dict)
+    assert isinstance(values, dict)
+    assert isinstance(sources, dict)
     assert (values["backend"], values["endpoint"]) == ("static", "10.1.2.3:4242")
     assert values["conf"] == {"rank": 1}
     assert sources["backend"] == "torchrun's default for several nodes, flag --nnodes"
@@ -124,7 +125,8 @@ def test_config_reads_the_pet_twins_and_torchruns_default_port() -> None:
         [], env={"PET_NNODES": "2", "PET_MASTER_ADDR": "head", "PET_NODE_RANK": "0"}
     )
     values, sources = report["values"], report["sources"]
-    assert isinstance(values, dict) and isinstance(sources, dict)
+    assert isinstance(values, dict)
+    assert isinstance(sources, dict)
     assert values["endpoint"] == "head:29500"
     assert sources["endpoint"] == "master_addr from env PET_MASTER_ADDR, master_port from default"
     assert sources["conf.rank"] == "env PET_NODE_RANK"
