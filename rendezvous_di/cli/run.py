@@ -33,22 +33,13 @@ def add_parser(commands: Any) -> None:
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
-    """``--config``, ``--container``, ``--debug`` and ``--verbose`` on torchrun's flags."""
+    """``--config``, ``--container``, ``--debug`` and ``--verbose`` on torchrun's flags.
+
+    Applied to torch's own parser (and to the torch-free mirror that checks the
+    input first), it also names and describes the command for ``--help``.
+    """
     from ..run import add_verbose_flag
 
-    add_shared_flags(parser)
-    add_verbose_flag(parser)
-
-
-def _parser_error(message: str) -> None:
-    fail(PROG, message)
-
-
-def torchrun_parser() -> argparse.ArgumentParser:
-    """torch's own torchrun parser with our flags, named and described for this command."""
-    from ..run import torch_parser
-
-    parser = torch_parser(add_run_flags, _parser_error)
     parser.prog = PROG
     parser.description = (
         "torchrun with the rendezvous from rendezvous-di's container: "
@@ -56,7 +47,12 @@ def torchrun_parser() -> argparse.ArgumentParser:
     )
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    return parser
+    add_shared_flags(parser)
+    add_verbose_flag(parser)
+
+
+def _parser_error(message: str) -> None:
+    fail(PROG, message)
 
 
 def _report_handler(backend: str, handler: Any) -> None:
