@@ -54,7 +54,8 @@ class BackendDescription:
             starts (a file store's directory): raises ConfigError, touches no network.
         meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
             (its ``static`` backend).
-        distribution, version: who ships it, for listings.
+        distribution: the distribution that ships it, for listings.
+        version: that distribution's version, for listings.
     """
 
     name: str

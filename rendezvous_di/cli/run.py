@@ -28,7 +28,7 @@ PROG = "rendezvous-di run"
 
 
 def add_parser(commands: Any) -> None:
-    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see :func:`main`)."""
+    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see `main`)."""
     commands.add_parser(NAME, help=HELP, add_help=False)
 
 
