@@ -154,7 +154,7 @@ class UnknownOptionError(ConfigError):
 class LauncherFlagError(ConfigError, AssertionError):
     """A torchrun flag torch itself refuses with an ``AssertionError`` (``--max-restarts -1``).
 
-    Also a :class:`ConfigError`: we refuse it before torch is imported, and
+    Also a `ConfigError`: we refuse it before torch is imported, and
     code written against ``torch.distributed.run.main`` still catches what it did.
     """
 

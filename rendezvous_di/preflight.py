@@ -36,7 +36,7 @@ def validate_for_run(container: Any) -> tuple[RendezvousSettings, BackendDescrip
 
 
 def validate_locally(container: Any) -> tuple[RendezvousSettings, BackendDescription]:
-    """:func:`validate_for_run`, then the backend's checks of this machine (``run``'s preflight)."""
+    """`validate_for_run`, then the backend's checks of this machine (``run``'s preflight)."""
     settings, description = validate_for_run(container)
     description.local_check(settings)
     return settings, description

@@ -83,7 +83,7 @@ def main(args: Sequence[str] | None = None, *, container: Any = None) -> None:
 
     Raises:
         SystemExit: from the parser (bad flags, ``--help``), as torch's.
-        ConfigError: a ``ValueError``; :class:`~rendezvous_di.errors.LauncherFlagError`
+        ConfigError: a ``ValueError``; `rendezvous_di.errors.LauncherFlagError`
             also an ``AssertionError`` where torch asserts (``--nproc-per-node 0``).
         ChildFailedError: a worker failed.
     """
@@ -101,7 +101,7 @@ def launch(
     on_prepared: Callable[[Prepared], None] | None = None,
     on_create: OnCreate | None = None,
 ) -> None:
-    """:func:`main` with the hooks the CLI adds (its flags, error contract and reporting)."""
+    """`main` with the hooks the CLI adds (its flags, error contract and reporting)."""
     argv = list(argv)
     prepared = prepare(
         argv,

@@ -1,6 +1,6 @@
 """``rendezvous-di run``: torchrun, with the rendezvous taken from the container.
 
-:func:`rendezvous_di.run.launch` does the work (torch's own parser and
+`rendezvous_di.run.launch` does the work (torch's own parser and
 launcher, the rendezvous from the container, input validated before torch
 is imported); this module adds the command line's contract: exit 2 and one
 ``error:`` line for bad input, one line per failure instead of a traceback

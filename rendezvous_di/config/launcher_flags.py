@@ -4,7 +4,7 @@ torch checks ``--nproc-per-node 0`` only once the rendezvous store is up
 (an ``AssertionError`` from its ``WorkerSpec``), and ``--max-restarts -1``
 after its 1.3 s import. We refuse both at once, with the flag and the value's
 source (the flag wins over its ``PET_*`` twin, as in torch), and raise the
-class torch raises (:class:`~rendezvous_di.errors.LauncherFlagError` is an
+class torch raises (`rendezvous_di.errors.LauncherFlagError` is an
 ``AssertionError`` too; an unknown device word stays torch's ``ValueError``).
 """
 

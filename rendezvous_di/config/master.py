@@ -11,7 +11,7 @@ several nodes a port-0 endpoint would: each node would host its own store and
 wait alone until ``join_timeout``, so a defaulted one is refused.
 
 These rules read the merged values before they become settings;
-:func:`~rendezvous_di.config.settings.resolve_settings` calls them in order.
+`rendezvous_di.config.settings.resolve_settings` calls them in order.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Sources, lowest first: defaults < config file < PET_* environment < explicit
 values and flags. With no backend given, torchrun's own defaults apply where
 torchrun has one (``static`` at ``--master-addr:--master-port`` for several
-nodes, see :mod:`rendezvous_di.config.master`). Validation happens here,
+nodes, see `rendezvous_di.config.master`). Validation happens here,
 before torch is imported, so a bad value fails in milliseconds with the
 field's name, the value's source and the valid choices, instead of minutes later inside a worker.
 """

@@ -139,7 +139,7 @@ def parse_conf(text: str, source: str | None = None) -> dict[str, str]:
     """Parse torchrun's ``<key1>=<value1>,<key2>=<value2>`` backend options.
 
     One pair of matching quote marks around the whole value is removed first
-    (see :func:`unquote`).
+    (see `unquote`).
     """
     conf: dict[str, str] = {}
     inner = unquote(text)

@@ -92,5 +92,5 @@ def parse_mirror(
     add_flags: Callable[[argparse.ArgumentParser], None],
     error: Callable[[str], None] | None = None,
 ) -> argparse.Namespace:
-    """``argv`` parsed by :func:`mirror_parser` (argparse errors exit 2, as torch's do)."""
+    """``argv`` parsed by `mirror_parser` (argparse errors exit 2, as torch's do)."""
     return mirror_parser(add_flags, error).parse_args(list(argv))
