@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import RendezvousDIError, one_line
+from ..errors import ConfigError, one_line
 from .common import EXAMPLES, add_shared_flags, fail, new_container
 from .diagnose import explain, is_rendezvous_error
 from .progress import ProgressReporter
@@ -65,7 +65,7 @@ def _report_handler(backend: str, handler: Any) -> None:
 def _summary(settings: Any) -> str:
     return (
         f"rendezvous-di: backend={settings.backend} ({settings.source_of('backend')}) "
-        f"endpoint={settings.endpoint} ({settings.source_of('endpoint')}) "
+        f"endpoint={settings.endpoint or '-'} ({settings.source_of('endpoint')}) "
         f"run_id={settings.run_id} nodes={settings.min_nodes}:{settings.max_nodes}\n"
     )
 
@@ -106,7 +106,7 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
             on_prepared=on_prepared,
             on_create=on_create,
         )
-    except RendezvousDIError:
+    except ConfigError:
         raise  # bad input: exit 2 with one error line (rendezvous_di.cli.main)
     except Exception as error:
         if state["debug"]:
