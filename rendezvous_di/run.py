@@ -70,7 +70,13 @@ class Prepared:
     settings: RendezvousSettings
     description: BackendDescription
     verbose: bool
-    flags_overridden: bool
+    overridden: tuple[Any, ...]
+    """The container's providers overridden for this run (``flags``, ``config_file``)."""
+
+    def restore(self) -> None:
+        """Undo exactly the overrides made for this run (a caller's container is theirs)."""
+        for provider in self.overridden:
+            provider.reset_last_overriding()
 
 
 def main(args: Sequence[str] | None = None, *, container: Any = None) -> None:
@@ -115,8 +121,8 @@ def launch(
             on_prepared(prepared)
         run_prepared(argv, prepared, add_flags, parser_error, on_create)
     finally:
-        if prepared is not None and prepared.flags_overridden:
-            prepared.container.flags.reset_last_overriding()
+        if prepared is not None:
+            prepared.restore()
 
 
 def prepare(
@@ -140,17 +146,20 @@ def prepare(
     flags = {o.key: getattr(mirror, o.dest) for o in TORCHRUN_OPTIONS}
     if container is None:
         container = make_container(mirror) if make_container is not None else _new_container()
-        if getattr(mirror, "config", None):
-            container.config_file.override(mirror.config)
+    overridden = [container.flags]
+    if getattr(mirror, "config", None):
+        container.config_file.override(mirror.config)
+        overridden.append(container.config_file)
     container.flags.override(flags)
     try:
         from .preflight import validate_locally
 
         settings, description = validate_locally(container)
     except BaseException:
-        container.flags.reset_last_overriding()
+        for provider in overridden:
+            provider.reset_last_overriding()
         raise
-    return Prepared(container, settings, description, bool(mirror.verbose), True)
+    return Prepared(container, settings, description, bool(mirror.verbose), tuple(overridden))
 
 
 def check_launcher_flags(mirror: argparse.Namespace, environ: Mapping[str, str]) -> None:

@@ -155,7 +155,28 @@ def test_a_quoted_pet_rdzv_conf_is_read_too(
     assert prepared.settings.conf == {"join_timeout": 45}
     assert prepared.settings.source_of("conf.join_timeout") == "env PET_RDZV_CONF"
     assert "PET_RDZV_CONF was wrapped in quote marks" in capsys.readouterr().err
-    prepared.container.flags.reset_last_overriding()
+    prepared.restore()
+
+
+def test_a_callers_container_reads_config_and_flags_and_gets_both_back(tmp_path: Path) -> None:
+    from rendezvous_di import RendezvousContainer
+
+    config = tmp_path / "job.yaml"
+    config.write_text("run_id: from-file\n")
+    container = RendezvousContainer()
+    container.environ.override({})
+    prepared = prepare(
+        ["--config", str(config), "--rdzv-conf", "join_timeout=9", SCRIPT],
+        container=container,
+        environ={},
+    )
+    assert prepared is not None
+    assert prepared.container is container
+    assert (prepared.settings.run_id, prepared.settings.conf) == ("from-file", {"join_timeout": 9})
+    prepared.restore()
+    assert (container.flags.overridden, container.config_file.overridden) == ((), ())
+    assert container.settings().run_id != "from-file"
+    container.environ.reset_last_overriding()
 
 
 def test_unmatched_quotes_are_still_refused() -> None:
