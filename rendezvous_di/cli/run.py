@@ -18,7 +18,7 @@ from typing import Any
 
 from ..config.sources import FlagValue
 from ..config.torchrun import TORCHRUN_OPTIONS
-from ..errors import one_line
+from ..errors import RendezvousDIError, one_line
 from .common import EXAMPLES, add_shared_flags, container_for, fail
 from .diagnose import explain, is_rendezvous_error
 from .progress import ProgressReporter
@@ -139,6 +139,9 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
             raise
         if is_rendezvous_error(error):
             sys.stderr.write(f"error: {one_line(explain(error, settings))}\n")
+            return 1
+        if isinstance(error, RendezvousDIError):  # ours name what failed and where already
+            sys.stderr.write(f"error: {one_line(str(error))}\n")
             return 1
         sys.stderr.write(f"error: {one_line(f'{type(error).__name__}: {error}')}\n")
         return 1
