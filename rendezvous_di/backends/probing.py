@@ -46,6 +46,10 @@ class Deadline:
         """Seconds left, at least a small positive value so that a step can still fail fast."""
         return max(self._end - time.monotonic(), 0.05)
 
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return time.monotonic() >= self._end
+
 
 class ProbeTimeout(Exception):
     """A step did not finish within the probe's budget."""
