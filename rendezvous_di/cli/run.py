@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,7 +23,7 @@ from ..config.torchrun import TORCHRUN_OPTIONS
 from ..errors import RendezvousDIError, one_line
 from .common import EXAMPLES, add_shared_flags, container_for, fail
 from .diagnose import explain, is_rendezvous_error
-from .progress import ProgressReporter
+from .progress import ProgressReporter, is_stop
 
 NAME = "run"
 HELP = "torchrun with the rendezvous from the container (every torchrun flag, plus --config)"
@@ -72,8 +74,64 @@ def _on_create(progress: ProgressReporter) -> Callable[[str, Any], None]:
     return on_create
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+"""Signals that stop ``run`` the same way in every phase: one line, exit code 128 + signal."""
+
+
+class StopSignal(BaseException):
+    """A stop signal that arrived before torch's launcher was imported.
+
+    A BaseException, like KeyboardInterrupt: no ``except Exception`` on the way
+    may swallow it.
+    """
+
+    def __init__(self, sigval: signal.Signals) -> None:
+        super().__init__(f"got signal {sigval.name}")
+        self.sigval = sigval
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    """The handler of :data:`STOP_SIGNALS` while the agent starts and waits at the rendezvous.
+
+    torch installs its own handler (raising its ``SignalException``) only when it
+    starts the workers: before, SIGTERM would kill the agent without a word and
+    SIGINT raise KeyboardInterrupt from wherever it waits. Raising torch's own
+    exception from the start makes its agent stop the same way in both phases.
+    """
+    sigval = signal.Signals(signum)
+    api = sys.modules.get("torch.distributed.elastic.multiprocessing.api")
+    exception = getattr(api, "SignalException", None)
+    if exception is None:
+        raise StopSignal(sigval)
+    raise exception(f"Process {os.getpid()} got signal: {sigval}", sigval=sigval)
+
+
 def main(argv: Sequence[str], *, debug: bool = False) -> int:
-    """Parse torchrun's flags, resolve the rendezvous through the container and launch."""
+    """Parse torchrun's flags, resolve the rendezvous through the container and launch.
+
+    SIGTERM and SIGINT end it the same way whether the agent waits at the
+    rendezvous or runs workers: torch's agent stops the workers (and waits for
+    them), then one line ``error: stopped by SIGTERM; no worker is left running``
+    and exit code 128 + the signal's number (143, 130), as a shell reports it.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS if in_main_thread}
+    try:
+        return _launch(argv, debug=debug)
+    except BaseException as error:
+        sigval = getattr(error, "sigval", None)
+        if debug or not isinstance(sigval, signal.Signals) or not is_stop(error):
+            raise
+        for sig in previous:  # a second Ctrl-C while we report must not add a traceback
+            signal.signal(sig, signal.SIG_IGN)
+        sys.stderr.write(f"error: stopped by {sigval.name}; no worker is left running\n")
+        return 128 + int(sigval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _launch(argv: Sequence[str], *, debug: bool) -> int:
     from .._torch import rendezvous_module
 
     rendezvous_module()  # before torch.distributed.run imports it with plugin loading on
@@ -127,13 +185,8 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
         summary = error.format_msg()  # type: ignore[no-untyped-call]
         sys.stderr.write(f"error: workers failed:\n{summary}\n")
         return 1
-    except SignalException as error:
-        if debug:
-            raise
-        # torch's agent stopped the workers before raising: say so, exit as the shell would.
-        name = signal.Signals(error.sigval).name
-        sys.stderr.write(f"error: stopped by {name}; the workers were stopped too\n")
-        return 128 + int(error.sigval)
+    except SignalException:
+        raise  # torch's agent stopped the workers before raising: main() reports it
     except Exception as error:
         if debug:
             raise
