@@ -18,6 +18,7 @@ in the process that uses it (that is where the handler must live).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -121,16 +122,18 @@ def _one_child(specs: Sequence[PluginSpec], deadline: Deadline | None) -> list[C
     try:
         assert child.stdin is not None
         # The child reads this line, then watches stdin: it exits when we are gone.
-        child.stdin.write((json.dumps(request) + "\n").encode())
-        child.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):  # died at once: _collect says how
+            child.stdin.write((json.dumps(request) + "\n").encode())
+            child.stdin.flush()
         return _collect(child, read_end, specs, deadline)
     finally:
         os.close(read_end)
+        # Killed even when done: it has said everything, and torch's teardown is not free.
         if child.poll() is None:
             child.kill()
         child.wait()
-        if child.stdin is not None:
-            child.stdin.close()
+        with contextlib.suppress(BrokenPipeError):
+            child.stdin.close()  # type: ignore[union-attr]
 
 
 def _collect(
@@ -157,7 +160,7 @@ def _collect(
         # Not a plugin's doing: the child died before or between plugins (torch's import?).
         reason = f"the process loading plugins ended before loading it: {status}"
         return verdicts + [ChildVerdict("failed", reason)] * (len(specs) - len(verdicts))
-    return [*verdicts, ChildVerdict("failed", f"loading it ended its process: {status}")]
+    return [*verdicts, ChildVerdict("failed", f"ended the process loading it: {status}")]
 
 
 def _events(

@@ -75,12 +75,12 @@ def test_backends_load_lists_every_plugin_and_names_how_each_culprit_ended(
         "segv": "failed",
         "tuned": "loaded",
     }
-    assert rows["hardexit"]["reason"] == "loading it ended its process: exit status 3"
+    assert rows["hardexit"]["reason"] == "ended the process loading it: exit status 3"
     assert rows["segv"]["reason"].startswith(
-        "loading it ended its process: killed by signal SIGSEGV"
+        "ended the process loading it: killed by signal SIGSEGV"
     )
     assert rows["ccrash"]["reason"].startswith(
-        "loading it ended its process: killed by signal SIGSEGV"
+        "ended the process loading it: killed by signal SIGSEGV"
     )
     assert rows["interrupt"]["reason"] == (
         "raised KeyboardInterrupt: pressed by the plugin while loading"
@@ -119,9 +119,9 @@ def test_the_table_shows_the_culprits_too(
 @pytest.mark.parametrize(
     ("dist", "backend", "how"),
     [
-        ("rdzv-hardexit", "hardexit", "loading it ended its process: exit status 3"),
-        ("rdzv-segv", "segv", "loading it ended its process: killed by signal SIGSEGV"),
-        ("rdzv-ccrash", "ccrash", "loading it ended its process: killed by signal SIGSEGV"),
+        ("rdzv-hardexit", "hardexit", "ended the process loading it: exit status 3"),
+        ("rdzv-segv", "segv", "ended the process loading it: killed by signal SIGSEGV"),
+        ("rdzv-ccrash", "ccrash", "ended the process loading it: killed by signal SIGSEGV"),
         ("rdzv-interrupt", "interrupt", "raised KeyboardInterrupt: pressed by the plugin"),
         ("rdzv-exit", "exit", "failed to import: SystemExit: 3"),
     ],
