@@ -15,7 +15,8 @@ Measured, median of ``--runs`` fresh processes, commands interleaved:
 
 - ours: ``python -m rendezvous_di backends --load --json`` (wall time, child included);
 - ours, one killer: the same with one more plugin whose import calls
-  ``os._exit(3)``, loaded halfway (a second child loads the rest);
+  ``os._exit(3)``, loaded halfway (a second child loads the rest; with 1 plugin
+  it loads last, so no second child is needed);
 - torch: ``import torch.distributed.elastic.rendezvous`` and its sorted registry names.
 """
 
@@ -55,14 +56,16 @@ def measure(count: int, runs: int) -> dict[str, float | int]:
     ):
         site = _site(Path(plain), count, killer=False)
         killer_site = _site(Path(hostile), count, killer=True)
-        ours, torch = run_interleaved(
-            [listing, [sys.executable, "-c", TORCH_LISTING]],
+        # All three interleaved (each with its own site through env), so a busy spell of the
+        # machine lands on every side alike.
+        ours, with_killer, torch = run_interleaved(
+            [
+                ["env", f"PYTHONPATH={site}", *listing],
+                ["env", f"PYTHONPATH={killer_site}", *listing],
+                ["env", f"PYTHONPATH={site}", sys.executable, "-c", TORCH_LISTING],
+            ],
             runs=runs,
-            env={"PYTHONPATH": str(site)},
             cwd=str(REPO),
-        )
-        (with_killer,) = run_interleaved(
-            [listing], runs=runs, env={"PYTHONPATH": str(killer_site)}, cwd=str(REPO)
         )
     return {
         "plugins": count,

@@ -187,8 +187,12 @@ def _events(
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
-                if line.strip():
-                    yield json.loads(line)
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # not ours (a plugin writing to a descriptor it does not own)
+                if isinstance(event, dict) and "event" in event:
+                    yield event
 
 
 def _label(specs: Sequence[PluginSpec], index: int | None) -> str:

@@ -169,3 +169,23 @@ def test_each_container_has_its_own_handler_and_lock() -> None:
     first, second = RendezvousContainer(), RendezvousContainer()
     assert first.handler is not second.handler
     assert first.handler._init_lock is not second.handler._init_lock  # type: ignore[attr-defined]
+
+
+def test_the_testing_kits_handler_override_is_one_handler_for_all_threads(
+    rendezvous_container: Any, rendezvous_override: Any
+) -> None:
+    created: list[object] = []
+
+    class Handler:
+        def shutdown(self) -> bool:
+            return True
+
+    def make() -> object:
+        created.append(Handler())
+        threading.Event().wait(0.2)  # a window for a second thread to slip in
+        return created[-1]
+
+    rendezvous_override.handler(providers.Factory(make))
+    handlers = all_at_once(rendezvous_container.handler)
+    assert len(created) == 1
+    assert {id(h) for h in handlers} == {id(created[0])}
