@@ -1,4 +1,4 @@
-"""``RendezvousContainer``: declarations only; the work lives in :mod:`rendezvous_di.pipeline`."""
+"""``RendezvousContainer``: declarations only; the work lives in `rendezvous_di.pipeline`."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from .resource import ThreadSafeResource
 class RendezvousContainer(containers.DeclarativeContainer):
     """Torch's rendezvous backends as providers, chosen by configuration.
 
-    Providers, in the order data flows through them:
+    Its providers are listed in the order data flows through them.
+
+    Attributes:
         config_file: path of a YAML file with the settings keys (lowest precedence).
         environ: where PET_* variables are read; override with ``{}`` to ignore them.
         config: explicit values: ``backend``, ``endpoint``, ``run_id``,
@@ -28,7 +30,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
             per source inside, each overridable.
         plugin_policy: the ``plugins`` block alone (valid even when other settings
             are not), which decides who serves plugin-claimed names.
-        settings: the effective, validated :class:`~rendezvous_di.RendezvousSettings`.
+        settings: the effective, validated [`RendezvousSettings`][rendezvous_di.RendezvousSettings].
         parameters: torch's ``RendezvousParameters`` built from them.
         backends: a Selector keyed by backend name: torch's built-ins, one entry
             per installed ``torchrun.handlers`` plugin name (added when the
@@ -36,12 +38,12 @@ class RendezvousContainer(containers.DeclarativeContainer):
             others registered on torch's registry. ``backends.providers[name]``
             can be overridden and the override reaches ``handler``.
         handler: the selected backend's handler, a Resource: one per container,
-            however many threads ask at once (:class:`~rendezvous_di.resource.ThreadSafeResource`),
+            however many threads ask at once (`ThreadSafeResource`),
             shut down by ``shutdown_resources()``.
 
     ``container.c10d`` is the Selector's entry, and patching a provider
     attribute with a non-provider fails with a message saying how to override
-    (:class:`~rendezvous_di.errors.ProviderPatchError`).
+    ([`ProviderPatchError`][rendezvous_di.ProviderPatchError]).
     """
 
     instance_type = RendezvousDynamicContainer

@@ -1,6 +1,6 @@
 """Typed errors that name the offending value and the valid choices.
 
-Every error a user can cause by configuration is a :class:`ConfigError`, a
+Every error a user can cause by configuration is a [`ConfigError`][rendezvous_di.ConfigError], a
 ``ValueError`` subclass, so callers that already guard torch's own ``ValueError``
 keep working while new code can read ``field``, ``value`` and ``choices``
 instead of parsing a message.
@@ -198,7 +198,7 @@ class NotATCPStoreError(RendezvousDIError, ConnectionError):
     """The endpoint a c10d handler would join is held by a server that is not a TCPStore.
 
     torch's client would wait for such a server forever, whatever its
-    ``read_timeout``; we ask first (:mod:`rendezvous_di.backends.tcp_store`) and
+    ``read_timeout``; we ask first (`rendezvous_di.backends.tcp_store`) and
     refuse within ``read_timeout``, naming the endpoint.
     """
 

@@ -59,7 +59,8 @@ class BackendDescription:
             hang on (c10d: the endpoint it joins must answer as a TCPStore); None: nothing.
         meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
             (its ``static`` backend).
-        distribution, version: who ships it, for listings.
+        distribution: the distribution that ships it, for listings.
+        version: that distribution's version, for listings.
     """
 
     name: str

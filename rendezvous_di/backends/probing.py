@@ -152,7 +152,7 @@ def probe_tcp_store(
     ``is_host`` follows c10d's option: True means this node hosts the store,
     False means it must connect, None means "this node if the host is ours".
     A listener that accepts connections is asked as torch's client asks a store
-    (:mod:`.tcp_store`): any other server there (HTTP, a silent socket) fails the
+    (`tcp_store`): any other server there (HTTP, a silent socket) fails the
     check, since torch's client would wait for it forever.
     """
     from .tcp_store import ask_connected

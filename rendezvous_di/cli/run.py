@@ -30,7 +30,7 @@ HELP = "torchrun with the rendezvous from the container (every torchrun flag, pl
 
 
 def add_parser(commands: Any) -> None:
-    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see :func:`main`)."""
+    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see `main`)."""
     commands.add_parser(NAME, help=HELP, add_help=False)
 
 
@@ -91,7 +91,7 @@ class StopSignal(BaseException):
 
 
 def _raise_stop(signum: int, frame: Any) -> None:
-    """The handler of :data:`STOP_SIGNALS` while the agent starts and waits at the rendezvous.
+    """The handler of `STOP_SIGNALS` while the agent starts and waits at the rendezvous.
 
     torch installs its own handler (raising its ``SignalException``) only when it
     starts the workers: before, SIGTERM would kill the agent without a word and

@@ -1,9 +1,9 @@
-"""The child side of :mod:`rendezvous_di.plugins.isolation`: load plugins, report each as JSON.
+"""The child side of `rendezvous_di.plugins.isolation`: load plugins, report each as JSON.
 
 Started by the parent with the write end of a pipe; reads one request line
 (``sys.path`` and the plugins) on stdin and keeps watching stdin: when the
 parent goes away, stdin closes and the child exits, whatever a plugin is
-doing. Each plugin is loaded with the same :class:`PluginLoader` the parent
+doing. Each plugin is loaded with the same `PluginLoader` the parent
 would use; before each one a ``start`` line, after it a ``done`` line, so a
 parent that sees the pipe close after ``start`` knows which plugin ended the
 process. Plugins' own output goes nowhere near the pipe.

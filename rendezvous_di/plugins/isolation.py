@@ -4,10 +4,10 @@
 what is wrong with a plugin. In-process, a plugin that calls ``os._exit``,
 crashes in a C extension or raises ``KeyboardInterrupt`` at import would end
 (or silently interrupt) the very command meant to name it. Inside
-:func:`loading_in_a_child`, describing a plugin (its options, whether it
+`loading_in_a_child`, describing a plugin (its options, whether it
 loads) asks ONE child process instead: it imports torch's rendezvous package
 once, then loads the plugins one after another with the same
-:class:`~rendezvous_di.plugins.loader.PluginLoader` code, reporting each
+`PluginLoader` code, reporting each
 result as a line of JSON on a pipe as it goes. A plugin that kills the child
 is named with the exit status or signal, and a new child carries on past it,
 so the cost stays near one torch import however many plugins load.
@@ -69,7 +69,7 @@ def loading_in_a_child(deadline: Deadline | None = None) -> Iterator[None]:
     """Within this block (in this thread), describing a plugin loads it in a child process.
 
     ``deadline`` bounds every child started meanwhile: at the deadline the child
-    is killed and :class:`~rendezvous_di.backends.probing.ProbeTimeout` raised,
+    is killed and `ProbeTimeout` raised,
     naming the plugin being loaded.
     """
     previous = (_mode.active, _mode.deadline)
@@ -81,7 +81,7 @@ def loading_in_a_child(deadline: Deadline | None = None) -> Iterator[None]:
 
 
 def active() -> bool:
-    """Whether this thread is inside :func:`loading_in_a_child`."""
+    """Whether this thread is inside `loading_in_a_child`."""
     return _mode.active
 
 
@@ -89,7 +89,7 @@ def load_in_child(specs: Sequence[PluginSpec]) -> list[ChildVerdict]:
     """Load ``specs`` one after another in a child; a new child past any that dies.
 
     Raises:
-        ProbeTimeout: the deadline of :func:`loading_in_a_child` passed.
+        ProbeTimeout: the deadline of `loading_in_a_child` passed.
     """
     verdicts: list[ChildVerdict] = []
     with _lock:
