@@ -57,6 +57,8 @@ class BackendDescription:
         probe: readiness probe for ``rendezvous-di check``; None: not probed.
         preflight: run before torch creates the handler, to refuse what torch would
             hang on (c10d: the endpoint it joins must answer as a TCPStore); None: nothing.
+        local_check: what ``rendezvous-di run`` checks on this machine before anything
+            starts (a file store's directory): raises ConfigError, touches no network.
         meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
             (its ``static`` backend).
         distribution: the distribution that ships it, for listings.
@@ -73,6 +75,7 @@ class BackendDescription:
     settings_check: SettingsCheck = _no_check
     probe: Probe | None = None
     preflight: Preflight | None = None
+    local_check: SettingsCheck = _no_check
     meets_at_master: bool = False
     distribution: str | None = None
     version: str | None = None
