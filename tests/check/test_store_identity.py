@@ -156,7 +156,13 @@ def test_a_handler_refuses_an_endpoint_held_by_something_else(container: Any) ->
     with raw_server(say_nothing) as port:
         endpoint = f"127.0.0.1:{port}"
         container.config.from_dict(
-            {"endpoint": endpoint, "max_nodes": 2, "run_id": "r", "conf": {"read_timeout": 1}}
+            {
+                "backend": "c10d",
+                "endpoint": endpoint,
+                "max_nodes": 2,
+                "run_id": "r",
+                "conf": {"read_timeout": 1},
+            }
         )
         with pytest.raises(NotATCPStoreError) as caught:
             container.handler()
@@ -170,6 +176,7 @@ def test_a_handler_refuses_an_endpoint_held_by_something_else(container: Any) ->
 def test_a_handler_joins_a_real_store_as_before(container: Any, tcp_store: int) -> None:
     container.config.from_dict(
         {
+            "backend": "c10d",
             "endpoint": f"127.0.0.1:{tcp_store}",
             "max_nodes": 2,
             "run_id": "joins",
