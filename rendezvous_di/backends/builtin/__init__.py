@@ -45,12 +45,12 @@ def builtin_creator(name: str) -> Callable[[RendezvousParameters], RendezvousHan
     if missing is not None:
         raise BackendDependencyError(name, *missing)
     creator = torch_creator(_CREATORS[name])
-    preflight = description.preflight
-    if preflight is None:
+    before_create = description.before_create
+    if before_create is None:
         return creator
 
     def checked_creator(params: RendezvousParameters) -> RendezvousHandler:
-        preflight(params)
+        before_create(params)
         return creator(params)
 
     return checked_creator

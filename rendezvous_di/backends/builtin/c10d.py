@@ -73,7 +73,7 @@ def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
     return probe_tcp_store(endpoint.host, port, settings.conf.get("is_host"), deadline)
 
 
-def preflight(params: RendezvousParameters) -> None:
+def before_create(params: RendezvousParameters) -> None:
     """Whatever already listens at the endpoint this node would join must be a TCPStore.
 
     torch's client waits forever for a listener that never answers a store's
@@ -135,7 +135,7 @@ DESCRIPTION = BackendDescription(
     ),
     settings_check=check,
     probe=probe,
-    preflight=preflight,
+    before_create=before_create,
     local_check=file_store_directory,
     distribution="torch",
 )
