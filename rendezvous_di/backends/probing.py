@@ -52,6 +52,10 @@ class Deadline:
         """Seconds left, at least a small positive value so that a step can still fail fast."""
         return max(self._end - time.monotonic(), 0.05)
 
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return time.monotonic() >= self._end
+
 
 class ProbeTimeout(Exception):
     """A step did not finish within the probe's budget."""
@@ -114,21 +118,23 @@ def port_is_free(host: str, port: int, deadline: Deadline) -> bool:
     return True
 
 
-def connect(host: str, port: int, deadline: Deadline) -> None:
-    """Open and close a TCP connection to ``host:port`` within the budget."""
+def connect(host: str, port: int, deadline: Deadline) -> socket.socket:
+    """A TCP connection to ``host:port`` opened within the budget; the caller closes it."""
     errors = []
     for family, kind, proto, _, address in resolve(host, port, deadline):
-        with socket.socket(family, kind, proto) as sock:
-            sock.settimeout(deadline.left())
-            try:
-                sock.connect(address)
-                return
-            except TimeoutError:
-                raise ProbeTimeout(
-                    f"no answer from {host}:{port} within {deadline.seconds:g}s"
-                ) from None
-            except OSError as error:
-                errors.append(error.strerror or str(error))
+        sock = socket.socket(family, kind, proto)
+        sock.settimeout(deadline.left())
+        try:
+            sock.connect(address)
+            return sock
+        except TimeoutError:
+            sock.close()
+            raise ProbeTimeout(
+                f"no answer from {host}:{port} within {deadline.seconds:g}s"
+            ) from None
+        except OSError as error:
+            sock.close()
+            errors.append(error.strerror or str(error))
     raise ConnectionError(f"cannot connect to {host}:{port}: {'; '.join(errors) or 'no address'}")
 
 
@@ -147,11 +153,16 @@ def probe_tcp_store(
     deadline: Deadline,
     hosted_by: str = "the node whose address is the endpoint's host",
 ) -> ProbeResult:
-    """c10d's TCPStore and static's store: reachable, or this node will host it.
+    """c10d's TCPStore and static's store: a TCPStore answers there, or this node will host it.
 
     ``is_host`` follows c10d's option: True means this node hosts the store,
     False means it must connect, None means "this node if the host is ours".
+    A listener that accepts connections is asked as torch's client asks a store
+    (`tcp_store`): any other server there (HTTP, a silent socket) fails the
+    check, since torch's client would wait for it forever.
     """
+    from .tcp_store import ask_connected
+
     where = f"{host}:{port}"
     try:
         local = is_host if is_host is not None else is_local_address(host, deadline)
@@ -159,7 +170,8 @@ def probe_tcp_store(
             return ProbeResult(True, f"this host will host the store on {host}, on a free port")
         if local and port_is_free(host, port, deadline):
             return ProbeResult(True, f"this host will host the store on {where} (port is free)")
-        connect(host, port, deadline)
+        with connect(host, port, deadline) as sock:
+            answer = ask_connected(sock, where, deadline.left(), f"--timeout {deadline.seconds:g}s")
     except Exception as error:
         return ProbeResult(
             False,
@@ -167,7 +179,14 @@ def probe_tcp_store(
             f"start {hosted_by} first, or correct --rdzv-endpoint "
             "(it must name a host and port every node can reach)",
         )
-    return ProbeResult(True, f"store at {where} accepts connections")
+    if not answer.is_store:
+        return ProbeResult(
+            False,
+            answer.detail,
+            "point --rdzv-endpoint at the TCPStore's host and port "
+            f"(another server holds {where}), or stop what listens there",
+        )
+    return ProbeResult(True, f"store at {where} answers as a TCPStore")
 
 
 def http_get(url: str, deadline: Deadline, context: ssl.SSLContext | None) -> tuple[int, bytes]:

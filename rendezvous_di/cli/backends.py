@@ -28,10 +28,15 @@ def add_parser(commands: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from ..backends.listing import describe_backends
+    from ..plugins.isolation import loading_in_a_child
     from .render import table
 
     out = sys.stdout
-    infos = describe_backends(container_from_args(args), load=args.load)
+    container = container_from_args(args)
+    # --load imports plugins in one child process: one that kills its process or
+    # raises KeyboardInterrupt at import is listed as failed, with how it ended.
+    with loading_in_a_child():
+        infos = describe_backends(container, load=args.load)
     if args.json:
         out.write(json.dumps([i.to_json() for i in infos], indent=2))  # one write, not thousands
         out.write("\n")
