@@ -52,7 +52,8 @@ def _load(plugin: dict[str, Any]) -> dict[str, Any]:
         if schema is None
         else {o.name: o.declaration() for o in schema.options if not o.launcher}
     )
-    return {"state": "loaded", "options": options}
+    described = getattr(loader.creator(), "rendezvous_description", None) is not None
+    return {"state": "loaded", "options": options, "described": described}
 
 
 def main(fd: int) -> None:

@@ -47,12 +47,15 @@ class ChildVerdict:
     """What loading one plugin in the child gave: its state, why it failed, its options.
 
     ``options`` is the creator's declared ``rendezvous_options`` (validated in
-    the child, the plain-mapping form), None when it declares none.
+    the child, the plain-mapping form), None when it declares none. ``described``
+    says the creator also carries a ``rendezvous_description``, whose probe and
+    checks are code a pipe cannot carry.
     """
 
     state: Literal["loaded", "failed"]
     reason: str | None = None
     options: dict[str, dict[str, Any]] | None = None
+    described: bool = False  # the creator carries a ``rendezvous_description``
 
 
 class _Mode(threading.local):
@@ -151,7 +154,14 @@ def _collect(
         elif event["event"] == "start":
             progress["started"] = int(event["index"])
         elif event["event"] == "done":
-            verdicts.append(ChildVerdict(event["state"], event.get("reason"), event.get("options")))
+            verdicts.append(
+                ChildVerdict(
+                    event["state"],
+                    event.get("reason"),
+                    event.get("options"),
+                    bool(event.get("described")),
+                )
+            )
             progress["started"] = None
     if len(verdicts) == len(specs):
         return verdicts

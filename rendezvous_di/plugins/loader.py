@@ -248,7 +248,11 @@ class PluginLoader:
         if not load and self._description is None:
             return self._describe(None)
         if self._creator is None and self._problem is None and isolation.active():
-            return self._description_from_child()
+            described = self._description_from_child()
+            if self._verdict is None or not self._verdict.described:
+                return described
+            # The child proved the import harmless, and this plugin's description (its
+            # probe, its checks) is code a pipe cannot carry: load it here too.
         try:
             self.creator()
         except PluginLoadError as error:

@@ -74,6 +74,7 @@ def test_backends_load_lists_every_plugin_and_names_how_each_culprit_ended(
         "interrupt": "failed",
         "segv": "failed",
         "tuned": "loaded",
+        "etcd-v3": "loaded",  # our own first-party plugin, installed with rendezvous-di
     }
     assert rows["hardexit"]["reason"] == "ended the process loading it: exit status 3"
     assert rows["segv"]["reason"].startswith(
@@ -168,5 +169,5 @@ def test_without_isolation_the_loader_still_loads_in_process(
     install("rdzv-good", "rdzv-exit")
     infos: Any = describe_backends(RendezvousContainer(), load=True)
     status = {i.name: i.status for i in infos if i.source == "plugin"}
-    assert status == {"good": "loaded", "exit": "failed"}
+    assert status == {"good": "loaded", "exit": "failed", "etcd-v3": "loaded"}
     assert events.count("import good") == 1
