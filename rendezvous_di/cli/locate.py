@@ -19,7 +19,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from ..errors import ConfigError
+from ..errors import ConfigError, quote
 
 _HINT = "for example containers.platform:TrainingPlatformContainer or path/to/file.py:Container"
 
@@ -58,7 +58,7 @@ def rendezvous_of(target: Any, spec: str) -> Any:
     raise ConfigError(
         "--container",
         spec,
-        f"{target!r} is neither a RendezvousContainer nor a container nesting one "
+        f"{quote(target)} is neither a RendezvousContainer nor a container nesting one "
         "under a 'rendezvous' provider",
         hint=_HINT,
     )

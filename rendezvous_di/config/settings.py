@@ -8,16 +8,15 @@ and the valid choices, instead of minutes later inside a worker.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, UnknownBackendError
+from ..errors import ConfigError, UnknownBackendError, quote
 from .layers import Layer, merge
 from .policy import PluginPolicy
 from .torchrun import MAX_DIGITS
-from .values import FRESH_RUN_ID
+from .values import FRESH_RUN_ID, parse_number
 from .values import fresh_run_id as make_run_id
 
 if TYPE_CHECKING:
@@ -142,7 +141,7 @@ def resolve_settings(
     conf = values.get("conf", {})
     if not isinstance(conf, Mapping):
         raise ConfigError(
-            "conf", conf, f"{conf!r} is not a mapping of options", source=sources.get("conf")
+            "conf", conf, f"{quote(conf)} is not a mapping of options", source=sources.get("conf")
         )
     values["conf"] = description.convert_options(conf, sources)
     values.setdefault("endpoint", description.default_endpoint)
@@ -176,12 +175,11 @@ def resolve_settings(
 
 
 FIELDS = tuple(f.name for f in fields(RendezvousSettings) if f.init)
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
 def _text(value: Any, key: str, sources: Mapping[str, str], *, empty_ok: bool = False) -> str:
     if not isinstance(value, str):
-        problem = f"{value!r} is not text ({type(value).__name__}); quote it in YAML"
+        problem = f"{quote(value)} is not text ({type(value).__name__}); quote it in YAML"
         raise ConfigError(key, value, problem, source=sources.get(key))
     if not value and not empty_ok:
         raise ConfigError(key, value, "must have at least 1 character", source=sources.get(key))
@@ -189,21 +187,15 @@ def _text(value: Any, key: str, sources: Mapping[str, str], *, empty_ok: bool = 
 
 
 def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
-    """An int >= 1 from an int, a whole float or digits as text (PET_* values are text)."""
+    """An int >= 1 from an int or digits as text (PET_* values are text); never a float."""
     source = sources.get(key)
-    if isinstance(value, bool):
-        raise ConfigError(key, value, "expected a whole number, got a boolean", source=source)
-    text = value.strip().lstrip("+-") if isinstance(value, str) else ""
-    if len(text) > MAX_DIGITS and text.isdigit():  # int() itself refuses past 4300 digits
+    digits = value.strip().lstrip("+-") if isinstance(value, str) else ""
+    if digits.isdigit() and len(digits) > MAX_DIGITS:
         raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
-    if (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and _INTEGER.fullmatch(value)
-    ):
-        value = int(value)
-    if not isinstance(value, int):
-        raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
-    if value < 1:
+    number = parse_number(value, key, integer=True, source=source)
+    assert isinstance(number, int)
+    if number < 1:
         raise ConfigError(key, value, "must be greater than or equal to 1", source=source)
-    if value >= 10**MAX_DIGITS:
+    if number >= 10**MAX_DIGITS:
         raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
-    return value
+    return number

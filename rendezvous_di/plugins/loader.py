@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from .. import _torch
 from ..backends.description import BackendDescription
 from ..backends.options import DeclarationError, OptionSchema, declared_schema
-from ..errors import BackendMismatchError, PluginHandlerError, PluginLoadError
+from ..errors import BackendMismatchError, PluginHandlerError, PluginLoadError, quote
 from . import entry_points as installed
 from .entry_points import InstalledEntryPoint, canonical_name
 
@@ -159,7 +159,7 @@ class PluginLoader:
         try:
             getter = self.spec.entry_point.load()
             if not callable(getter):
-                self._fail(f"entry point object {getter!r} is not callable", None)
+                self._fail(f"entry point object {quote(getter)} is not callable", None)
                 return
             step = "getter raised"
             creator = getter()
@@ -172,7 +172,8 @@ class PluginLoader:
             self._loading = False
         if not callable(creator):
             self._fail(
-                f"getter returned {creator!r} ({type(creator).__name__}), which is not callable; "
+                f"getter returned {quote(creator)} ({type(creator).__name__}), "
+                "which is not callable; "
                 "it must return a creator (RendezvousParameters) -> RendezvousHandler",
                 None,
             )
