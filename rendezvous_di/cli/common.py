@@ -76,7 +76,7 @@ def add_rendezvous_flags(parser: argparse.ArgumentParser) -> None:
 
 def new_container(spec: str | None) -> Any:
     """A fresh ``RendezvousContainer``, or the one a ``--container MODULE:NAME`` points at."""
-    if spec:
+    if spec is not None:  # --container "" is an error, not the default container
         from .locate import load_container
 
         return load_container(spec)
@@ -88,7 +88,7 @@ def new_container(spec: str | None) -> Any:
 def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
     """A container fed with this command's sources: ``--config`` file, environment, ``flags``."""
     container = new_container(args.container_spec)
-    if args.config:
+    if args.config is not None:  # --config "" is an error, not "no file"
         container.config_file.override(args.config)
     container.flags.override(flags)
     return container
