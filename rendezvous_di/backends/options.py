@@ -72,6 +72,8 @@ class OptionSpec:
             converted = value.strip().lower()
         else:
             converted = value
+            if self.kind == "file" and not value.strip():
+                raise ConfigError(where, value, "must not be empty; expected the path of a file")
             if self.kind == "file" and check_files and not os.path.isfile(value):
                 raise ConfigError(where, value, f"file {quote(value)} does not exist")
         if self.choices and converted not in self.choices:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, UnknownBackendError, quote
+from .endpoint import parse_address
 from .layers import Layer, merge
 from .policy import PluginPolicy
 from .torchrun import MAX_DIGITS
@@ -159,7 +160,11 @@ def resolve_settings(
     for key in ("endpoint", "run_id"):
         values[key] = _text(values[key], key, sources, empty_ok=key == "endpoint")
     if values.get("local_addr") is not None:
-        values["local_addr"] = _text(values["local_addr"], "local_addr", sources)
+        address = _text(values["local_addr"], "local_addr", sources)
+        try:
+            values["local_addr"] = parse_address(address)
+        except ConfigError as error:
+            raise error.with_source(sources.get("local_addr")) from None
 
     settings = RendezvousSettings(**values)
     if settings.max_nodes < settings.min_nodes:
