@@ -12,7 +12,7 @@ import sys
 from typing import Any, NoReturn
 
 from ..config.torchrun import TORCHRUN_OPTIONS
-from ..errors import one_line
+from ..errors import ConfigError, one_line
 
 PROG = "rendezvous-di"
 
@@ -87,6 +87,8 @@ def new_container(spec: str | None) -> Any:
 
 def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
     """A container fed with this command's sources: ``--config`` file, environment, ``flags``."""
+    if args.config == "":  # every command refuses it, even one that may not read the file
+        raise ConfigError("--config", "", "the path is empty; expected a YAML file")
     container = new_container(args.container_spec)
     if args.config is not None:  # --config "" is an error, not "no file"
         container.config_file.override(args.config)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..config.endpoint import host_port
 from ..config.sources import FlagValue
 from ..config.torchrun import TORCHRUN_OPTIONS
 from ..errors import one_line
@@ -97,7 +98,7 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
     described = Catalog(container.backends.providers).describe(settings.backend, settings.plugins)
     if described.meets_at_master and settings.source_of("endpoint") == "default":
         port = args.master_port if args.master_port is not None else 29500
-        endpoint = FlagValue(f"{args.master_addr}:{port}", "--master-addr/--master-port")
+        endpoint = FlagValue(host_port(args.master_addr, port), "--master-addr/--master-port")
         flags = {**flags, "endpoint": endpoint}
         container.flags.override(flags)
         settings = container.settings()

@@ -49,6 +49,7 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
             f"{quote(text)} is an IPv6 address without brackets",
             hint=f"write {_bracketed(endpoint)}",
         )
+    bracketed = endpoint.startswith("[")
     if endpoint.startswith("[") and endpoint.endswith("]"):
         host, port_text = endpoint[1:-1], None
     else:
@@ -57,6 +58,13 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
             host, port_text = endpoint, None
         if len(host) > 1 and host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
+    if bracketed and not _is_ipv6(host):
+        raise ConfigError(
+            field,
+            text,
+            f"{quote(host)} in brackets is not an IPv6 address",
+            hint="write [<IPv6 address>]:<port>, for example [::1]:29400",
+        )
     port: int | None = None
     if port_text is not None:
         if not _PORT.match(port_text) or int(port_text) >= 2**16:
@@ -75,6 +83,11 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
             field, text, f"host is {len(host)} characters long; a host name has at most {MAX_HOST}"
         )
     return Endpoint(host, port)
+
+
+def host_port(host: str, port: int | str) -> str:
+    """``host:port`` as an endpoint; an IPv6 address (``--master-addr ::1``) is bracketed."""
+    return f"[{host}]:{port}" if _is_ipv6(host) else f"{host}:{port}"
 
 
 def _bracketed(endpoint: str) -> str:

@@ -151,9 +151,10 @@ def _decode(name: str, raw: bytes) -> str:
 def _parse(name: str, text: str, environ: Mapping[str, str]) -> Any:
     import yaml  # deferred: only file-based configuration pays for PyYAML
 
-    loader = _loader()(text)
-    loader.environ = environ
+    loader = None
     try:
+        loader = _loader()(text)  # reading starts here: a NUL byte fails already
+        loader.environ = environ
         node = loader.get_single_node()
         if node is None:
             return None
@@ -172,7 +173,8 @@ def _parse(name: str, text: str, environ: Mapping[str, str]) -> Any:
     except (ValueError, OverflowError) as error:  # an integer past Python's 4300 digits
         raise ConfigFileError(name, f"invalid YAML: {error}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_size(name: str, root: Any) -> None:
