@@ -22,7 +22,7 @@ from .options import OptionSpec
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
-    from ..plugins.loader import PluginSpec
+    from ..plugins.loader import PluginLoader, PluginSpec
     from ..plugins.slots import BackendSlot
 
 
@@ -151,6 +151,8 @@ def _builtin_info(description: BackendDescription, shadowed_by: str | None = Non
 
 
 def _slot_infos(slot: BackendSlot, policy: PluginPolicy, load: bool) -> list[BackendInfo]:
+    from ..plugins.slots import SHOWN_CLAIMANTS
+
     decision = slot.decide(policy)
     if load and decision.kind == "plugin":
         with contextlib.suppress(PluginError):  # the loader records it: shown as failed
@@ -159,7 +161,8 @@ def _slot_infos(slot: BackendSlot, policy: PluginPolicy, load: bool) -> list[Bac
     if slot.builtin:
         chosen = decision.loaders[0].spec.label if decision.kind == "plugin" else None
         infos.append(_builtin_info(BUILTIN_BACKENDS[slot.name], shadowed_by=chosen))
-    for loader in sorted(slot.loaders, key=lambda lo: lo.spec.distribution):
+    loaders = sorted(slot.loaders, key=lambda lo: lo.spec.distribution)
+    for loader in loaders[:SHOWN_CLAIMANTS]:
         status, reason = slot.status(loader, policy)
         infos.append(
             BackendInfo(
@@ -173,4 +176,21 @@ def _slot_infos(slot: BackendSlot, policy: PluginPolicy, load: bool) -> list[Bac
                 version=loader.spec.version,
             )
         )
+    if len(loaders) > SHOWN_CLAIMANTS:
+        infos.append(_more_claimants(slot, loaders[SHOWN_CLAIMANTS:], policy))
     return infos
+
+
+def _more_claimants(
+    slot: BackendSlot, rest: list[PluginLoader], policy: PluginPolicy
+) -> BackendInfo:
+    """One row for the claimants past the first few: a listing stays a few lines per name."""
+    statuses = sorted({slot.status(loader, policy)[0] for loader in rest})
+    return BackendInfo(
+        name=slot.name,
+        source="plugin",
+        status="/".join(statuses),
+        summary=f"and {len(rest)} more distributions declare {slot.name!r}",
+        reason=f"and {len(rest)} more distributions declare {slot.name!r}; "
+        "see them with: pip list, or importlib.metadata.entry_points(group='torchrun.handlers')",
+    )

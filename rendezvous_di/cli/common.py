@@ -99,3 +99,15 @@ def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
 def container_from_args(args: argparse.Namespace) -> Any:
     """The container of a command parsed with :func:`add_rendezvous_flags`."""
     return container_for(args, {o.key: getattr(args, o.key) for o in TORCHRUN_OPTIONS})
+
+
+def warn_about_policy(settings: Any, err: Any) -> None:
+    """Warn about ``plugins`` names that match nothing installed (after the settings validated:
+    the first stderr line of a failing command is its ``error:``)."""
+    if not (settings.plugins.allow or settings.plugins.override_builtins):
+        return
+    from ..plugins.loader import discover
+    from ..plugins.policy_check import policy_warnings
+
+    for line in policy_warnings(settings.plugins, discover()):
+        err.write(one_line(line) + "\n")

@@ -127,7 +127,12 @@ def _regular_file_identity(name: str, info: os.stat_result) -> tuple[int, int]:
             if stat.S_ISSOCK(info.st_mode)
             else "not a regular file"
         )
-        raise ConfigFileError(name, f"is {kind}; expected a regular YAML file")
+        hint = (
+            "; write the settings to a file (a pipe or <(...) is not read)"
+            if "FIFO" in kind
+            else ""
+        )
+        raise ConfigFileError(name, f"is {kind}; expected a regular YAML file{hint}")
     if info.st_size > MAX_FILE_BYTES:
         raise ConfigFileError(
             name, f"is {info.st_size} bytes; a settings file has at most {MAX_FILE_BYTES}"

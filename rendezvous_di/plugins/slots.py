@@ -188,7 +188,15 @@ class BackendSlot:
         return f"<BackendSlot {self.name!r} builtin={self.builtin} plugins={len(self.loaders)}>"
 
 
+SHOWN_CLAIMANTS = 3
+"""Distributions a message names; more are counted (500 claiming one name stay one line)."""
+
+
 def _names(loaders: Iterable[PluginLoader]) -> str:
-    return ", ".join(
-        f"{lo.spec.distribution!r} {lo.spec.version} ({lo.spec.value})" for lo in loaders
+    listed = list(loaders)
+    shown = ", ".join(
+        f"{lo.spec.distribution!r} {lo.spec.version} ({lo.spec.value})"
+        for lo in listed[:SHOWN_CLAIMANTS]
     )
+    more = len(listed) - SHOWN_CLAIMANTS
+    return shown + (f" and {more} more" if more > 0 else "")
