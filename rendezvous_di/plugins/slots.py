@@ -120,12 +120,13 @@ class BackendSlot:
         decision = self.decide(policy)
         policy_from = f" (plugins policy from {policy_source})" if policy_source else ""
         if decision.kind == "conflict":
+            claimants = sorted(decision.loaders, key=lambda lo: lo.spec.distribution)
             return PluginSelectionError(
                 "backend",
                 self.name,
-                f"backend {self.name!r} is declared by {len(decision.loaders)} distributions: "
-                f"{_names(decision.loaders)}",
-                choices=[lo.spec.distribution for lo in decision.loaders],
+                f"backend {self.name!r} is declared by {len(claimants)} distributions: "
+                f"{_names(claimants)}",
+                choices=[lo.spec.distribution for lo in claimants],
                 hint="list all but one distribution in plugins.deny",
                 source=source,
             )
