@@ -1,6 +1,6 @@
 """Typed errors that name the offending value and the valid choices.
 
-Every error a user can cause by configuration is a :class:`ConfigError`, a
+Every error a user can cause by configuration is a [`ConfigError`][rendezvous_di.ConfigError], a
 ``ValueError`` subclass, so callers that already guard torch's own ``ValueError``
 keep working while new code can read ``field``, ``value`` and ``choices``
 instead of parsing a message.

@@ -52,7 +52,8 @@ class BackendDescription:
         probe: readiness probe for ``rendezvous-di check``; None: not probed.
         meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
             (its ``static`` backend).
-        distribution, version: who ships it, for listings.
+        distribution: the distribution that ships it, for listings.
+        version: that distribution's version, for listings.
     """
 
     name: str

@@ -97,7 +97,7 @@ def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
 
 
 def container_from_args(args: argparse.Namespace) -> Any:
-    """The container of a command parsed with :func:`add_rendezvous_flags`."""
+    """The container of a command parsed with `add_rendezvous_flags`."""
     return container_for(args, {o.key: getattr(args, o.key) for o in TORCHRUN_OPTIONS})
 
 

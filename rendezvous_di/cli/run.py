@@ -29,7 +29,7 @@ HELP = "torchrun with the rendezvous from the container (every torchrun flag, pl
 
 
 def add_parser(commands: Any) -> None:
-    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see :func:`main`)."""
+    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see `main`)."""
     commands.add_parser(NAME, help=HELP, add_help=False)
 
 

@@ -1,9 +1,9 @@
-"""A :class:`Layer` is what one source says: values, already expanded, each with its source.
+"""A `Layer` is what one source says: values, already expanded, each with its source.
 
 ``nnodes`` becomes ``min_nodes``/``max_nodes``, ``standalone`` becomes a c10d
 endpoint with a fresh run id, torchrun's ``k=v,k=v`` becomes a mapping; each
 value keeps a label saying where it came from (``conf.x`` per option).
-:func:`merge` stacks layers, later ones winning.
+`merge` stacks layers, later ones winning.
 """
 
 from __future__ import annotations

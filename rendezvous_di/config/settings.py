@@ -36,7 +36,7 @@ class RendezvousSettings:
 
     ``conf`` holds the backend options converted to the types torch reads.
     ``source_of(key)`` tells where a value came from. Build it with
-    :func:`resolve_settings`, which validates every field and names the
+    `resolve_settings`, which validates every field and names the
     offending one; the class itself trusts its arguments.
 
     A plain dataclass, not a pydantic model: every ``rendezvous-di run`` agent

@@ -1,6 +1,6 @@
 """torchrun's rendezvous flags, their PET_* twins, and torchrun's value syntaxes.
 
-One table, :data:`TORCHRUN_OPTIONS`, says for each setting which flag and
+One table, `TORCHRUN_OPTIONS`, says for each setting which flag and
 which variable carry it and where torch's own parser stores it; the CLI
 builds its flags from it, the environment source reads its variables from
 it, and ``rendezvous-di run`` hands the resolved values back to torch by it.
