@@ -29,7 +29,7 @@ def load_container(spec: str) -> Any:
     """Return the rendezvous container that ``spec`` (``MODULE:NAME``) points at.
 
     Everything that runs the platform's code (importing, attribute lookups,
-    calling a factory) goes through :func:`_user_code`: whatever it raises is
+    calling a factory) goes through `_user_code`: whatever it raises is
     a ``--container`` error, never a traceback.
     """
     module_name, sep, attribute = spec.partition(":")

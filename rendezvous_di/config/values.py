@@ -65,7 +65,7 @@ def parse_number(
     One grammar for every numeric setting and option, whatever its source.
     A float is never truncated to an integer (``join_timeout: 1.5``, ``--nnodes
     2.0``): torch's ``get_as_int`` refuses ``"1.5"`` too. Non-finite values
-    (``nan``, ``inf``, ``1e400``) and integers past :data:`MAX_INTEGER` are
+    (``nan``, ``inf``, ``1e400``) and integers past `MAX_INTEGER` are
     refused here rather than overflowing inside torch.
     """
     kind = "an integer" if integer else "a number"

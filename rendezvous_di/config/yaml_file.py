@@ -1,8 +1,8 @@
 """Reading a settings file: YAML with ``${VAR}`` expansion and torchrun's ``1:4`` kept as text.
 
 Hostile files are refused with the file's name, never hung on or walked: only
-regular files up to :data:`MAX_FILE_BYTES` are read, aliases may not expand
-past :data:`MAX_NODES` values, and a variable's value is substituted into one
+regular files up to `MAX_FILE_BYTES` are read, aliases may not expand
+past `MAX_NODES` values, and a variable's value is substituted into one
 scalar, so it can never add keys or open a list.
 
 A file is re-read only when it or a variable it references changes: its
@@ -183,7 +183,7 @@ def _parse(name: str, text: str, environ: Mapping[str, str]) -> Any:
 
 
 def _check_size(name: str, root: Any) -> None:
-    """Refuse a node graph that stands for more than :data:`MAX_NODES` values, or a cycle.
+    """Refuse a node graph that stands for more than `MAX_NODES` values, or a cycle.
 
     Counted on the composed nodes, before any Python value is built; each
     node is visited once (an alias's size is remembered), so counting a
