@@ -162,6 +162,38 @@ def test_a_shared_python_structure_given_to_from_dict_is_never_walked() -> None:
     assert done.stdout.split() == fields
 
 
+@pytest.mark.parametrize("depth", [5_000, 200_000])
+def test_nesting_too_deep_is_refused(tmp_path: Path, depth: int) -> None:
+    path = in_file(tmp_path, "run_id: " + "[" * depth + "]" * depth + "\n")
+    refused(cli(["--config", path]), path, "nested too deeply")
+
+
+@pytest.mark.parametrize("kind", ["bomb", "fifo", "directory", "empty path", "not utf-8"])
+def test_a_hostile_file_given_to_the_container_is_a_config_file_error(
+    tmp_path: Path, kind: str
+) -> None:
+    """The same refusals in Python, through the container's ``config_file`` provider."""
+    from rendezvous_di.errors import ConfigFileError
+
+    if kind == "bomb":
+        path = in_file(tmp_path, BOMB_PLACES["run_id"].format(bomb=_bomb()))
+    elif kind == "fifo":
+        path = str(tmp_path / "fifo")
+        os.mkfifo(path)
+    elif kind == "directory":
+        path = str(tmp_path)
+    elif kind == "empty path":
+        path = ""
+    else:
+        path = in_file(tmp_path, b"run_id: \xff\n")
+    container = RendezvousContainer()
+    container.environ.override({})
+    container.config_file.override(path)
+    with pytest.raises(ConfigFileError) as caught:
+        container.settings()
+    assert len(str(caught.value)) < 400
+
+
 # ---------------------------------------------------------------- non-finite and huge numbers
 
 HUGE = "9" * 100_000
