@@ -659,3 +659,31 @@ def test_a_large_listing_into_a_closed_pipe_ends_quietly() -> None:
 def test_check_refuses_a_timeout_no_probe_can_take(value: str) -> None:
     line = refused(run_cli(["check", "--timeout", value], timeout=TIMEOUT), "--timeout")
     assert len(line) < 400
+
+
+# ---------------------------------------------------------------- the same through run
+
+
+@pytest.mark.parametrize(
+    "case", ["bomb", "fifo", "float nnodes", "bare ipv6", "not utf-8", "huge option", "empty"]
+)
+def test_run_refuses_hostile_input_before_starting_anything(tmp_path: Path, case: str) -> None:
+    env: dict[str, str] = {}
+    if case == "bomb":
+        flags = ["--config", in_file(tmp_path, BOMB_PLACES["conf option"].format(bomb=_bomb()))]
+    elif case == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        flags = ["--config", str(tmp_path / "fifo")]
+    elif case == "float nnodes":
+        flags = ["--nnodes", "1.5"]
+    elif case == "bare ipv6":
+        flags = ["--rdzv-endpoint", "fe80::1"]
+    elif case == "not utf-8":
+        flags, env = [], {"PET_RDZV_ID": UNDECODABLE}
+    elif case == "huge option":
+        flags = ["--rdzv-conf", "join_timeout=1e400"]
+    else:
+        flags = ["--config", ""]
+    done = run_cli(["run", *flags, "--nproc-per-node", "1", "x.py"], env=env, timeout=TIMEOUT)
+    refused(done)
+    assert "rendezvous-di: backend=" not in done.stderr  # nothing was started
