@@ -20,25 +20,10 @@ import pytest
 
 from rendezvous_di import ConfigError, RendezvousContainer
 from rendezvous_di.errors import MAX_MESSAGE
+from tests.support.contract import refused
 from tests.support.procs import REPO, clean_environ, run_cli
 
 TIMEOUT = 60  # generous: the machine is loaded; a hang is what it catches, not slowness
-MAX_STDERR = 2000
-
-
-def refused(done: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Assert the error contract and return the error line."""
-    stderr = done.stderr
-    assert done.returncode == 2, (done.returncode, stderr[:500])
-    assert len(stderr) < MAX_STDERR, stderr[:500]
-    assert "Traceback" not in stderr
-    lines = stderr.splitlines()
-    assert lines, stderr
-    assert lines[0].startswith("error: "), stderr[:500]
-    assert [line for line in lines if line.startswith("error:")] == [lines[0]]
-    for fragment in fragments:
-        assert fragment in lines[0], (fragment, lines[0])
-    return lines[0]
 
 
 def cli(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_hostile_input import refused
+from tests.support.contract import refused
 from tests.support.plugin_dists import install_claimants
 from tests.support.procs import run_cli
 
