@@ -22,6 +22,7 @@ CASES = {
     "plugin_scaling": cases.plugin_scaling,
     "broken_plugin": cases.broken_plugin,
     "end_to_end": cases.end_to_end,
+    "bad_input": cases.bad_input,
 }
 
 

@@ -201,6 +201,14 @@ class UnknownOptionError(ConfigError):
         )
 
 
+class LauncherFlagError(ConfigError, AssertionError):
+    """A torchrun flag torch itself refuses with an ``AssertionError`` (``--max-restarts -1``).
+
+    Also a `ConfigError`: we refuse it before torch is imported, and
+    code written against ``torch.distributed.run.main`` still catches what it did.
+    """
+
+
 class ConfigFileError(ConfigError):
     """A configuration file is missing, unreadable or not valid YAML."""
 

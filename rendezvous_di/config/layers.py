@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError, nearest, quote
 from .policy import PLUGIN_KEYS
-from .torchrun import parse_conf, parse_nnodes
+from .torchrun import MASTER_KEYS, parse_conf, parse_nnodes
 from .values import FRESH_RUN_ID, parse_bool
 
 KEYS = (
@@ -28,8 +28,10 @@ KEYS = (
     "conf",
     "plugins",
     "standalone",
+    *MASTER_KEYS,
 )
-"""Every key a source may set (``nnodes`` and ``standalone`` expand into others)."""
+"""Every key a source may set (``nnodes`` and ``standalone`` expand into others;
+``node_rank``, ``master_addr`` and ``master_port`` shape the static rendezvous)."""
 
 STANDALONE = (("backend", "c10d"), ("endpoint", "localhost:0"), ("run_id", FRESH_RUN_ID))
 """torchrun's ``--standalone``: its own rendezvous values win over any given ones."""
