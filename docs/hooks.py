@@ -53,10 +53,16 @@ def cell(value: object, *, code: bool = False) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def backend_options(name: str) -> str:
+def documented_backends() -> dict[str, Any]:
+    """torch's built-ins and the backends rendezvous-di itself ships (etcd-v3), by name."""
+    from rendezvous_di.backends import etcd_v3
     from rendezvous_di.backends.builtin import BUILTIN_BACKENDS
 
-    backend = BUILTIN_BACKENDS[name]
+    return {**BUILTIN_BACKENDS, etcd_v3.NAME: etcd_v3.DESCRIPTION}
+
+
+def backend_options(name: str) -> str:
+    backend = documented_backends()[name]
     assert backend.schema is not None
     rows = ["| option | type | default | meaning |", "| --- | --- | --- | --- |"]
     for option in backend.schema.options:

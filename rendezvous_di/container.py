@@ -12,6 +12,7 @@ from .config import sources
 from .config.values import fresh_run_id
 from .container_instance import RendezvousDynamicContainer
 from .pipeline import ResolutionCache, build_parameters, open_handler, policy_from, settings_from
+from .resource import ThreadSafeResource
 
 
 class RendezvousContainer(containers.DeclarativeContainer):
@@ -37,6 +38,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
             others registered on torch's registry. ``backends.providers[name]``
             can be overridden and the override reaches ``handler``.
         handler: the selected backend's handler, a Resource: one per container,
+            however many threads ask at once (`ThreadSafeResource`),
             shut down by ``shutdown_resources()``.
 
     ``container.c10d`` is the Selector's entry, and patching a provider
@@ -77,7 +79,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
     backends.set_selector(settings.provided.backend)
     backends.set_providers(**builtin_entries(parameters))
 
-    handler = providers.Resource(open_handler, handler=backends, backend=settings.provided.backend)
+    handler = ThreadSafeResource(open_handler, handler=backends, backend=settings.provided.backend)
 
     def __new__(cls, **overriding_providers: Any) -> Any:
         # Discovery belongs to creation, not to import: each new container sees

@@ -252,6 +252,24 @@ class BackendMismatchError(RendezvousDIError, RuntimeError):
         )
 
 
+class NotATCPStoreError(RendezvousDIError, ConnectionError):
+    """The endpoint a c10d handler would join is held by a server that is not a TCPStore.
+
+    torch's client would wait for such a server forever, whatever its
+    ``read_timeout``; we ask first (`rendezvous_di.backends.tcp_store`) and
+    refuse within ``read_timeout``, naming the endpoint.
+    """
+
+    def __init__(self, backend: str, endpoint: str, detail: str) -> None:
+        """``detail`` says what answered at ``endpoint`` (it names the endpoint)."""
+        self.backend = backend
+        self.endpoint = endpoint
+        super().__init__(
+            f"{backend}: {detail}; point --rdzv-endpoint at the store's host and port, "
+            "or stop the server that holds it"
+        )
+
+
 class PluginError(RendezvousDIError):
     """Something about an out-of-tree ``torchrun.handlers`` backend.
 

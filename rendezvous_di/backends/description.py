@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
+    from torch.distributed.elastic.rendezvous import RendezvousParameters
+
     from ..config.settings import RendezvousSettings
     from .options import OptionSchema
     from .probing import Deadline, ProbeResult
@@ -29,6 +31,9 @@ SettingsCheck = Callable[["RendezvousSettings"], None]
 
 Probe = Callable[["RendezvousSettings", "Deadline"], "ProbeResult"]
 """Answers, within the deadline and without side effects, whether the backend is reachable."""
+
+BeforeCreate = Callable[["RendezvousParameters"], None]
+"""Runs just before torch's creator, with the parameters it gets; raises to refuse."""
 
 
 def _no_check(settings: RendezvousSettings) -> None:
@@ -50,6 +55,8 @@ class BackendDescription:
         requires: ``(module, extra)`` pairs that must be importable.
         settings_check: extra rules over the whole settings (endpoint grammar, ranks).
         probe: readiness probe for ``rendezvous-di check``; None: not probed.
+        before_create: run before torch creates the handler, to refuse what torch would
+            hang on (c10d: the endpoint it joins must answer as a TCPStore); None: nothing.
         local_check: what ``rendezvous-di run`` checks on this machine before anything
             starts (a file store's directory): raises ConfigError, touches no network.
         meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
@@ -67,6 +74,7 @@ class BackendDescription:
     requires: tuple[tuple[str, str], ...] = ()
     settings_check: SettingsCheck = _no_check
     probe: Probe | None = None
+    before_create: BeforeCreate | None = None
     local_check: SettingsCheck = _no_check
     meets_at_master: bool = False
     distribution: str | None = None

@@ -8,13 +8,11 @@ of their process-wide loader.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from ..errors import PluginError
 from .builtin import BUILTIN_BACKENDS
 from .catalog import fixed_description
 from .description import BackendDescription
@@ -77,11 +75,14 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
     policy: PluginPolicy | None = None  # resolved at the first plugin: built-ins need none
     installed: dict[str, list[PluginSpec]] | None = None  # read at the first name declared in code
     infos: list[BackendInfo] = []
-    for name, entry in sorted(container.backends.providers.items()):
+    entries = sorted(container.backends.providers.items())
+    if load:
+        _load_used_plugins(entries, container)
+    for name, entry in entries:
         slot: BackendSlot | None = getattr(entry, "slot", None)
         if slot is not None:
             policy = policy or container.plugin_policy()
-            infos.extend(_slot_infos(slot, policy, load))
+            infos.extend(_slot_infos(slot, policy))
             continue
         description = fixed_description(name, entry)
         builtin = description.origin == "builtin"
@@ -150,13 +151,22 @@ def _builtin_info(description: BackendDescription, shadowed_by: str | None = Non
     return _info(description)
 
 
-def _slot_infos(slot: BackendSlot, policy: PluginPolicy, load: bool) -> list[BackendInfo]:
+def _load_used_plugins(entries: Iterable[tuple[str, Any]], container: Any) -> None:
+    """Load, all together, every plugin the policy would use (failures are recorded)."""
+    from ..plugins.loader import load_all
+
+    slots = [slot for _, entry in entries if (slot := getattr(entry, "slot", None)) is not None]
+    if not slots:
+        return
+    policy = container.plugin_policy()
+    decisions = [slot.decide(policy) for slot in slots]
+    load_all(d.loaders[0] for d in decisions if d.kind == "plugin")
+
+
+def _slot_infos(slot: BackendSlot, policy: PluginPolicy) -> list[BackendInfo]:
     from ..plugins.slots import SHOWN_CLAIMANTS
 
     decision = slot.decide(policy)
-    if load and decision.kind == "plugin":
-        with contextlib.suppress(PluginError):  # the loader records it: shown as failed
-            decision.loaders[0].creator()
     infos = []
     if slot.builtin:
         chosen = decision.loaders[0].spec.label if decision.kind == "plugin" else None

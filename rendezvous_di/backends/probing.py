@@ -28,11 +28,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """One probe's verdict: ``ok``, what was found, and how to fix it when not ok."""
+    """One probe's verdict: ``ok``, what was found, and how to fix it when not ok.
+
+    ``answered``: the backend's server answered, and what it serves is the
+    problem (an etcd without the v2 API, refused credentials). Once a job
+    failed, such a finding says more than the job's own error.
+    """
 
     ok: bool
     detail: str
     fix: str | None = None
+    answered: bool = False
 
 
 class Deadline:
@@ -45,6 +51,10 @@ class Deadline:
     def left(self) -> float:
         """Seconds left, at least a small positive value so that a step can still fail fast."""
         return max(self._end - time.monotonic(), 0.05)
+
+    def expired(self) -> bool:
+        """Whether the budget is spent."""
+        return time.monotonic() >= self._end
 
 
 class ProbeTimeout(Exception):
@@ -108,21 +118,23 @@ def port_is_free(host: str, port: int, deadline: Deadline) -> bool:
     return True
 
 
-def connect(host: str, port: int, deadline: Deadline) -> None:
-    """Open and close a TCP connection to ``host:port`` within the budget."""
+def connect(host: str, port: int, deadline: Deadline) -> socket.socket:
+    """A TCP connection to ``host:port`` opened within the budget; the caller closes it."""
     errors = []
     for family, kind, proto, _, address in resolve(host, port, deadline):
-        with socket.socket(family, kind, proto) as sock:
-            sock.settimeout(deadline.left())
-            try:
-                sock.connect(address)
-                return
-            except TimeoutError:
-                raise ProbeTimeout(
-                    f"no answer from {host}:{port} within {deadline.seconds:g}s"
-                ) from None
-            except OSError as error:
-                errors.append(error.strerror or str(error))
+        sock = socket.socket(family, kind, proto)
+        sock.settimeout(deadline.left())
+        try:
+            sock.connect(address)
+            return sock
+        except TimeoutError:
+            sock.close()
+            raise ProbeTimeout(
+                f"no answer from {host}:{port} within {deadline.seconds:g}s"
+            ) from None
+        except OSError as error:
+            sock.close()
+            errors.append(error.strerror or str(error))
     raise ConnectionError(f"cannot connect to {host}:{port}: {'; '.join(errors) or 'no address'}")
 
 
@@ -141,11 +153,16 @@ def probe_tcp_store(
     deadline: Deadline,
     hosted_by: str = "the node whose address is the endpoint's host",
 ) -> ProbeResult:
-    """c10d's TCPStore and static's store: reachable, or this node will host it.
+    """c10d's TCPStore and static's store: a TCPStore answers there, or this node will host it.
 
     ``is_host`` follows c10d's option: True means this node hosts the store,
     False means it must connect, None means "this node if the host is ours".
+    A listener that accepts connections is asked as torch's client asks a store
+    (`tcp_store`): any other server there (HTTP, a silent socket) fails the
+    check, since torch's client would wait for it forever.
     """
+    from .tcp_store import ask_connected
+
     where = f"{host}:{port}"
     try:
         local = is_host if is_host is not None else is_local_address(host, deadline)
@@ -153,7 +170,8 @@ def probe_tcp_store(
             return ProbeResult(True, f"this host will host the store on {host}, on a free port")
         if local and port_is_free(host, port, deadline):
             return ProbeResult(True, f"this host will host the store on {where} (port is free)")
-        connect(host, port, deadline)
+        with connect(host, port, deadline) as sock:
+            answer = ask_connected(sock, where, deadline.left(), f"--timeout {deadline.seconds:g}s")
     except Exception as error:
         return ProbeResult(
             False,
@@ -161,7 +179,14 @@ def probe_tcp_store(
             f"start {hosted_by} first, or correct --rdzv-endpoint "
             "(it must name a host and port every node can reach)",
         )
-    return ProbeResult(True, f"store at {where} accepts connections")
+    if not answer.is_store:
+        return ProbeResult(
+            False,
+            answer.detail,
+            "point --rdzv-endpoint at the TCPStore's host and port "
+            f"(another server holds {where}), or stop what listens there",
+        )
+    return ProbeResult(True, f"store at {where} answers as a TCPStore")
 
 
 def http_get(url: str, deadline: Deadline, context: ssl.SSLContext | None) -> tuple[int, bytes]:

@@ -38,13 +38,17 @@ def add_parser(commands: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from ..backends.listing import describe_backends
+    from ..plugins.isolation import loading_in_a_child
     from .render import table
 
     out = sys.stdout
     container = container_from_args(args)
-    if args.name is not None:
-        _load_selected_plugin(container, args.name)
-    infos = describe_backends(container, load=args.load)
+    # --load imports plugins in one child process: one that kills its process or
+    # raises KeyboardInterrupt at import is listed as failed, with how it ended.
+    with loading_in_a_child():
+        if args.name is not None:
+            _load_selected_plugin(container, args.name)
+        infos = describe_backends(container, load=args.load)
     if args.name is not None:
         return _show_one(args.name, infos, as_json=args.json, load=True)
     if args.json:
@@ -71,22 +75,19 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _load_selected_plugin(container: Any, name: str) -> None:
-    """Asked about one plugin-served name: import the plugin that serves it, for its options.
+    """Asked about one plugin-served name: load the plugin that serves it, for its options.
 
-    Only that one (the listing imports none); a failure is recorded by its
-    loader and shown as the row's status.
+    Only that one (the listing loads none), in a child process like ``--load``;
+    a failure is recorded by its loader and shown as the row's status.
     """
-    import contextlib
-
-    from ..errors import PluginError
+    from ..plugins.loader import load_all
 
     slot = getattr(container.backends.providers.get(name), "slot", None)
     if slot is None:
         return
     decision = slot.decide(container.plugin_policy())
     if decision.kind == "plugin":
-        with contextlib.suppress(PluginError):
-            decision.loaders[0].creator()
+        load_all(decision.loaders[:1])
 
 
 def _show_one(name: str, infos: list[Any], *, as_json: bool, load: bool) -> int:

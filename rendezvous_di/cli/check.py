@@ -57,15 +57,17 @@ def main(args: argparse.Namespace) -> int:
 
 def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_json: bool) -> int:
     """Validate, probe, report; return the exit code."""
-    from ..backends.probing import Deadline, ProbeTimeout, bounded, probe
+    from ..backends.probing import Deadline, ProbeTimeout, probe
+    from ..plugins.isolation import loading_in_a_child
 
     deadline = Deadline(timeout)
     try:
-        # Validating loads the selected plugin (its options are on its creator): a plugin
-        # whose import hangs must not hang the command that is meant to diagnose it.
-        settings, description = bounded(
-            lambda: validate_for_run(container), deadline, "loading the selected backend"
-        )
+        # Validating loads the selected plugin (its options are on its creator), in a
+        # child process: a plugin that kills its process, hangs or raises
+        # KeyboardInterrupt at import must not end or hang the command meant to diagnose
+        # it. At the deadline the child is killed.
+        with loading_in_a_child(deadline):
+            settings, description = validate_for_run(container)
     except ProbeTimeout as error:
         err.write(f"error: {one_line(str(error))}\n")
         err.write("fix: the plugin's import hangs or is slow: raise --timeout, or deny it\n")

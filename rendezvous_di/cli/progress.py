@@ -8,7 +8,8 @@ handler instance (the class, every other method and property such as
 waits a monitor thread reports how many nodes joined against the expected
 ``min..max`` and the elapsed time: one updating line on a terminal, a log line
 every few seconds otherwise. When the call returns, a summary gives the
-round, the world size, this node's rank and the time taken.
+round (torch's round number, counted from 0 as torch's own log lines count it),
+the world size, this node's rank and the time taken.
 
 How many nodes joined is read from the backend's state without touching the
 handler's state (which is not thread-safe): torch's dynamic rendezvous
@@ -77,6 +78,13 @@ def _dynamic_snapshot(backend: Any, node: Any) -> Snapshot | None:
     return Snapshot(joined=len(state.participants), round=state.round)
 
 
+def is_stop(error: BaseException) -> bool:
+    """A signal stopping the agent (torch's ``SignalException``, Ctrl-C), not a failure."""
+    return isinstance(error, KeyboardInterrupt) or any(
+        cls.__name__ in ("SignalException", "StopSignal") for cls in type(error).__mro__
+    )
+
+
 def handler_round(handler: Any) -> int | None:
     """The round the handler just joined (torch's dynamic rendezvous), else None."""
     holder = getattr(handler, "_state_holder", None)
@@ -135,14 +143,18 @@ class ProgressReporter:
             info = call()
         except BaseException as error:
             self._finish(done, monitor)
-            self._write(
-                f"rendezvous failed after {self.clock() - started:.1f}s: {type(error).__name__}"
-            )
+            if not is_stop(error):  # a signal is reported once, by the command, not here
+                self._write(
+                    f"rendezvous failed after {self.clock() - started:.1f}s: {type(error).__name__}"
+                )
             raise
         self._finish(done, monitor)
         round_ = handler_round(handler)
+        # torch's round number, from 0 as in its own log lines ("has joined round 0");
+        # a handler without rounds counts this agent's attempts instead, from 1.
+        which = f"round {round_}" if round_ is not None else f"attempt {self.attempts}"
         self._write(
-            f"rendezvous complete: round {round_ if round_ is not None else self.attempts}, "
+            f"rendezvous complete: {which}, "
             f"world size {info.world_size}, this node's rank {info.rank}, "
             f"took {self.clock() - started:.1f}s"
         )

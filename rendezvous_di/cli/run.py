@@ -11,16 +11,18 @@ sources, and with ``--verbose`` which provider created each handler.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ConfigError, one_line
+from ..errors import ConfigError, RendezvousDIError, one_line
 from .common import EXAMPLES, add_shared_flags, fail, new_container
-from .diagnose import explain, is_rendezvous_error
-from .progress import ProgressReporter
+from .diagnose import explain, is_rendezvous_error, probe_after_failure
+from .progress import ProgressReporter, is_stop
 
 NAME = "run"
 HELP = "torchrun with the rendezvous from the container (every torchrun flag, plus --config)"
@@ -70,11 +72,73 @@ def _summary(settings: Any) -> str:
     )
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+"""Signals that stop ``run`` the same way in every phase: one line, exit code 128 + signal."""
+
+
+class StopSignal(BaseException):
+    """A stop signal that arrived before torch's launcher was imported.
+
+    A BaseException, like KeyboardInterrupt: no ``except Exception`` on the way
+    may swallow it.
+    """
+
+    def __init__(self, sigval: signal.Signals) -> None:
+        super().__init__(f"got signal {sigval.name}")
+        self.sigval = sigval
+
+
+def _raise_stop(signum: int, frame: Any) -> None:
+    """The handler of `STOP_SIGNALS` while the agent starts and waits at the rendezvous.
+
+    torch installs its own handler (raising its ``SignalException``) only when it
+    starts the workers: before, SIGTERM would kill the agent without a word and
+    SIGINT raise KeyboardInterrupt from wherever it waits. Raising torch's own
+    exception from the start makes its agent stop the same way in both phases.
+    """
+    sigval = signal.Signals(signum)
+    api = sys.modules.get("torch.distributed.elastic.multiprocessing.api")
+    exception = getattr(api, "SignalException", None)
+    if exception is None:
+        raise StopSignal(sigval)
+    raise exception(f"Process {os.getpid()} got signal: {sigval}", sigval=sigval)
+
+
 def main(argv: Sequence[str], *, debug: bool = False) -> int:
+    """Parse torchrun's flags, resolve the rendezvous through the container and launch.
+
+    SIGTERM and SIGINT end it the same way whether the agent waits at the
+    rendezvous or runs workers: torch's agent stops the workers (and waits for
+    them), then one line ``error: stopped by SIGTERM; no worker is left running``
+    and exit code 128 + the signal's number (143, 130), as a shell reports it.
+    """
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS if in_main_thread}
+    try:
+        return _launch(argv, debug=debug)
+    except BaseException as error:
+        sigval = getattr(error, "sigval", None)
+        if debug or not isinstance(sigval, signal.Signals) or not is_stop(error):
+            raise
+        for sig in previous:  # a second Ctrl-C while we report must not add a traceback
+            signal.signal(sig, signal.SIG_IGN)
+        sys.stderr.write(f"error: stopped by {sigval.name}; no worker is left running\n")
+        return 128 + int(sigval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _launch(argv: Sequence[str], *, debug: bool) -> int:
     """Validate, resolve the rendezvous through the container and launch; the exit code."""
     from ..run import launch
 
-    state: dict[str, Any] = {"verbose": False, "settings": None, "debug": debug}
+    state: dict[str, Any] = {
+        "verbose": False,
+        "settings": None,
+        "description": None,
+        "debug": debug,
+    }
 
     def make_container(mirror: argparse.Namespace) -> Any:
         state["debug"] = debug or mirror.debug  # known once the command line is parsed
@@ -84,7 +148,7 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
 
     def on_prepared(prepared: Any) -> None:
         settings = prepared.settings
-        state.update(verbose=prepared.verbose, settings=settings)
+        state.update(verbose=prepared.verbose, settings=settings, description=prepared.description)
         sys.stderr.write(_summary(settings))
         progress.append(
             ProgressReporter(sys.stderr, min_nodes=settings.min_nodes, max_nodes=settings.max_nodes)
@@ -109,30 +173,32 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
     except ConfigError:
         raise  # bad input: exit 2 with one error line (rendezvous_di.cli.main)
     except Exception as error:
-        if state["debug"]:
-            raise
-        return _report_failure(error, state["settings"])
+        if state["debug"] or is_stop(error):
+            raise  # a signal: torch's agent stopped the workers first; main() reports it
+        return _report_failure(error, state["settings"], state["description"])
     if state["settings"] is not None:
         sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
     return 0
 
 
-def _report_failure(error: Exception, settings: Any) -> int:
-    """One line for a failed job; the exit code (1, or 128+signal as the shell would)."""
-    from torch.distributed.elastic.multiprocessing.api import SignalException
+def _report_failure(error: Exception, settings: Any, description: Any = None) -> int:
+    """One line for a failed job; its exit code, 1."""
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
     if isinstance(error, ChildFailedError):
         summary = error.format_msg()  # type: ignore[no-untyped-call]
         sys.stderr.write(f"error: workers failed:\n{summary}\n")
         return 1
-    if isinstance(error, SignalException):
-        # torch's agent stopped the workers before raising: say so, exit as the shell would.
-        name = signal.Signals(error.sigval).name
-        sys.stderr.write(f"error: stopped by {name}; the workers were stopped too\n")
-        return 128 + int(error.sigval)
+    if settings is not None and description is not None:
+        probed = probe_after_failure(settings, description)
+        if probed is not None:  # the server answers, but cannot serve this backend
+            sys.stderr.write(f"error: {one_line(probed)}\n")
+            return 1
     if settings is not None and is_rendezvous_error(error):
         sys.stderr.write(f"error: {one_line(explain(error, settings))}\n")
+        return 1
+    if isinstance(error, RendezvousDIError):  # ours name what failed and where already
+        sys.stderr.write(f"error: {one_line(str(error))}\n")
         return 1
     sys.stderr.write(f"error: {one_line(f'{type(error).__name__}: {error}')}\n")
     return 1

@@ -15,6 +15,7 @@ naming the backend, the distribution and its version.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -23,10 +24,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .. import _torch
 from ..backends.description import BackendDescription
-from ..backends.options import DeclarationError, OptionSchema, declared_schema
-from ..errors import BackendMismatchError, PluginHandlerError, PluginLoadError, quote
+from ..backends.options import (
+    DeclarationError,
+    OptionSchema,
+    declared_schema,
+    schema_from_declaration,
+)
+from ..errors import (
+    BackendMismatchError,
+    PluginError,
+    PluginHandlerError,
+    PluginLoadError,
+    quote,
+)
 from . import entry_points as installed
+from . import isolation
 from .entry_points import InstalledEntryPoint, canonical_name
+from .isolation import ChildVerdict
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -117,17 +131,30 @@ class PluginLoader:
         self._cause: BaseException | None = None
         self._loading = False
         self._description: BackendDescription | None = None
+        self._verdict: ChildVerdict | None = None  # loaded in a child process (isolation)
 
     @property
     def state(self) -> LoadState:
         if self._creator is not None:
             return "loaded"
-        return "failed" if self._problem is not None else "not loaded"
+        if self._problem is not None:
+            return "failed"
+        return "not loaded" if self._verdict is None else self._verdict.state
 
     @property
     def reason(self) -> str | None:
         """Why loading failed, in one line; None unless `state` is ``failed``."""
+        if self._problem is None and self._creator is None and self._verdict is not None:
+            return self._verdict.reason
         return self._problem
+
+    def adopt(self, verdict: ChildVerdict) -> None:
+        """Remember what loading this plugin in a child process gave (see `isolation`).
+
+        It answers descriptions, state and options in this process from then on;
+        creating a handler still imports the plugin here.
+        """
+        self._verdict = verdict
 
     def creator(self) -> Creator:
         """The plugin's creator, importing the plugin on the first call.
@@ -179,14 +206,18 @@ class PluginLoader:
             )
             return
         try:
-            self._description = self._describe(declared_schema(self.spec.name, creator))
+            self._description = self._describe(
+                declared_schema(self.spec.name, creator), _declared_description(creator)
+            )
         except DeclarationError as exc:
             self._fail(f"declares invalid options: {exc}", exc)
             return
         self._creator = creator
 
-    def _describe(self, schema: OptionSchema | None) -> BackendDescription:
-        return BackendDescription(
+    def _describe(
+        self, schema: OptionSchema | None, declared: BackendDescription | None = None
+    ) -> BackendDescription:
+        about = BackendDescription(
             name=self.spec.name,
             origin="plugin",
             summary=f"entry point {self.spec.value}",
@@ -194,6 +225,21 @@ class PluginLoader:
             probe=self._probe,
             distribution=self.spec.distribution,
             version=self.spec.version,
+        )
+        if declared is None:
+            return about
+        # A plugin that depends on rendezvous-di (our own etcd-v3) may describe itself
+        # fully: endpoint, probe, settings check, cross-option rules. The name, origin and
+        # distribution stay the entry point's; the options stay its rendezvous_options.
+        checks = () if declared.schema is None else declared.schema.checks
+        return replace(
+            declared,
+            name=about.name,
+            origin="plugin",
+            schema=None if schema is None else replace(schema, checks=checks),
+            probe=declared.probe or about.probe,
+            distribution=about.distribution,
+            version=about.version,
         )
 
     def description(self, *, load: bool = True) -> BackendDescription:
@@ -208,6 +254,8 @@ class PluginLoader:
         """
         if not load and self._description is None:
             return self._describe(None)
+        if self._creator is None and self._problem is None and isolation.active():
+            return self._description_from_child()
         try:
             self.creator()
         except PluginLoadError as error:
@@ -215,9 +263,25 @@ class PluginLoader:
         assert self._description is not None
         return self._description
 
+    def _description_from_child(self) -> BackendDescription:
+        if self._verdict is None:
+            (self._verdict,) = isolation.load_in_child([self.spec])
+        verdict = self._verdict
+        if verdict.state == "failed":
+            error = self._error(verdict.reason or "did not load", None)
+            return replace(self._describe(None), probe=_unloadable(self.spec.name, error))
+        options = verdict.options
+        return self._describe(
+            None if options is None else schema_from_declaration(self.spec.name, options)
+        )
+
     def known_options(self) -> tuple[OptionSpec, ...]:
-        """The declared options if the plugin is loaded already; never imports it."""
-        schema = None if self._description is None else self._description.schema
+        """The declared options if the plugin is loaded already (here or in a child);
+        never imports it."""
+        description = self._description
+        if description is None and self._verdict is not None and self._verdict.options:
+            description = self._description_from_child()
+        schema = None if description is None else description.schema
         return () if schema is None else schema.options
 
     def _probe(self, settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
@@ -274,6 +338,22 @@ class PluginLoader:
         return f"<PluginLoader {self.spec.name!r} {self.spec.value} {self.state}>"
 
 
+def _declared_description(creator: object) -> BackendDescription | None:
+    """The creator's optional ``rendezvous_description``, a `BackendDescription`."""
+    try:
+        declared = getattr(creator, "rendezvous_description", None)
+    except Exception as error:  # third-party code: one odd plugin must not end a command
+        raise DeclarationError(
+            f"reading rendezvous_description raised {type(error).__name__}: {error}"
+        ) from error
+    if declared is None or isinstance(declared, BackendDescription):
+        return declared
+    raise DeclarationError(
+        f"rendezvous_description must be a rendezvous_di BackendDescription, "
+        f"got {type(declared).__name__}"
+    )
+
+
 def _unloadable(name: str, error: PluginLoadError) -> Callable[..., ProbeResult]:
     """A probe that reports why the plugin serving ``name`` cannot be loaded."""
 
@@ -295,6 +375,25 @@ def _rendezvous_error() -> type[BaseException]:
     from torch.distributed.elastic.rendezvous import RendezvousError
 
     return RendezvousError
+
+
+def load_all(loaders: Iterable[PluginLoader]) -> None:
+    """Load every plugin of ``loaders`` not tried yet, recording each outcome on its loader.
+
+    Inside `loading_in_a_child` they are
+    loaded together in one child process; otherwise here, one after another.
+    Failures are recorded (shown as ``failed``), never raised.
+    """
+    pending = [lo for lo in loaders if lo.state == "not loaded"]
+    if isolation.active():
+        for loader, verdict in zip(
+            pending, isolation.load_in_child([lo.spec for lo in pending]), strict=True
+        ):
+            loader.adopt(verdict)
+        return
+    for loader in pending:
+        with contextlib.suppress(PluginError):  # recorded by the loader: listed as failed
+            loader.creator()
 
 
 _loaders: dict[tuple[str, str, str], PluginLoader] = {}

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from dependency_injector import providers
 
+from ..resource import ThreadSafeResource
+
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
@@ -132,7 +134,8 @@ class RendezvousOverride:
         """Override the container's ``handler`` itself (the backend check is skipped)."""
         self._refuse_when_created("handler")
         inner = self._as_provider(replacement, None)
-        overriding = providers.Resource(handler_lifecycle, handler=inner)
+        # Thread-safe like the handler it replaces: one replacement for every thread.
+        overriding = ThreadSafeResource(handler_lifecycle, handler=inner)
         return self._keep(Override(self.container, self.container.handler, overriding, "handler"))
 
     def install(self, names: Iterable[str] | None = None) -> Installation:

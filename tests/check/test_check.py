@@ -47,11 +47,11 @@ def test_default_settings_are_ready_because_this_host_hosts_the_store() -> None:
     assert "ready: this host will host the store on localhost, on a free port" in result.stdout
 
 
-def test_c10d_store_that_accepts_connections_is_ready(listening: int) -> None:
-    endpoint = f"127.0.0.1:{listening}"
+def test_c10d_store_that_answers_as_a_tcpstore_is_ready(tcp_store: int) -> None:
+    endpoint = f"127.0.0.1:{tcp_store}"
     result = check("--rdzv-endpoint", endpoint, "--rdzv-conf", "is_host=false")
     assert result.returncode == 0, result.stderr
-    assert f"ready: store at {endpoint} accepts connections" in result.stdout
+    assert f"ready: store at {endpoint} answers as a TCPStore" in result.stdout
 
 
 def test_c10d_local_free_port_means_this_host_will_host_it() -> None:
@@ -97,8 +97,8 @@ def test_static_rank_past_the_world_is_refused_before_any_probe() -> None:
     ]
 
 
-def test_static_store_reachable_is_ready(listening: int) -> None:
-    result = static(f"127.0.0.1:{listening}", 1, "--nnodes", "2")
+def test_static_store_reachable_is_ready(tcp_store: int) -> None:
+    result = static(f"127.0.0.1:{tcp_store}", 1, "--nnodes", "2")
     assert result.returncode == 0, result.stderr
 
 
@@ -111,13 +111,15 @@ def test_real_etcd_with_v2_api_is_ready(etcd_server: EtcdServer, backend: str) -
 
 
 @pytest.mark.slow
-def test_real_etcd_without_v2_api_is_refused_with_the_flag_to_add() -> None:
+def test_real_etcd_without_v2_api_is_refused_in_one_line_naming_etcd_v3() -> None:
     require(etcd_available(), "etcd is not installed (scripts/setup.sh installs etcd-server)")
     with EtcdServer(enable_v2=False) as server:
         result = check("--rdzv-backend", "etcd-v2", "--rdzv-endpoint", server.endpoint)
     assert result.returncode == 1
-    assert "its v2 API is disabled" in result.stderr
-    assert "restart etcd with --enable-v2=true" in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "its v2 API is disabled" in line
+    assert "use --rdzv-backend etcd-v3" in line
+    assert "restart etcd 3.4/3.5 with --enable-v2=true" in line
 
 
 def test_etcd_nobody_listens_is_unreachable() -> None:
@@ -161,11 +163,11 @@ def test_invalid_configuration_exits_2_before_probing(args: list[str], message: 
     assert "Traceback" not in result.stderr
 
 
-def test_probing_network_backends_does_not_import_torch(listening: int) -> None:
+def test_probing_network_backends_does_not_import_torch(tcp_store: int) -> None:
     code = (
         "import sys\n"
         "from rendezvous_di.cli import main\n"
-        f"code = main(['check', '--rdzv-endpoint', '127.0.0.1:{listening}'])\n"
+        f"code = main(['check', '--rdzv-endpoint', '127.0.0.1:{tcp_store}'])\n"
         "assert code == 0, code\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.plugin_dists import IMPORT_DELAY_ENV
+from tests.support.plugin_dists import EVENTS_ENV, IMPORT_DELAY_ENV
 from tests.support.procs import run_cli
 
 pytestmark = pytest.mark.slow
@@ -45,14 +45,33 @@ def test_a_plugin_whose_module_is_missing_is_unreachable(
     assert err.splitlines()[1].startswith("fix: reinstall the plugin's distribution")
 
 
+def processes_with(variable: str) -> list[int]:
+    """Pids of the processes whose environment holds ``variable`` (``NAME=value``)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if variable.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_a_plugin_whose_import_hangs_is_unreachable_within_the_timeout(
-    check_plugin_sites: dict[str, Path],
+    check_plugin_sites: dict[str, Path], tmp_path: Path
 ) -> None:
-    env = {"PYTHONPATH": str(check_plugin_sites["rdzv-good"]), IMPORT_DELAY_ENV: "120"}
+    marker = f"{EVENTS_ENV}={tmp_path / 'events'}"
+    env = {
+        "PYTHONPATH": str(check_plugin_sites["rdzv-good"]),
+        IMPORT_DELAY_ENV: "120",
+        EVENTS_ENV: str(tmp_path / "events"),
+    }
     # The 120 s import is never waited for: run_cli gives up (and fails) after 60 s.
     done = run_cli(["check", "--rdzv-backend", "good", "--timeout", "2"], env=env, timeout=60)
     assert done.returncode == 1
-    assert done.stderr.splitlines()[0] == (
-        "error: loading the selected backend did not finish within 2s"
-    )
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("error: loading plugin 'good' from distribution 'rdzv-good' 1.0 ")
+    assert first.endswith(" did not finish within 2s")
     assert done.stderr.splitlines()[1].startswith("fix: the plugin's import hangs or is slow")
+    # The child loading the plugin was killed at the deadline, not left sleeping.
+    assert processes_with(marker) == []

@@ -1,4 +1,9 @@
-"""A signal mid-command: one `error:` line, the shell's exit code, nothing left running."""
+"""A signal mid-command: one `error:` line, the shell's exit code, nothing left running.
+
+``rendezvous-di run`` is stopped by SIGTERM and by SIGINT in both of its
+phases, while the agent waits at the rendezvous (two nodes expected, one
+started) and while it runs workers: the same line and exit code each time.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,14 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support.procs import REPO, clean_environ, communicate_all
+from tests.support.procs import REPO, clean_environ, communicate_all, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -42,30 +49,116 @@ def running(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_for(condition: object, timeout: float) -> None:
+def children(pid: int) -> set[int]:
+    """Every process whose parent is ``pid`` now."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found.update(int(c) for c in (task / "children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def wait_for(condition: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.1)
 
 
-def test_sigterm_mid_run_stops_the_workers_and_exits_143(tmp_path: Path) -> None:
+class StderrLines:
+    """The stderr of a process, read as it comes (a thread), kept in full."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert process.stderr is not None
+        self._stream = process.stderr
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        for line in self._stream:
+            self.lines.append(line)
+
+    def seen(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def text(self) -> str:
+        self._thread.join(timeout=30)
+        return "".join(self.lines)
+
+
+def stop_and_collect(agent: subprocess.Popen[str], stderr: StderrLines, sig: int) -> str:
+    agent.send_signal(sig)
+    try:
+        agent.wait(timeout=90)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+    assert agent.stdout is not None
+    agent.stdout.close()
+    return stderr.text()
+
+
+def assert_stopped_by(agent: subprocess.Popen[str], text: str, sig: signal.Signals) -> None:
+    assert agent.returncode == 128 + sig, text
+    errors = [line for line in text.splitlines() if line.startswith("error")]
+    assert errors == [f"error: stopped by {sig.name}; no worker is left running"], text
+    assert "rendezvous failed" not in text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_workers_run_stops_them_with_one_line(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
     pids = tmp_path / "pids"
     pids.mkdir()
     agent = start(["run", "--standalone", "--nproc-per-node", "2", str(script), str(pids)])
+    stderr = StderrLines(agent)
     try:
         wait_for(lambda: len(list(pids.iterdir())) == 2, timeout=90)
-        agent.send_signal(signal.SIGTERM)
-    finally:
-        ((_, stderr),) = communicate_all([agent], timeout=60)
-    assert agent.returncode == 128 + signal.SIGTERM, stderr
-    errors = [line for line in stderr.splitlines() if line.startswith("error")]
-    assert errors == ["error: stopped by SIGTERM; the workers were stopped too"]
-    assert "Traceback" not in stderr
+    except BaseException:
+        agent.kill()
+        raise
+    text = stop_and_collect(agent, stderr, sig)
+    assert_stopped_by(agent, text, sig)
+    if sig == signal.SIGTERM:
+        assert "Traceback" not in text  # SIGINT: each worker's own KeyboardInterrupt shows
     workers = [int(p.name) for p in pids.iterdir()]
     wait_for(lambda: not any(running(pid) for pid in workers), timeout=30)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_while_waiting_at_the_rendezvous_gives_the_same_line(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    agent = start(
+        [
+            *("run", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{free_port()}"),
+            *("--rdzv-id", "waits", "--nnodes", "2", "--nproc-per-node", "1"),
+            *(str(script), str(pids)),
+        ]
+    )
+    stderr = StderrLines(agent)
+    try:
+        wait_for(lambda: stderr.seen("waiting at the rendezvous"), timeout=90)
+        left = children(agent.pid)
+    except BaseException:
+        agent.kill()
+        raise
+    text = stop_and_collect(agent, stderr, sig)
+    assert_stopped_by(agent, text, sig)
+    assert "Traceback" not in text
+    assert list(pids.iterdir()) == []  # no worker ever started
+    wait_for(lambda: not any(running(pid) for pid in left), timeout=30)
 
 
 def test_ctrl_c_while_a_probe_waits_is_one_line_and_exit_130() -> None:

@@ -1,252 +1,172 @@
-"""Hostile input where plugins are concerned: declared options, policy names, many claimants.
+"""Diagnostics survive plugins that kill or interrupt the process importing them.
 
-Real installed distributions (tests/support/plugin_dists.py) in subprocesses,
-each with a timeout; the error contract is the one of tests/cli/test_hostile_input.py.
+Real installed distributions whose import calls ``os._exit(3)``, sends itself
+SIGSEGV, crashes inside a C call (``ctypes.string_at(0)``), raises
+``KeyboardInterrupt`` or ``SystemExit``. ``rendezvous-di backends --load`` and
+``rendezvous-di check`` load plugins in a child process: they keep working and
+name the culprit with how its process ended.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support.contract import refused
-from tests.support.plugin_dists import install_claimants
-from tests.support.procs import run_cli
+from tests.plugins.conftest import Events
+from tests.support.procs import REPO, clean_environ, communicate_all
 
-TIMEOUT = 60
-Env = Callable[..., dict[str, str]]
+pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module")
-def claimants(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """500 installed distributions, each declaring the backend ``foo``."""
-    return install_claimants(tmp_path_factory.mktemp("claimants") / "site", "foo", 500)
-
-
-def settings_file(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "settings.yaml"
-    path.write_text(text)
-    return str(path)
+INSTALLED = (
+    "rdzv-ccrash",
+    "rdzv-exit",
+    "rdzv-good",
+    "rdzv-hardexit",
+    "rdzv-interrupt",
+    "rdzv-segv",
+    "rdzv-tuned",
+)
 
 
-# ---------------------------------------------------------------- declared options
+def cli(args: list[str], env: dict[str, str]) -> tuple[int, int, str, str]:
+    """``(pid, exit code, stdout, stderr)`` of ``python -m rendezvous_di ARGS``."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rendezvous_di", *args],
+        env=clean_environ(env),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ((out, err),) = communicate_all([process], timeout=300)
+    return process.pid, process.returncode, out, err
+
+
+def imports_by_pid(events: Events) -> dict[str, int]:
+    """``backend -> pid`` of the process that imported each hostile plugin."""
+    found = {}
+    for line in events.lines():
+        parts = line.split()
+        if parts[0] == "import" and len(parts) == 3:
+            found[parts[1]] = int(parts[2])
+    return found
+
+
+def test_backends_load_lists_every_plugin_and_names_how_each_culprit_ended(
+    pythonpath: Callable[..., dict[str, str]], events: Events
+) -> None:
+    pid, code, out, err = cli(
+        ["backends", "--load", "--json"], pythonpath(*INSTALLED, events=events)
+    )
+
+    assert code == 0, err
+    rows = {row["name"]: row for row in json.loads(out) if row["source"] == "plugin"}
+    assert {name: row["status"] for name, row in rows.items()} == {
+        "ccrash": "failed",
+        "exit": "failed",
+        "good": "loaded",
+        "hardexit": "failed",
+        "interrupt": "failed",
+        "segv": "failed",
+        "tuned": "loaded",
+    }
+    assert rows["hardexit"]["reason"] == "ended the process loading it: exit status 3"
+    assert rows["segv"]["reason"].startswith(
+        "ended the process loading it: killed by signal SIGSEGV"
+    )
+    assert rows["ccrash"]["reason"].startswith(
+        "ended the process loading it: killed by signal SIGSEGV"
+    )
+    assert rows["interrupt"]["reason"] == (
+        "raised KeyboardInterrupt: pressed by the plugin while loading"
+    )
+    assert rows["exit"]["reason"] == "failed to import: SystemExit: 3"
+    assert [o["name"] for o in rows["tuned"]["options"]] == [
+        "rounds",
+        "ratio",
+        "mode",
+        "verbose",
+        "timeout",
+    ]
+    assert rows["tuned"]["options"][-1]["set_by_launcher"] is True
+
+    # One child loads the plugins one after another (in name order); a new one starts
+    # past each plugin that killed its child; the command's own process imports none.
+    pids = imports_by_pid(events)
+    assert pid not in pids.values()
+    assert pids["hardexit"] != pids["ccrash"]  # ccrash killed the first child
+    assert pids["interrupt"] == pids["segv"] != pids["hardexit"]  # same child, after one died
+    assert events.count("import good") == 1
+    assert events.count("import tuned") == 1
+
+
+def test_the_table_shows_the_culprits_too(
+    pythonpath: Callable[..., dict[str, str]], events: Events
+) -> None:
+    _, code, out, err = cli(
+        ["backends", "--load"], pythonpath("rdzv-hardexit", "rdzv-good", events=events)
+    )
+    assert code == 0, err
+    assert "exit status 3" in out
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(
-    ("conf", "field"),
+    ("dist", "backend", "how"),
     [
-        ("rounds=1.5", "conf.rounds"),
-        ("rounds=2.0", "conf.rounds"),
-        ("rounds=nan", "conf.rounds"),
-        ("rounds=" + "9" * 5000, "conf.rounds"),
-        ("rounds=99999999999999999999", "conf.rounds"),
-        ("ratio=nan", "conf.ratio"),
-        ("ratio=inf", "conf.ratio"),
-        ("ratio=-inf", "conf.ratio"),
-        ("ratio=1e400", "conf.ratio"),
-        ("ratio=" + "9" * 5000, "conf.ratio"),
+        ("rdzv-hardexit", "hardexit", "ended the process loading it: exit status 3"),
+        ("rdzv-segv", "segv", "ended the process loading it: killed by signal SIGSEGV"),
+        ("rdzv-ccrash", "ccrash", "ended the process loading it: killed by signal SIGSEGV"),
+        ("rdzv-interrupt", "interrupt", "raised KeyboardInterrupt: pressed by the plugin"),
+        ("rdzv-exit", "exit", "failed to import: SystemExit: 3"),
     ],
 )
-def test_a_plugins_numeric_options_refuse_non_finite_huge_and_float_for_int(
-    pythonpath: Env, conf: str, field: str
+def test_check_names_the_selected_culprit_and_exits_1(
+    pythonpath: Callable[..., dict[str, str]],
+    events: Events,
+    dist: str,
+    backend: str,
+    how: str,
 ) -> None:
-    flags = ["config", "--rdzv-backend", "tuned", "--rdzv-conf", conf]
-    refused(run_cli(flags, env=pythonpath("rdzv-tuned"), timeout=TIMEOUT), field)
-
-
-@pytest.mark.parametrize(
-    ("value", "field"),
-    [("1.5", "conf.rounds"), (".nan", "conf.ratio"), (".inf", "conf.ratio"), ("{1: 2}", "conf")],
-)
-def test_a_plugins_options_from_a_file(
-    pythonpath: Env, tmp_path: Path, value: str, field: str
-) -> None:
-    option = field.partition(".")[2] or "rounds"
-    text = (
-        f"backend: tuned\nconf: {{{option}: {value}}}\n"
-        if "{" not in value
-        else (f"backend: tuned\nconf: {value}\n")
+    pid, code, _, err = cli(
+        ["check", "--rdzv-backend", backend, "--timeout", "120"],
+        pythonpath(dist, events=events),
     )
-    done = run_cli(
-        ["config", "--config", settings_file(tmp_path, text)],
-        env=pythonpath("rdzv-tuned"),
-        timeout=TIMEOUT,
+    assert code == 1, err
+    first, fix = err.splitlines()
+    assert first.startswith(f"error: {backend}: the plugin for {backend!r} cannot be loaded: ")
+    assert f"distribution {dist!r} 0.9" in first or dist == "rdzv-exit"
+    assert how in first
+    assert fix.startswith("fix: reinstall the plugin's distribution")
+    assert pid not in imports_by_pid(events).values()
+
+
+def test_check_of_a_good_plugin_next_to_culprits_is_ready(
+    pythonpath: Callable[..., dict[str, str]], events: Events
+) -> None:
+    _, code, out, err = cli(
+        ["check", "--rdzv-backend", "good", "--timeout", "120"],
+        pythonpath(*INSTALLED, events=events),
     )
-    refused(done, field)
+    assert code == 0, err
+    assert "ready: the plugin for 'good' loads" in out
+    assert imports_by_pid(events) == {}  # only the selected plugin is loaded
 
 
-def test_a_plugins_options_from_a_variable(pythonpath: Env) -> None:
-    env = pythonpath("rdzv-tuned", PET_RDZV_BACKEND="tuned", PET_RDZV_CONF="ratio=nan")
-    refused(run_cli(["config"], env=env, timeout=TIMEOUT), "conf.ratio", "env PET_RDZV_CONF")
-
-
-def test_a_declared_maximum_is_enforced() -> None:
-    from rendezvous_di.backends.options import schema_from_declaration
-    from rendezvous_di.errors import ConfigError
-
-    schema = schema_from_declaration(
-        "capped", {"size": {"type": "int", "default": 1, "help": "h", "maximum": 10}}
-    )
-    assert schema.validate({"size": "10"}) == {"size": 10}
-    with pytest.raises(ConfigError, match="must be <= 10"):
-        schema.validate({"size": "11"})
-
-
-@pytest.mark.parametrize("bound", [float("nan"), float("inf"), "10", True])
-def test_a_declared_bound_must_be_a_finite_number(bound: object) -> None:
-    from rendezvous_di.backends.options import DeclarationError, schema_from_declaration
-
-    with pytest.raises(DeclarationError, match="must be a finite number"):
-        schema_from_declaration("capped", {"size": {"type": "int", "minimum": bound}})
-
-
-# ---------------------------------------------------------------- policy names matching nothing
-
-
-@pytest.mark.parametrize("command", ["config", "check"])
-def test_an_allowed_name_that_matches_nothing_installed_is_warned_about(
-    pythonpath: Env, tmp_path: Path, command: str
+def test_without_isolation_the_loader_still_loads_in_process(
+    install: Callable[..., None], events: Events
 ) -> None:
-    path = settings_file(tmp_path, "plugins:\n  allow: [goood, rdzv-good]\n")
-    done = run_cli([command, "--config", path], env=pythonpath("rdzv-good"), timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 1, done.stderr  # rdzv-good names the installed distribution
-    assert "plugins.allow: 'goood' matches no installed plugin" in warnings[0]
-    assert "installed: good (rdzv-good)" in warnings[0]
-    assert "did you mean 'good'?" in warnings[0]
+    """Python callers (not the two commands) load in their own process, as before."""
+    from rendezvous_di.backends.listing import describe_backends
+    from rendezvous_di.container import RendezvousContainer
 
-
-@pytest.mark.parametrize("command", ["config", "check"])
-def test_an_override_of_a_builtin_nobody_replaces_is_warned_about(
-    pythonpath: Env, tmp_path: Path, command: str
-) -> None:
-    path = settings_file(tmp_path, "plugins:\n  override_builtins: [c10, etcd, c10d]\n")
-    done = run_cli([command, "--config", path], env=pythonpath("rdzv-c10d"), timeout=TIMEOUT)
-    warnings = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
-    assert len(warnings) == 2, done.stderr  # c10d is claimed by rdzv-c10d: no warning
-    assert "'c10' is not a built-in backend" in warnings[0]
-    assert "did you mean 'c10d'?" in warnings[0]
-    assert "'etcd' is claimed by no installed plugin" in warnings[1]
-    assert "c10d (rdzv-c10d)" in warnings[1]
-
-
-def test_names_that_match_give_no_warning(pythonpath: Env, tmp_path: Path) -> None:
-    path = settings_file(tmp_path, "plugins:\n  allow: [good, rdzv_good]\n")
-    done = run_cli(["config", "--config", path], env=pythonpath("rdzv-good"), timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    assert "warning" not in done.stderr
-
-
-def test_an_error_stays_the_first_line_when_there_are_warnings(
-    pythonpath: Env, tmp_path: Path
-) -> None:
-    path = settings_file(tmp_path, "backend: nope\nplugins:\n  allow: [goood]\n")
-    done = run_cli(["config", "--config", path], env=pythonpath("rdzv-good"), timeout=TIMEOUT)
-    refused(done, "unknown rendezvous backend 'nope'")
-
-
-def test_with_nothing_installed_the_warning_says_so(tmp_path: Path) -> None:
-    path = settings_file(tmp_path, "plugins:\n  allow: [good]\n")
-    done = run_cli(["config", "--config", path], timeout=TIMEOUT)
-    assert "warning: plugins.allow: 'good' matches no installed plugin" in done.stderr
-
-
-def test_many_unmatched_names_stay_bounded(pythonpath: Env, tmp_path: Path) -> None:
-    names = ", ".join(f"n{i}" for i in range(50))
-    path = settings_file(tmp_path, f"plugins:\n  allow: [{names}]\n")
-    done = run_cli(["config", "--config", path], env=pythonpath("rdzv-good"), timeout=TIMEOUT)
-    assert all(len(line) < 400 for line in done.stderr.splitlines())
-
-
-# ---------------------------------------------------------------- 500 claimants of one name
-
-
-def test_listing_500_claimants_of_one_name_stays_a_few_lines(claimants: Path) -> None:
-    env = {"PYTHONPATH": str(claimants)}
-    done = run_cli(["backends"], env=env, timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr[:500]
-    rows = [line for line in done.stdout.splitlines() if line.startswith("foo\t")]
-    assert len(rows) == 4, rows[:6]
-    assert "and 497 more distributions declare 'foo'" in rows[-1]
-    assert len(done.stdout) < 10_000
-
-
-def test_listing_500_claimants_as_json_stays_bounded(claimants: Path) -> None:
-    done = run_cli(["backends", "--json"], env={"PYTHONPATH": str(claimants)}, timeout=TIMEOUT)
-    rows = [row for row in json.loads(done.stdout) if row["name"] == "foo"]
-    assert len(rows) == 4
-    assert rows[-1]["summary"] == "and 497 more distributions declare 'foo'"
-    assert all(len(row["reason"] or "") < 600 for row in rows)
-
-
-@pytest.mark.parametrize("command", ["config", "check", "run"])
-def test_selecting_a_name_500_distributions_claim_is_one_bounded_error(
-    claimants: Path, command: str
-) -> None:
-    args = [command, "--rdzv-backend", "foo"] + (["x.py"] if command == "run" else [])
-    done = run_cli(args, env={"PYTHONPATH": str(claimants)}, timeout=TIMEOUT)
-    line = refused(done, "declared by 500 distributions", "'rdzv-claimant-0000'", "and 497 more")
-    assert len(line) <= 1500
-
-
-def test_showing_a_name_500_distributions_claim_stays_bounded(claimants: Path) -> None:
-    done = run_cli(["backends", "foo"], env={"PYTHONPATH": str(claimants)}, timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr[:500]
-    assert len(done.stdout) < 5000
-    assert "and 497 more distributions declare 'foo'" in done.stdout
-
-
-# ---------------------------------------------------------------- backends NAME
-
-
-def test_backends_name_shows_one_builtin_in_full() -> None:
-    done = run_cli(["backends", "c10d"], timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert lines[0].split() == ["backend:", "c10d"]
-    assert any(line.startswith("description:") and "TCPStore" in line for line in lines)
-    assert any(line.split() == ["origin:", "builtin"] for line in lines)
-    assert any(line.startswith("join_timeout\tint\t600\t") for line in lines)
-    assert not any(line.startswith("static") for line in lines)
-
-
-def test_backends_name_as_json_is_that_backends_rows() -> None:
-    done = run_cli(["backends", "static", "--json"], timeout=TIMEOUT)
-    rows = json.loads(done.stdout)
-    assert [row["name"] for row in rows] == ["static"]
-    assert {o["name"] for o in rows[0]["options"]} == {"rank", "timeout"}
-
-
-@pytest.mark.parametrize(
-    ("name", "guess"), [("c10", "c10d"), ("etcd-v", "etcd-v2"), ("statik", "static")]
-)
-def test_backends_with_an_unknown_name_is_a_usage_error_with_a_guess(name: str, guess: str) -> None:
-    for extra in ([], ["--json"]):
-        done = run_cli(["backends", name, *extra], timeout=TIMEOUT)
-        refused(done, f"unknown rendezvous backend {name!r}", f"did you mean {guess!r}?")
-        assert done.stdout == ""
-
-
-def test_backends_with_a_huge_unknown_name_stays_one_bounded_line() -> None:
-    refused(run_cli(["backends", "x" * 100_000], timeout=TIMEOUT), "(100000 characters)")
-
-
-def test_backends_name_loads_only_that_plugin_to_list_its_options(pythonpath: Env) -> None:
-    env = pythonpath("rdzv-tuned", "rdzv-boom")
-    done = run_cli(["backends", "tuned"], env=env, timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    assert "origin:       plugin" in done.stdout
-    assert "distribution: rdzv-tuned 1.1" in done.stdout
-    assert "rounds\tint\t3\trounds to play" in done.stdout
-    assert "boom" not in done.stdout + done.stderr  # the other plugin was not imported
-
-
-def test_backends_name_of_a_broken_plugin_shows_why(pythonpath: Env) -> None:
-    done = run_cli(["backends", "boom"], env=pythonpath("rdzv-boom"), timeout=TIMEOUT)
-    assert done.returncode == 0, done.stderr
-    assert "status:       failed" in done.stdout
-    assert "boom on purpose" in done.stdout
+    install("rdzv-good", "rdzv-exit")
+    infos: Any = describe_backends(RendezvousContainer(), load=True)
+    status = {i.name: i.status for i in infos if i.source == "plugin"}
+    assert status == {"good": "loaded", "exit": "failed"}
+    assert events.count("import good") == 1

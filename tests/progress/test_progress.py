@@ -98,7 +98,7 @@ def test_log_lines_while_waiting_then_a_summary() -> None:
     )
     assert all(line.startswith("rendezvous-di: waiting at the rendezvous") for line in lines[:-1])
     assert lines[-1].startswith(
-        "rendezvous-di: rendezvous complete: round 1, world size 2, this node's rank 1, took "
+        "rendezvous-di: rendezvous complete: attempt 1, world size 2, this node's rank 1, took "
     )
     assert "\r" not in stream.getvalue()
 
@@ -112,7 +112,7 @@ def test_one_updating_line_on_a_terminal() -> None:
     updates, summary = text.rsplit("\r\x1b[K", 1)
     assert updates.startswith("\r\x1b[Krendezvous-di: waiting at the rendezvous: 0 of 2..3")
     assert "\n" not in updates  # the waiting line is rewritten in place
-    assert summary.startswith("rendezvous-di: rendezvous complete: round 1, world size 2")
+    assert summary.startswith("rendezvous-di: rendezvous complete: attempt 1, world size 2")
     assert summary.endswith("\n")
 
 

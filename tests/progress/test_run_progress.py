@@ -19,6 +19,21 @@ SUMMARY = re.compile(
 )
 
 
+def documented(kind: str) -> re.Pattern[str]:
+    """The example line of ``kind`` in docs/cli.md as a pattern: every number stands for
+    any number, except the round's, which must be the one the docs show."""
+    page = (REPO / "docs" / "cli.md").read_text()
+    (line,) = [ln for ln in page.splitlines() if ln.startswith(f"rendezvous-di: {kind}")]
+    parts = re.split(r"(\d+(?:\.\d+)?)", line)
+    pattern = ""
+    for index, part in enumerate(parts):
+        if index % 2 == 0 or parts[index - 1].endswith("round "):
+            pattern += re.escape(part)
+        else:
+            pattern += r"\d+(?:\.\d+)?"
+    return re.compile(pattern)
+
+
 def test_each_agent_reports_waiting_and_its_place_in_the_world() -> None:
     endpoint = f"127.0.0.1:{free_port()}"
     agents = [
@@ -55,4 +70,6 @@ def test_each_agent_reports_waiting_and_its_place_in_the_world() -> None:
         match = SUMMARY.search(err)
         assert match is not None, err[-3000:]
         ranks.append(int(match.group(1)))
+        # What docs/cli.md shows is what a real run prints, round number included.
+        assert documented("rendezvous complete").search(err), err[-3000:]
     assert sorted(ranks) == [0, 1]

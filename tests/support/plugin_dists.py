@@ -131,6 +131,25 @@ def get_handler():
 )
 
 
+def _hostile_module(backend: str, action: str) -> str:
+    """A plugin whose import does ``action`` (Python source) after logging its pid."""
+    return (
+        _EVENTS
+        + f'_event("import {backend} " + str(_os.getpid()))\n'
+        + action
+        + "\n\ndef get_handler():\n    raise AssertionError('never reached')\n"
+    )
+
+
+HOSTILE = {
+    "rdzv-hardexit": ("hardexit", "_os._exit(3)"),
+    "rdzv-segv": ("segv", "import signal\n_os.kill(_os.getpid(), signal.SIGSEGV)"),
+    "rdzv-ccrash": ("ccrash", "import ctypes\nctypes.string_at(0)"),
+    "rdzv-interrupt": ("interrupt", 'raise KeyboardInterrupt("pressed by the plugin")'),
+}
+"""Plugins that end or interrupt the process importing them: dist -> (backend, action)."""
+
+
 TUNED_OPTIONS = """{
     "rounds": {"type": "int", "default": 3, "help": "rounds to play", "minimum": 1},
     "ratio": {"type": "float", "default": 0.5, "help": "share of nodes"},
@@ -261,6 +280,15 @@ PROJECTS: dict[str, PluginProject] = {
             "1.2",
             {"lockstep": "rdzv_lockstep:get_handler"},
             {"rdzv_lockstep": _LOCKSTEP},
+        ),
+        *(
+            PluginProject(
+                dist,
+                "0.9",
+                {backend: f"rdzv_{backend}:get_handler"},
+                {f"rdzv_{backend}": _hostile_module(backend, action)},
+            )
+            for dist, (backend, action) in HOSTILE.items()
         ),
     )
 }

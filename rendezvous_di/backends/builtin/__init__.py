@@ -44,7 +44,16 @@ def builtin_creator(name: str) -> Callable[[RendezvousParameters], RendezvousHan
     missing = description.missing_dependency()
     if missing is not None:
         raise BackendDependencyError(name, *missing)
-    return torch_creator(_CREATORS[name])
+    creator = torch_creator(_CREATORS[name])
+    before_create = description.before_create
+    if before_create is None:
+        return creator
+
+    def checked_creator(params: RendezvousParameters) -> RendezvousHandler:
+        before_create(params)
+        return creator(params)
+
+    return checked_creator
 
 
 def create_builtin_handler(name: str, params: RendezvousParameters) -> RendezvousHandler:

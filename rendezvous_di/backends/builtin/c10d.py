@@ -10,6 +10,8 @@ from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSchema, OptionSpec
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_endpoint
 
 if TYPE_CHECKING:
+    from torch.distributed.elastic.rendezvous import RendezvousParameters
+
     from ...config.settings import RendezvousSettings
     from ..probing import Deadline, ProbeResult
 
@@ -71,6 +73,37 @@ def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
     return probe_tcp_store(endpoint.host, port, settings.conf.get("is_host"), deadline)
 
 
+def before_create(params: RendezvousParameters) -> None:
+    """Whatever already listens at the endpoint this node would join must be a TCPStore.
+
+    torch's client waits forever for a listener that never answers a store's
+    ping (an HTTP server, a stray socket), whatever ``read_timeout`` says. Asked
+    here first, within ``read_timeout``: nothing listening is left to torch (it
+    hosts the store, or retries until the store is up); a store passes; anything
+    else raises. A node told ``is_host=true`` binds the port itself (torch fails
+    fast if it is taken), and port 0 means a fresh port: neither is asked.
+
+    Raises:
+        NotATCPStoreError: naming the endpoint and what answered there.
+    """
+    from ...config.endpoint import parse_endpoint
+    from ...errors import NotATCPStoreError
+    from ..tcp_store import ask
+
+    if str(params.get("store_type", "tcp")).strip().lower() == "file":
+        return
+    if params.get_as_bool("is_host", None) is True:
+        return
+    endpoint = parse_endpoint(params.endpoint)
+    port = DEFAULT_PORT if endpoint.port is None else endpoint.port
+    if port == 0:
+        return
+    timeout = params.get_as_int("read_timeout", 60) or 60
+    answer = ask(endpoint.host, port, timeout, "read_timeout")
+    if answer.verdict == "not a store":
+        raise NotATCPStoreError("c10d", f"{endpoint.host}:{port}", answer.detail)
+
+
 DESCRIPTION = BackendDescription(
     name="c10d",
     origin="builtin",
@@ -107,6 +140,7 @@ DESCRIPTION = BackendDescription(
     ),
     settings_check=check,
     probe=probe,
+    before_create=before_create,
     local_check=file_store_directory,
     distribution="torch",
 )
