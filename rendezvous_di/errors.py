@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 MAX_VALUE = 160
 """Characters of a quoted value an error message shows; the rest is counted, not printed."""
@@ -37,6 +39,54 @@ def shorten(text: str, limit: int = MAX_VALUE) -> str:
         return text
     suffix = f"... ({len(text)} characters)"
     return text[: limit - len(suffix)] + suffix
+
+
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib`` limits, plus what it does not bound: huge integers and failing ``__repr__``.
+
+    A YAML alias bomb is a few hundred bytes that stand for a billion list
+    items; ``repr()`` would walk all of them. This one looks at a few items
+    of two levels and never more.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 2
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 4
+        self.maxdeque = self.maxarray = 4
+        self.maxstring = 40  # inside a structure; a value that is text gets MAX_VALUE
+        self.maxother = self.maxlong = MAX_VALUE
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 1000:  # ~300 digits: past Python's limit repr() itself fails
+            return f"<an integer of about {int(x.bit_length() * 0.30103)} digits>"
+        return shorten(repr(x))
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        try:
+            return shorten(repr(x))
+        except Exception:  # a platform's object: its __repr__ is not ours to trust
+            return f"<{type(x).__name__} object>"
+
+
+_BOUNDED = _BoundedRepr()
+
+
+def quote(value: object) -> str:
+    """``repr(value)`` for an error message, bounded in time and length whatever ``value`` is.
+
+    Use it instead of ``{value!r}`` wherever the value came from a user, a
+    file or a plugin: it looks at a few items of a structure, never all of
+    them, and a huge integer is described instead of converted.
+    """
+    if isinstance(value, str):
+        return repr(shorten(value))
+    return shorten(_BOUNDED.repr(value))
+
+
+def type_name(value: object) -> str:
+    """The type's name, for "expected text, got int" messages."""
+    return type(value).__name__
 
 
 def one_line(message: str) -> str:

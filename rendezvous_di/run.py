@@ -147,6 +147,8 @@ def prepare(
     if container is None:
         container = make_container(mirror) if make_container is not None else _new_container()
     overridden = [container.flags]
+    if getattr(mirror, "config", None) == "":  # an empty path is an error, not "no file"
+        raise ConfigError("--config", "", "the path is empty; expected a YAML file")
     if getattr(mirror, "config", None):
         container.config_file.override(mirror.config)
         overridden.append(container.config_file)

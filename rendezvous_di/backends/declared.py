@@ -23,7 +23,7 @@ from typing import Any
 
 from dependency_injector import providers
 
-from ..errors import ConfigError
+from ..errors import ConfigError, quote
 from .builtin import BUILTIN_BACKENDS
 from .catalog import declared_in_code
 from .entry import BackendEntry
@@ -65,7 +65,7 @@ def add_backend(
     if not isinstance(provider, providers.Provider):
         raise TypeError(
             f"backend {name!r}: expected a provider (providers.Factory(creator, ...)), "
-            f"got {provider!r}"
+            f"got {quote(provider)}"
         )
     selector = container.backends
     if selector is RendezvousContainer.backends:

@@ -20,7 +20,7 @@ from .options import OptionSpec
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
-    from ..plugins.loader import PluginSpec
+    from ..plugins.loader import PluginLoader, PluginSpec
     from ..plugins.slots import BackendSlot
 
 
@@ -164,12 +164,15 @@ def _load_used_plugins(entries: Iterable[tuple[str, Any]], container: Any) -> No
 
 
 def _slot_infos(slot: BackendSlot, policy: PluginPolicy) -> list[BackendInfo]:
+    from ..plugins.slots import SHOWN_CLAIMANTS
+
     decision = slot.decide(policy)
     infos = []
     if slot.builtin:
         chosen = decision.loaders[0].spec.label if decision.kind == "plugin" else None
         infos.append(_builtin_info(BUILTIN_BACKENDS[slot.name], shadowed_by=chosen))
-    for loader in sorted(slot.loaders, key=lambda lo: lo.spec.distribution):
+    loaders = sorted(slot.loaders, key=lambda lo: lo.spec.distribution)
+    for loader in loaders[:SHOWN_CLAIMANTS]:
         status, reason = slot.status(loader, policy)
         infos.append(
             BackendInfo(
@@ -183,4 +186,21 @@ def _slot_infos(slot: BackendSlot, policy: PluginPolicy) -> list[BackendInfo]:
                 version=loader.spec.version,
             )
         )
+    if len(loaders) > SHOWN_CLAIMANTS:
+        infos.append(_more_claimants(slot, loaders[SHOWN_CLAIMANTS:], policy))
     return infos
+
+
+def _more_claimants(
+    slot: BackendSlot, rest: list[PluginLoader], policy: PluginPolicy
+) -> BackendInfo:
+    """One row for the claimants past the first few: a listing stays a few lines per name."""
+    statuses = sorted({slot.status(loader, policy)[0] for loader in rest})
+    return BackendInfo(
+        name=slot.name,
+        source="plugin",
+        status="/".join(statuses),
+        summary=f"and {len(rest)} more distributions declare {slot.name!r}",
+        reason=f"and {len(rest)} more distributions declare {slot.name!r}; "
+        "see them with: pip list, or importlib.metadata.entry_points(group='torchrun.handlers')",
+    )

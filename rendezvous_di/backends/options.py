@@ -19,13 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from ..config.values import parse_bool
-from ..errors import ConfigError, UnknownOptionError
+from ..config.values import parse_bool, parse_number
+from ..errors import ConfigError, UnknownOptionError, quote
 
 OptionKind = Literal["int", "float", "bool", "str", "choice", "file"]
 DECLARED_TYPES = ("int", "float", "bool", "str")
 """The ``type`` values a ``rendezvous_options`` declaration may use."""
-DECLARATION_KEYS = ("type", "default", "help", "choices", "required", "minimum")
+DECLARATION_KEYS = ("type", "default", "help", "choices", "required", "minimum", "maximum")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class OptionSpec:
     help: str
     choices: tuple[Any, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
     required: bool = False
     launcher: bool = False
 
@@ -71,25 +72,22 @@ class OptionSpec:
             converted = value.strip().lower()
         else:
             converted = value
+            if self.kind == "file" and not value.strip():
+                raise ConfigError(where, value, "must not be empty; expected the path of a file")
             if self.kind == "file" and check_files and not os.path.isfile(value):
-                raise ConfigError(where, value, f"file {value!r} does not exist")
+                raise ConfigError(where, value, f"file {quote(value)} does not exist")
         if self.choices and converted not in self.choices:
             raise ConfigError(
-                where, value, f"{value!r} is not valid", choices=tuple(map(str, self.choices))
+                where, value, f"{quote(value)} is not valid", choices=tuple(map(str, self.choices))
             )
         return converted
 
     def _number(self, value: Any, where: str) -> int | float:
-        if isinstance(value, bool):
-            raise ConfigError(where, value, f"expected {_article(self.kind)}, got a boolean")
-        try:
-            number: int | float = int(value) if self.kind == "int" else float(value)
-        except (TypeError, ValueError, OverflowError):
-            raise ConfigError(where, value, f"{value!r} is not {_article(self.kind)}") from None
-        if isinstance(number, float) and not math.isfinite(number):
-            raise ConfigError(where, value, f"{value!r} is not a finite number")
+        number = parse_number(value, where, integer=self.kind == "int")
         if self.minimum is not None and number < self.minimum:
             raise ConfigError(where, value, f"must be >= {self.minimum:g}, got {number}")
+        if self.maximum is not None and number > self.maximum:
+            raise ConfigError(where, value, f"must be <= {self.maximum:g}, got {number}")
         return number
 
     def declaration(self) -> dict[str, Any]:
@@ -102,6 +100,8 @@ class OptionSpec:
             entry["required"] = True
         if self.minimum is not None:
             entry["minimum"] = self.minimum
+        if self.maximum is not None:
+            entry["maximum"] = self.maximum
         return entry
 
 
@@ -176,12 +176,17 @@ class OptionSchema:
         return {o.name: o.declaration() for o in self.options}
 
 
+MAX_SECONDS = 10**9
+"""The longest timeout or interval an option takes (about 31 years): torch turns seconds
+into a ``timedelta`` and C++ milliseconds, which overflow long before Python's integers."""
+
 LAUNCHER_TIMEOUT = OptionSpec(
     "timeout",
     "int",
     900,
     "set by torch's launcher (LaunchConfig); not read by this backend",
     minimum=1,
+    maximum=MAX_SECONDS,
     launcher=True,
 )
 """torch's ``LaunchConfig`` adds ``timeout`` to every backend's options: every schema takes it."""
@@ -249,10 +254,8 @@ def _declared_option(name: str, entry: Any) -> OptionSpec:
     choices = entry.get("choices") or ()
     if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
         raise DeclarationError(f"{where}['choices'] must be a list of values")
-    minimum = entry.get("minimum")
-    if minimum is not None and (isinstance(minimum, bool) or not isinstance(minimum, int | float)):
-        raise DeclarationError(f"{where}['minimum'] must be a number")
-    probe = OptionSpec(name, kind, None, "", minimum=minimum)
+    minimum, maximum = (_declared_bound(where, entry, key) for key in ("minimum", "maximum"))
+    probe = OptionSpec(name, kind, None, "", minimum=minimum, maximum=maximum)
     try:  # choices are stored converted, so a str choice "Fast" matches input "fast"
         converted = tuple(c.strip().lower() if kind == "str" else probe.convert(c) for c in choices)
     except (ConfigError, AttributeError):
@@ -264,5 +267,15 @@ def _declared_option(name: str, entry: Any) -> OptionSpec:
         help=str(entry.get("help", "")),
         choices=converted,
         minimum=minimum,
+        maximum=maximum,
         required=bool(entry.get("required", False)),
     )
+
+
+def _declared_bound(where: str, entry: Mapping[str, Any], key: str) -> float | None:
+    bound = entry.get(key)
+    if bound is None:
+        return None
+    if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
+        raise DeclarationError(f"{where}[{key!r}] must be a finite number")
+    return bound

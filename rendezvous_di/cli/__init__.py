@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import RendezvousDIError, one_line
-from . import backends, check, config, run
+from . import backends, check, config, run, streams
 from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 
 COMMANDS = (backends, config, check, run)
@@ -39,6 +39,20 @@ def build_parser() -> CliParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m rendezvous_di``."""
+    streams.ensure_stdout()
+    try:
+        return streams.finish(_run(argv))
+    except SystemExit as done:  # --help, --version, usage errors: their output is flushed too
+        if done.code is not None and not isinstance(done.code, int):
+            raise
+        return streams.finish(done.code or 0)
+    except OSError as error:
+        if not streams.is_output_failure(error):
+            raise
+        return streams.output_failed(error, 0)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     debug = False
     while arguments and arguments[0] == "--debug":
@@ -54,12 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RendezvousDIError as error:
         if debug:
             raise
-        sys.stderr.write(f"error: {one_line(str(error))}\n")
+        streams.report(f"error: {one_line(str(error))}")
         return 2
     except KeyboardInterrupt:
         if debug:
             raise
-        sys.stderr.write("error: interrupted\n")
+        streams.report("error: interrupted")
         return 130  # the shell's code for a command ended by SIGINT
-    except BrokenPipeError:
-        return 0

@@ -1,4 +1,8 @@
-"""``rendezvous-di backends``: every backend with its source, status and options."""
+"""``rendezvous-di backends [NAME]``: every backend with its source, status and options.
+
+With a NAME, only that backend: each claimant's description, origin, status
+and options table; an unknown NAME is a usage error with a did-you-mean.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,12 @@ HELP = "list every backend with its source, status and options"
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(NAME, help=HELP, description=HELP)
+    parser.add_argument(
+        "name",
+        nargs="?",
+        metavar="NAME",
+        help="show only this backend: description, origin, status and options",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--load",
@@ -36,7 +46,11 @@ def main(args: argparse.Namespace) -> int:
     # --load imports plugins in one child process: one that kills its process or
     # raises KeyboardInterrupt at import is listed as failed, with how it ended.
     with loading_in_a_child():
+        if args.name is not None:
+            _load_selected_plugin(container, args.name)
         infos = describe_backends(container, load=args.load)
+    if args.name is not None:
+        return _show_one(args.name, infos, as_json=args.json, load=True)
     if args.json:
         out.write(json.dumps([i.to_json() for i in infos], indent=2))  # one write, not thousands
         out.write("\n")
@@ -57,6 +71,65 @@ def main(args: argparse.Namespace) -> int:
     if not args.load and any(i.status == "not loaded" for i in infos):
         # A plugin's options are an attribute of its creator: known once it is imported.
         out.write("\nplugins not loaded yet: rendezvous-di backends --load lists their options\n")
+    return 0
+
+
+def _load_selected_plugin(container: Any, name: str) -> None:
+    """Asked about one plugin-served name: load the plugin that serves it, for its options.
+
+    Only that one (the listing loads none), in a child process like ``--load``;
+    a failure is recorded by its loader and shown as the row's status.
+    """
+    from ..plugins.loader import load_all
+
+    slot = getattr(container.backends.providers.get(name), "slot", None)
+    if slot is None:
+        return
+    decision = slot.decide(container.plugin_policy())
+    if decision.kind == "plugin":
+        load_all(decision.loaders[:1])
+
+
+def _show_one(name: str, infos: list[Any], *, as_json: bool, load: bool) -> int:
+    """The rows of ``name`` in full: one block per claimant, each with its options table."""
+    from ..errors import UnknownBackendError
+    from .render import table
+
+    mine = [i for i in infos if i.name == name]
+    if not mine:
+        raise UnknownBackendError(name, {i.name for i in infos}, source="argument NAME")
+    out = sys.stdout
+    if as_json:
+        out.write(json.dumps([i.to_json() for i in mine], indent=2))
+        out.write("\n")
+        return 0
+    for number, info in enumerate(mine):
+        if number:
+            out.write("\n")
+        fields = [
+            ("backend", info.name),
+            ("description", info.summary),
+            ("origin", info.source),
+            ("status", info.status),
+            ("distribution", _distribution(info)),
+        ]
+        if info.reason:
+            fields.append(("note", info.reason))
+        for label, value in fields:
+            out.write(f"{label + ':':<14}{'-' if value is None else value}\n")
+        if info.options:
+            out.write("options:\n")
+            table(
+                [(o.name, o.type_name, o.default, _option_note(o)) for o in info.options],
+                ("OPTION", "TYPE", "DEFAULT", "DESCRIPTION"),
+                out,
+            )
+        elif info.status == "not loaded" and not load:
+            out.write(
+                f"options:      not known until loaded: rendezvous-di backends {name} --load\n"
+            )
+        else:
+            out.write("options:      none declared\n")
     return 0
 
 

@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import one_line
 from ..preflight import validate_for_run
-from .common import add_rendezvous_flags, add_shared_flags, container_from_args
+from .common import (
+    add_rendezvous_flags,
+    add_shared_flags,
+    container_from_args,
+    warn_about_policy,
+)
 
 __all__ = ["add_parser", "main", "run_check", "validate_for_run"]
 
@@ -82,6 +87,7 @@ def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_js
             err.write(f"error: {one_line(f'{settings.backend}: {result.detail}')}\n")
             if result.fix:
                 err.write(f"fix: {result.fix}\n")
+    warn_about_policy(settings, err)  # after the verdict: an error line stays the first
     return 0 if result.ok else 1
 
 

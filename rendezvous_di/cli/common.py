@@ -12,7 +12,7 @@ import sys
 from typing import Any, NoReturn
 
 from ..config.torchrun import TORCHRUN_OPTIONS
-from ..errors import one_line
+from ..errors import ConfigError, one_line
 
 PROG = "rendezvous-di"
 
@@ -77,7 +77,7 @@ def add_rendezvous_flags(parser: argparse.ArgumentParser) -> None:
 
 def new_container(spec: str | None) -> Any:
     """A fresh ``RendezvousContainer``, or the one a ``--container MODULE:NAME`` points at."""
-    if spec:
+    if spec is not None:  # --container "" is an error, not the default container
         from .locate import load_container
 
         return load_container(spec)
@@ -88,8 +88,10 @@ def new_container(spec: str | None) -> Any:
 
 def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
     """A container fed with this command's sources: ``--config`` file, environment, ``flags``."""
+    if args.config == "":  # every command refuses it, even one that may not read the file
+        raise ConfigError("--config", "", "the path is empty; expected a YAML file")
     container = new_container(args.container_spec)
-    if args.config:
+    if args.config is not None:  # --config "" is an error, not "no file"
         container.config_file.override(args.config)
     container.flags.override(flags)
     return container
@@ -98,3 +100,15 @@ def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
 def container_from_args(args: argparse.Namespace) -> Any:
     """The container of a command parsed with `add_rendezvous_flags`."""
     return container_for(args, {o.key: getattr(args, o.key) for o in TORCHRUN_OPTIONS})
+
+
+def warn_about_policy(settings: Any, err: Any) -> None:
+    """Warn about ``plugins`` names that match nothing installed (after the settings validated:
+    the first stderr line of a failing command is its ``error:``)."""
+    if not (settings.plugins.allow or settings.plugins.override_builtins):
+        return
+    from ..plugins.loader import discover
+    from ..plugins.policy_check import policy_warnings
+
+    for line in policy_warnings(settings.plugins, discover()):
+        err.write(one_line(line) + "\n")

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from .common import add_rendezvous_flags, add_shared_flags, container_from_args
+from .common import add_rendezvous_flags, add_shared_flags, container_from_args, warn_about_policy
 
 NAME = "config"
 HELP = "show the effective settings and where each value came from"
@@ -26,6 +26,7 @@ def main(args: argparse.Namespace) -> int:
 
     out = sys.stdout
     settings = container_from_args(args).settings()
+    warn_about_policy(settings, sys.stderr)
     values = settings.to_dict()
     if args.json:
         json.dump({"values": values, "sources": _all_sources(settings, values)}, out, indent=2)

@@ -9,6 +9,7 @@ Selector) or one that nests it under a ``rendezvous`` provider.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import os
@@ -19,31 +20,42 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from ..errors import ConfigError
+from ..errors import ConfigError, quote, shorten
 
 _HINT = "for example containers.platform:TrainingPlatformContainer or path/to/file.py:Container"
 
 
 def load_container(spec: str) -> Any:
-    """Return the rendezvous container that ``spec`` (``MODULE:NAME``) points at."""
+    """Return the rendezvous container that ``spec`` (``MODULE:NAME``) points at.
+
+    Everything that runs the platform's code (importing, attribute lookups,
+    calling a factory) goes through `_user_code`: whatever it raises is
+    a ``--container`` error, never a traceback.
+    """
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise ConfigError("--container", spec, "expected MODULE:NAME", hint=_HINT)
     module = _import(module_name, spec)
     target: Any = module
     for part in attribute.split("."):
-        if not hasattr(target, part):
+        found = _user_code(
+            spec, f"looking up {attribute!r}", functools.partial(getattr, target, part, _MISSING)
+        )
+        if found is _MISSING:
             raise ConfigError(
                 "--container", spec, f"module {module_name!r} has no attribute {attribute!r}"
             )
-        target = getattr(target, part)
+        target = found
     is_class = isinstance(target, type) and issubclass(target, containers.DeclarativeContainer)
     is_factory = callable(target) and not isinstance(
         target, (containers.Container, providers.Provider)
     )
     if is_class or is_factory:
         target = _user_code(spec, f"calling {attribute!r}", target)
-    return rendezvous_of(target, spec)
+    return _user_code(spec, f"reading {attribute!r}", lambda: rendezvous_of(target, spec))
+
+
+_MISSING = object()
 
 
 def rendezvous_of(target: Any, spec: str) -> Any:
@@ -58,8 +70,8 @@ def rendezvous_of(target: Any, spec: str) -> Any:
     raise ConfigError(
         "--container",
         spec,
-        f"{target!r} is neither a RendezvousContainer nor a container nesting one "
-        "under a 'rendezvous' provider",
+        f"{quote(target)} ({type(target).__name__}) is neither a RendezvousContainer nor a "
+        "container nesting one under a 'rendezvous' provider",
         hint=_HINT,
     )
 
@@ -80,22 +92,39 @@ def _import(name: str, spec: str) -> Any:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # like `python -m`: modules of the current project
     try:
-        return _user_code(spec, f"importing {name!r}", lambda: importlib.import_module(name))
+        return _user_code(
+            spec, f"importing {name!r}", lambda: importlib.import_module(name), missing=name
+        )
     except ModuleNotFoundError as error:
         raise ConfigError("--container", spec, f"cannot import {name!r}: {error}") from None
 
 
-def _user_code(spec: str, what: str, call: Callable[[], Any]) -> Any:
+def _user_code(spec: str, what: str, call: Callable[[], Any], *, missing: str | None = None) -> Any:
     """Run the platform's code; whatever it raises (``SystemExit`` too) names ``--container``.
 
     A typo in the platform's module must not end the command with a traceback,
-    or silently with the module's own exit code.
+    or silently with the module's own exit code. Only Ctrl-C passes through
+    (the command ends as interrupted), and the ``missing`` module itself not
+    being found, which the caller words.
     """
     try:
         return call()
-    except (KeyboardInterrupt, ModuleNotFoundError):
+    except KeyboardInterrupt:
         raise
+    except ConfigError:
+        raise
+    except ModuleNotFoundError as error:
+        if missing and error.name and f"{missing}.".startswith(f"{error.name}."):
+            raise  # the module itself (or its package) is not there: the caller says so
+        raise ConfigError("--container", spec, f"{what} raised {_describe(error)}") from error
     except BaseException as error:
-        raise ConfigError(
-            "--container", spec, f"{what} raised {type(error).__name__}: {error}"
-        ) from error
+        raise ConfigError("--container", spec, f"{what} raised {_describe(error)}") from error
+
+
+def _describe(error: BaseException) -> str:
+    """``Type: message`` of the platform's exception, even when its ``__str__`` fails."""
+    try:
+        text = str(error)
+    except Exception:
+        text = "<its message cannot be shown>"
+    return f"{type(error).__name__}: {shorten(text, 400)}" if text else type(error).__name__

@@ -9,10 +9,11 @@ process starts and the error names the field.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
-from ..errors import ConfigError
+from ..errors import ConfigError, quote
 
 _HOST = re.compile(r"^[\w\.:-]+$")
 _PORT = re.compile(r"^[0-9]{1,5}$")
@@ -40,6 +41,15 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
     endpoint = text.strip()
     if not endpoint:
         raise ConfigError(field, text, "must not be empty; expected <host>[:<port>]")
+    if not endpoint.startswith("[") and endpoint.count(":") > 1:
+        # torch would split "fe80::1" into host "fe80:" and port 1; "::1:29400" is ambiguous.
+        raise ConfigError(
+            field,
+            text,
+            f"{quote(text)} is an IPv6 address without brackets",
+            hint=f"write {_bracketed(endpoint)}",
+        )
+    bracketed = endpoint.startswith("[")
     if endpoint.startswith("[") and endpoint.endswith("]"):
         host, port_text = endpoint[1:-1], None
     else:
@@ -48,6 +58,13 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
             host, port_text = endpoint, None
         if len(host) > 1 and host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
+    if bracketed and not _is_ipv6(host):
+        raise ConfigError(
+            field,
+            text,
+            f"{quote(host)} in brackets is not an IPv6 address",
+            hint="write [<IPv6 address>]:<port>, for example [::1]:29400",
+        )
     port: int | None = None
     if port_text is not None:
         if not _PORT.match(port_text) or int(port_text) >= 2**16:
@@ -66,3 +83,48 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
             field, text, f"host is {len(host)} characters long; a host name has at most {MAX_HOST}"
         )
     return Endpoint(host, port)
+
+
+def host_port(host: str, port: int | str) -> str:
+    """``host:port`` as an endpoint; an IPv6 address (``--master-addr ::1``) is bracketed."""
+    return f"[{host}]:{port}" if _is_ipv6(host) else f"{host}:{port}"
+
+
+def _bracketed(endpoint: str) -> str:
+    """How ``endpoint``, a bare IPv6 address perhaps followed by a port, is written."""
+    host, _, port = endpoint.rpartition(":")
+    with_port = port.isdigit() and _is_ipv6(host)
+    if _is_ipv6(endpoint):
+        whole = f"[{endpoint}]:<port>"
+        return f"[{host}]:{port}, or {whole} if {port} is not the port" if with_port else whole
+    if with_port:
+        return f"[{host}]:{port}"
+    return "[<IPv6 address>]:<port>, for example [::1]:29400"
+
+
+def _is_ipv6(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_address(text: str, *, field: str = "local_addr") -> str:
+    """A node's own address (torchrun's ``--local-addr``): a host, without a port.
+
+    torch hands it to workers as ``MASTER_ADDR``, where an IPv6 address is
+    written bare (``fe80::1``); ``[fe80::1]`` is accepted and unbracketed. A
+    value with a port (``::1:29400``, ``host:29400``) is refused.
+    """
+    address = text.strip()
+    if address.startswith("[") and address.endswith("]") and _is_ipv6(address[1:-1]):
+        return address[1:-1]
+    if ":" in address and not _is_ipv6(address):
+        raise ConfigError(
+            field,
+            text,
+            f"{quote(text)} is not a host: {field} is this node's address, without a port",
+            hint="an IPv6 address is written ::1 or [::1]",
+        )
+    return address

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, nearest
+from ..errors import ConfigError, nearest, quote
 from .policy import PLUGIN_KEYS
 from .torchrun import MASTER_KEYS, parse_conf, parse_nnodes
 from .values import FRESH_RUN_ID, parse_bool
@@ -46,12 +46,16 @@ class Layer:
 
     def set(self, key: str, value: Any, source: str) -> None:
         """Set ``key`` from ``source``, expanding the keys that stand for several values."""
+        check_text(key, value, source)
         if key == "conf":
             conf = parse_conf(value, source) if isinstance(value, str) else value
             if not isinstance(conf, Mapping):
                 raise ConfigError(
                     "conf", value, "expected a mapping of backend options", source=source
                 )
+            for name, item in conf.items():
+                text_key("conf", name, source, "option names")
+                check_text(f"conf.{name}", item, source)
             self.values.setdefault("conf", {}).update(conf)
             self.sources.update({f"conf.{k}": source for k in conf})
         elif key == "plugins":
@@ -60,7 +64,9 @@ class Layer:
                     "plugins", value, "expected a mapping", choices=PLUGIN_KEYS, source=source
                 )
             for name, item in value.items():
-                check_key(f"plugins.{name}", str(name), PLUGIN_KEYS, source)
+                text_key("plugins", name, source, "plugins settings", PLUGIN_KEYS)
+                check_key(f"plugins.{name}", name, PLUGIN_KEYS, source)
+                check_text(f"plugins.{name}", item, source)
                 self.values.setdefault("plugins", {})[name] = item
                 self.sources[f"plugins.{name}"] = source
         elif key == "nnodes":
@@ -74,6 +80,50 @@ class Layer:
         else:
             self.values[key] = value
             self.sources[key] = source
+
+
+def text_key(
+    field_name: str,
+    key: object,
+    source: str,
+    what: str = "setting names",
+    valid: tuple[str, ...] = (),
+) -> str:
+    """``key`` if it is text; a YAML ``1:``, ``~:`` or ``? [a]`` key names ``field_name``."""
+    if not isinstance(key, str):
+        raise ConfigError(
+            field_name,
+            key,
+            f"the key {quote(key)} is {type(key).__name__}, not text: {what} are text",
+            choices=valid,
+            hint="quote it in YAML",
+            source=source,
+        )
+    check_text(field_name, key, source)
+    return key
+
+
+def check_text(field_name: str, value: object, source: str) -> None:
+    """Refuse text that is not valid Unicode: bytes that were not UTF-8, kept as surrogates.
+
+    ``os.environ`` and ``sys.argv`` hand undecodable bytes over as lone surrogates
+    (``\\udcff``); torch would fail on them far away, printing them fails too.
+    """
+    texts = [value] if isinstance(value, str) else []
+    if isinstance(value, list | tuple):
+        texts = [item for item in value[:100] if isinstance(item, str)]
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            bad = text[error.start]
+            byte = f"byte 0x{ord(bad) - 0xDC00:02x}" if 0xDC80 <= ord(bad) <= 0xDCFF else "text"
+            raise ConfigError(
+                field_name,
+                text,
+                f"{quote(text)} is not valid UTF-8 ({byte} at position {error.start})",
+                source=source,
+            ) from None
 
 
 def check_key(field_name: str, key: str, valid: tuple[str, ...], source: str) -> None:

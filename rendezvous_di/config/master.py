@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
-from .endpoint import parse_endpoint
+from .endpoint import host_port, parse_endpoint
 from .torchrun import DEFAULT_MASTER_ADDR, DEFAULT_MASTER_PORT, MASTER_KEYS, MAX_DIGITS
 
 STATIC = "static"
@@ -69,7 +69,7 @@ def master_endpoint(master: Mapping[str, Any], sources: Mapping[str, str]) -> tu
         label = f"default (torchrun's --master-addr:--master-port, {addr}:{port})"
     else:
         label = f"master_addr from {addr_source}, master_port from {port_source}"
-    return f"{addr}:{port}", label
+    return host_port(addr, port), label  # --master-addr ::1 is a host: bracketed here
 
 
 def refuse_port_zero(

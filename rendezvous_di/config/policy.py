@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, quote
 from .values import parse_bool
 
 PLUGIN_KEYS = ("autoload", "allow", "deny", "override_builtins")
@@ -72,12 +72,12 @@ def _name_list(field: str, value: Any, source: str | None) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, Iterable) or isinstance(items, Mapping):
         raise ConfigError(
-            field, value, f"{value!r} is not a name or a list of names", source=source
+            field, value, f"{quote(value)} is not a name or a list of names", source=source
         )
     names = []
     for item in items:
         if not isinstance(item, str):
-            raise ConfigError(field, value, f"{item!r} is not a name", source=source)
+            raise ConfigError(field, value, f"{quote(item)} is not a name", source=source)
         if item.strip():
             names.append(item.strip())
     return tuple(names)

@@ -10,12 +10,12 @@ field's name, the value's source and the valid choices, instead of minutes later
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, UnknownBackendError
+from ..errors import ConfigError, UnknownBackendError, quote
+from .endpoint import parse_address
 from .layers import Layer, merge
 from .master import (
     STATIC,
@@ -27,7 +27,7 @@ from .master import (
 )
 from .policy import PluginPolicy
 from .torchrun import MAX_DIGITS
-from .values import FRESH_RUN_ID
+from .values import FRESH_RUN_ID, parse_number
 from .values import fresh_run_id as make_run_id
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def resolve_settings(
     conf = values.get("conf", {})
     if not isinstance(conf, Mapping):
         raise ConfigError(
-            "conf", conf, f"{conf!r} is not a mapping of options", source=sources.get("conf")
+            "conf", conf, f"{quote(conf)} is not a mapping of options", source=sources.get("conf")
         )
     if description.meets_at_master and "node_rank" in master:
         conf = {**conf, "rank": master["node_rank"]}  # torchrun: --node-rank is static's rank
@@ -183,7 +183,11 @@ def resolve_settings(
     for key in ("endpoint", "run_id"):
         values[key] = _text(values[key], key, sources, empty_ok=key == "endpoint")
     if values.get("local_addr") is not None:
-        values["local_addr"] = _text(values["local_addr"], "local_addr", sources)
+        address = _text(values["local_addr"], "local_addr", sources)
+        try:
+            values["local_addr"] = parse_address(address)
+        except ConfigError as error:
+            raise error.with_source(sources.get("local_addr")) from None
 
     settings = RendezvousSettings(**values)
     if settings.max_nodes < settings.min_nodes:
@@ -199,12 +203,11 @@ def resolve_settings(
 
 
 FIELDS = tuple(f.name for f in fields(RendezvousSettings) if f.init)
-_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
 
 
 def _text(value: Any, key: str, sources: Mapping[str, str], *, empty_ok: bool = False) -> str:
     if not isinstance(value, str):
-        problem = f"{value!r} is not text ({type(value).__name__}); quote it in YAML"
+        problem = f"{quote(value)} is not text ({type(value).__name__}); quote it in YAML"
         raise ConfigError(key, value, problem, source=sources.get(key))
     if not value and not empty_ok:
         raise ConfigError(key, value, "must have at least 1 character", source=sources.get(key))
@@ -212,21 +215,15 @@ def _text(value: Any, key: str, sources: Mapping[str, str], *, empty_ok: bool = 
 
 
 def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
-    """An int >= 1 from an int, a whole float or digits as text (PET_* values are text)."""
+    """An int >= 1 from an int or digits as text (PET_* values are text); never a float."""
     source = sources.get(key)
-    if isinstance(value, bool):
-        raise ConfigError(key, value, "expected a whole number, got a boolean", source=source)
-    text = value.strip().lstrip("+-") if isinstance(value, str) else ""
-    if len(text) > MAX_DIGITS and text.isdigit():  # int() itself refuses past 4300 digits
+    digits = value.strip().lstrip("+-") if isinstance(value, str) else ""
+    if digits.isdigit() and len(digits) > MAX_DIGITS:
         raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
-    if (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and _INTEGER.fullmatch(value)
-    ):
-        value = int(value)
-    if not isinstance(value, int):
-        raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
-    if value < 1:
+    number = parse_number(value, key, integer=True, source=source)
+    assert isinstance(number, int)
+    if number < 1:
         raise ConfigError(key, value, "must be greater than or equal to 1", source=source)
-    if value >= 10**MAX_DIGITS:
+    if number >= 10**MAX_DIGITS:
         raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
-    return value
+    return number

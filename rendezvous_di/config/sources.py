@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, ConfigFileError
-from .layers import KEYS, Layer, check_key
+from .layers import KEYS, Layer, check_key, text_key
 from .policy import DISABLE_AUTOLOAD_ENV
 from .torchrun import TORCHRUN_OPTIONS
 from .values import parse_bool
@@ -30,7 +30,7 @@ def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") ->
         raise ConfigError(
             "configuration", mapping, "expected a mapping of settings", choices=KEYS, source=source
         )
-    keys = [str(k) for k in mapping]
+    keys = [text_key("configuration", k, source, "setting names", KEYS) for k in mapping]
     if "nnodes" in keys and ({"min_nodes", "max_nodes"} & set(keys)):
         raise ConfigError(
             "nnodes",
@@ -39,9 +39,9 @@ def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") ->
             source=source,
         )
     for key, value in mapping.items():
-        check_key(str(key), str(key), KEYS, source)
+        check_key(key, key, KEYS, source)
         if value is not None:
-            layer.set(str(key), value, source)
+            layer.set(key, value, source)
     return layer
 
 

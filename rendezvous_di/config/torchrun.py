@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from ..errors import ConfigError
+from ..errors import ConfigError, quote
 
 DEFAULT_MASTER_ADDR = "127.0.0.1"
 DEFAULT_MASTER_PORT = 29500
@@ -101,7 +101,15 @@ def parse_nnodes(value: Any, source: str | None = None) -> tuple[int, int]:
     """Parse ``N`` or ``MIN:MAX`` (torchrun's ``--nnodes``)."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value, value
-    parts = str(value).strip().split(":")
+    if not isinstance(value, str):  # str() of a YAML alias bomb would expand it
+        raise ConfigError(
+            "nnodes",
+            value,
+            f"{quote(value)} is not N or MIN:MAX ({type(value).__name__})",
+            hint="for example 2 or 1:4",
+            source=source,
+        )
+    parts = value.strip().split(":")
     if len(parts) in (1, 2) and all(_WHOLE.fullmatch(p.strip()) for p in parts):
         if any(len(p.strip()) > MAX_DIGITS for p in parts):
             raise ConfigError(
@@ -112,7 +120,7 @@ def parse_nnodes(value: Any, source: str | None = None) -> tuple[int, int]:
     raise ConfigError(
         "nnodes",
         value,
-        f"{value!r} is not N or MIN:MAX with whole numbers",
+        f"{quote(value)} is not N or MIN:MAX with whole numbers",
         hint="for example 2 or 1:4",
         source=source,
     )

@@ -30,7 +30,13 @@ from ..backends.options import (
     declared_schema,
     schema_from_declaration,
 )
-from ..errors import BackendMismatchError, PluginError, PluginHandlerError, PluginLoadError
+from ..errors import (
+    BackendMismatchError,
+    PluginError,
+    PluginHandlerError,
+    PluginLoadError,
+    quote,
+)
 from . import entry_points as installed
 from . import isolation
 from .entry_points import InstalledEntryPoint, canonical_name
@@ -180,7 +186,7 @@ class PluginLoader:
         try:
             getter = self.spec.entry_point.load()
             if not callable(getter):
-                self._fail(f"entry point object {getter!r} is not callable", None)
+                self._fail(f"entry point object {quote(getter)} is not callable", None)
                 return
             step = "getter raised"
             creator = getter()
@@ -193,7 +199,8 @@ class PluginLoader:
             self._loading = False
         if not callable(creator):
             self._fail(
-                f"getter returned {creator!r} ({type(creator).__name__}), which is not callable; "
+                f"getter returned {quote(creator)} ({type(creator).__name__}), "
+                "which is not callable; "
                 "it must return a creator (RendezvousParameters) -> RendezvousHandler",
                 None,
             )

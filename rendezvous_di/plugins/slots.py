@@ -120,12 +120,13 @@ class BackendSlot:
         decision = self.decide(policy)
         policy_from = f" (plugins policy from {policy_source})" if policy_source else ""
         if decision.kind == "conflict":
+            claimants = sorted(decision.loaders, key=lambda lo: lo.spec.distribution)
             return PluginSelectionError(
                 "backend",
                 self.name,
-                f"backend {self.name!r} is declared by {len(decision.loaders)} distributions: "
-                f"{_names(decision.loaders)}",
-                choices=[lo.spec.distribution for lo in decision.loaders],
+                f"backend {self.name!r} is declared by {len(claimants)} distributions: "
+                f"{_names(claimants)}",
+                choices=[lo.spec.distribution for lo in claimants],
                 hint="list all but one distribution in plugins.deny",
                 source=source,
             )
@@ -188,7 +189,15 @@ class BackendSlot:
         return f"<BackendSlot {self.name!r} builtin={self.builtin} plugins={len(self.loaders)}>"
 
 
+SHOWN_CLAIMANTS = 3
+"""Distributions a message names; more are counted (500 claiming one name stay one line)."""
+
+
 def _names(loaders: Iterable[PluginLoader]) -> str:
-    return ", ".join(
-        f"{lo.spec.distribution!r} {lo.spec.version} ({lo.spec.value})" for lo in loaders
+    listed = list(loaders)
+    shown = ", ".join(
+        f"{lo.spec.distribution!r} {lo.spec.version} ({lo.spec.value})"
+        for lo in listed[:SHOWN_CLAIMANTS]
     )
+    more = len(listed) - SHOWN_CLAIMANTS
+    return shown + (f" and {more} more" if more > 0 else "")

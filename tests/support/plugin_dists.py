@@ -334,3 +334,25 @@ def build_and_install(root: Path) -> dict[str, Path]:
 def modules_of(dist: str) -> tuple[str, ...]:
     """The top-level modules a test distribution installs (to forget them after a test)."""
     return tuple(PROJECTS[dist].modules)
+
+
+def install_claimants(site: Path, backend: str, count: int) -> Path:
+    """``count`` installed distributions that all declare ``backend``, in one site directory.
+
+    Written as the ``.dist-info`` directories pip leaves behind (metadata and
+    entry points), which is all discovery reads: building hundreds of wheels
+    would take minutes, and none of these plugins is ever imported (a name
+    claimed twice is a conflict, never loaded).
+    """
+    site.mkdir(parents=True, exist_ok=True)
+    for number in range(count):
+        dist = f"rdzv-claimant-{number:04d}"
+        info = site / f"{dist.replace('-', '_')}-1.0.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0\n")
+        module = dist.replace("-", "_")
+        (info / "entry_points.txt").write_text(
+            f"[torchrun.handlers]\n{backend} = {module}:get_handler\n"
+        )
+        (info / "RECORD").write_text("")
+    return site

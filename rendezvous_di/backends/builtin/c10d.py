@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
 from ..description import BackendDescription
-from ..options import LAUNCHER_TIMEOUT, OptionSchema, OptionSpec
+from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSchema, OptionSpec
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_endpoint
 
 if TYPE_CHECKING:
@@ -121,7 +121,12 @@ DESCRIPTION = BackendDescription(
                 choices=("tcp", "file"),
             ),
             OptionSpec(
-                "read_timeout", "int", 60, "read timeout in seconds for store operations", minimum=1
+                "read_timeout",
+                "int",
+                60,
+                "read timeout in seconds for store operations",
+                minimum=1,
+                maximum=MAX_SECONDS,
             ),
             OptionSpec(
                 "is_host",

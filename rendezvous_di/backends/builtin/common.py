@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...config.endpoint import Endpoint, parse_endpoint
 from ...errors import ConfigError
-from ..options import OptionSpec
+from ..options import MAX_SECONDS, OptionSpec
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -25,11 +25,17 @@ LAST_CALL_TIMEOUT = OptionSpec(
     30,
     "extra seconds to wait for more nodes once min_nodes joined",
     minimum=0,
+    maximum=MAX_SECONDS,
 )
 
 DYNAMIC_RENDEZVOUS_OPTIONS = (
     OptionSpec(
-        "join_timeout", "int", 600, "seconds within which the rendezvous must complete", minimum=1
+        "join_timeout",
+        "int",
+        600,
+        "seconds within which the rendezvous must complete",
+        minimum=1,
+        maximum=MAX_SECONDS,
     ),
     LAST_CALL_TIMEOUT,
     OptionSpec(
@@ -38,6 +44,7 @@ DYNAMIC_RENDEZVOUS_OPTIONS = (
         30,
         "seconds within which the rendezvous must close after set_closed/shutdown",
         minimum=1,
+        maximum=MAX_SECONDS,
     ),
     OptionSpec(
         "heartbeat_timeout",
@@ -45,8 +52,16 @@ DYNAMIC_RENDEZVOUS_OPTIONS = (
         5,
         "seconds within which a keep-alive heartbeat must complete",
         minimum=1,
+        maximum=MAX_SECONDS,
     ),
-    OptionSpec("keep_alive_interval", "int", 5, "seconds between keep-alive heartbeats", minimum=1),
+    OptionSpec(
+        "keep_alive_interval",
+        "int",
+        5,
+        "seconds between keep-alive heartbeats",
+        minimum=1,
+        maximum=MAX_SECONDS,
+    ),
     OptionSpec(
         "keep_alive_max_attempt",
         "int",

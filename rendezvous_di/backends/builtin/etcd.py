@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..options import OptionSpec
+from ..options import MAX_SECONDS, OptionSpec
 from ..tls import TlsOptions
 from .common import LAST_CALL_TIMEOUT
 from .etcd_common import PROTOCOL, tls_options, v2_api_backend
@@ -21,7 +21,12 @@ DESCRIPTION = v2_api_backend(
             "etcd_prefix", "str", "/torchelastic/p2p", "etcd key prefix for rendezvous state"
         ),
         OptionSpec(
-            "timeout", "int", 600, "seconds within which the rendezvous must complete", minimum=1
+            "timeout",
+            "int",
+            600,
+            "seconds within which the rendezvous must complete",
+            minimum=1,
+            maximum=MAX_SECONDS,
         ),
         LAST_CALL_TIMEOUT,
     ),

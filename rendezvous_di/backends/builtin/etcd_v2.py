@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..options import LAUNCHER_TIMEOUT, OptionSpec
+from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSpec
 from ..tls import TlsOptions
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS
 from .etcd_common import PROTOCOL, tls_options, v2_api_backend
@@ -16,7 +16,12 @@ DESCRIPTION = v2_api_backend(
     TLS,
     (
         OptionSpec(
-            "read_timeout", "int", 60, "read timeout in seconds for etcd operations", minimum=1
+            "read_timeout",
+            "int",
+            60,
+            "read timeout in seconds for etcd operations",
+            minimum=1,
+            maximum=MAX_SECONDS,
         ),
         PROTOCOL,
         *tls_options(TLS),

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
 from ..description import BackendDescription
-from ..options import OptionSchema, OptionSpec
+from ..options import MAX_SECONDS, OptionSchema, OptionSpec
 from .common import address_endpoint
 
 if TYPE_CHECKING:
@@ -59,7 +59,14 @@ DESCRIPTION = BackendDescription(
                 required=True,
                 launcher=True,
             ),
-            OptionSpec("timeout", "int", 600, "seconds to wait for every node", minimum=1),
+            OptionSpec(
+                "timeout",
+                "int",
+                600,
+                "seconds to wait for every node",
+                minimum=1,
+                maximum=MAX_SECONDS,
+            ),
         ),
     ),
     settings_check=check,
