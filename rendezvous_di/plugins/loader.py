@@ -178,14 +178,18 @@ class PluginLoader:
             )
             return
         try:
-            self._description = self._describe(declared_schema(self.spec.name, creator))
+            self._description = self._describe(
+                declared_schema(self.spec.name, creator), _declared_description(creator)
+            )
         except DeclarationError as exc:
             self._fail(f"declares invalid options: {exc}", exc)
             return
         self._creator = creator
 
-    def _describe(self, schema: OptionSchema | None) -> BackendDescription:
-        return BackendDescription(
+    def _describe(
+        self, schema: OptionSchema | None, declared: BackendDescription | None = None
+    ) -> BackendDescription:
+        about = BackendDescription(
             name=self.spec.name,
             origin="plugin",
             summary=f"entry point {self.spec.value}",
@@ -193,6 +197,21 @@ class PluginLoader:
             probe=self._probe,
             distribution=self.spec.distribution,
             version=self.spec.version,
+        )
+        if declared is None:
+            return about
+        # A plugin that depends on rendezvous-di (our own etcd-v3) may describe itself
+        # fully: endpoint, probe, settings check, cross-option rules. The name, origin and
+        # distribution stay the entry point's; the options stay its rendezvous_options.
+        checks = () if declared.schema is None else declared.schema.checks
+        return replace(
+            declared,
+            name=about.name,
+            origin="plugin",
+            schema=None if schema is None else replace(schema, checks=checks),
+            probe=declared.probe or about.probe,
+            distribution=about.distribution,
+            version=about.version,
         )
 
     def description(self, *, load: bool = True) -> BackendDescription:
@@ -271,6 +290,17 @@ class PluginLoader:
 
     def __repr__(self) -> str:
         return f"<PluginLoader {self.spec.name!r} {self.spec.value} {self.state}>"
+
+
+def _declared_description(creator: object) -> BackendDescription | None:
+    """The creator's optional ``rendezvous_description``, a :class:`BackendDescription`."""
+    declared = getattr(creator, "rendezvous_description", None)
+    if declared is None or isinstance(declared, BackendDescription):
+        return declared
+    raise DeclarationError(
+        f"rendezvous_description must be a rendezvous_di BackendDescription, "
+        f"got {type(declared).__name__}"
+    )
 
 
 def _unloadable(name: str, error: PluginLoadError) -> Callable[..., ProbeResult]:

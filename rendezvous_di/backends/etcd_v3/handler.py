@@ -1,0 +1,90 @@
+"""Creating the ``etcd-v3`` handler: torch's ``DynamicRendezvousHandler`` on our backend and store.
+
+Exactly how torch builds ``etcd-v2`` (a backend for the state, a store for the
+agent, ``DynamicRendezvousHandler.from_backend``), with one addition: when the
+handler shuts down, this node leaves the run, and the last node to leave
+deletes the run's keys (see :mod:`.session`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from torch.distributed.elastic.rendezvous import RendezvousParameters
+from torch.distributed.elastic.rendezvous.api import RendezvousConnectionError
+from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
+    DynamicRendezvousHandler,
+    RendezvousTimeout,
+)
+
+from .backend import EtcdV3RendezvousBackend
+from .client import Address, EtcdError, client_from_conf
+from .session import RunSession
+from .store import EtcdV3Store
+
+
+class EtcdV3RendezvousHandler(DynamicRendezvousHandler):
+    """torch's dynamic rendezvous handler; on shutdown, this node also leaves the run in etcd."""
+
+    _etcd_session: RunSession
+
+    def shutdown(self) -> bool:
+        try:
+            return super().shutdown()
+        finally:
+            with contextlib.suppress(EtcdError):  # etcd is gone: the lease's TTL cleans up
+                self._etcd_session.release()
+            self._etcd_session.client.close()
+
+
+def create_handler(
+    params: RendezvousParameters, conf: Mapping[str, Any], endpoints: list[Address]
+) -> EtcdV3RendezvousHandler:
+    """The handler for ``params``; ``conf`` is its options validated and converted.
+
+    Connects once (version and authentication) so a wrong endpoint or password
+    fails here, on creation, as torch's etcd-v2 does.
+    """
+    client = client_from_conf(endpoints, conf)
+    try:
+        client.version()
+        if conf.get("username"):
+            client.authenticate()
+    except EtcdError as error:
+        client.close()
+        raise RendezvousConnectionError(f"etcd-v3: {error}") from error
+    session = RunSession(
+        client,
+        conf.get("key_prefix", "/torch/elastic/rendezvous"),
+        params.run_id,
+        int(conf.get("lease_ttl", 60)),
+    )
+    backend = EtcdV3RendezvousBackend(session)
+    store = EtcdV3Store(session)
+    timeout = RendezvousTimeout(
+        join=_seconds(conf, "join_timeout"),
+        last_call=_seconds(conf, "last_call_timeout"),
+        close=_seconds(conf, "close_timeout"),
+        heartbeat=_seconds(conf, "heartbeat_timeout"),
+    )
+    handler: EtcdV3RendezvousHandler = EtcdV3RendezvousHandler.from_backend(
+        params.run_id,
+        store,
+        backend,
+        params.min_nodes,
+        params.max_nodes,
+        params.local_addr,
+        timeout=timeout,
+        keep_alive_interval=int(conf.get("keep_alive_interval", 5)),
+        keep_alive_max_attempt=int(conf.get("keep_alive_max_attempt", 3)),
+    )
+    handler._etcd_session = session
+    return handler
+
+
+def _seconds(conf: Mapping[str, Any], name: str) -> datetime.timedelta | None:
+    value = conf.get(name)
+    return None if value is None else datetime.timedelta(seconds=int(value))

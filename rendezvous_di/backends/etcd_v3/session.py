@@ -1,0 +1,91 @@
+"""One node's presence in one run: its lease, its marker key, and cleaning up after the run.
+
+Every key this node writes (the rendezvous state, the store's keys) is put
+under this node's lease, so a run that every node abandoned (killed, lost)
+leaves nothing in etcd once the lease's TTL has passed. The lease is refreshed
+whenever the node uses etcd and a third of the TTL has gone by; torch's handler
+rewrites the state every ``keep_alive_interval`` seconds, which keeps it fresh.
+
+A clean finish leaves no key either: each node deletes its marker when its
+handler shuts down, and the node that finds no marker left deletes the run's
+whole prefix. Deleting the marker before counting means the last node to leave
+always sees zero (two leaving at once may both delete: harmless). A node that
+leaves while others stay does not revoke its lease, because the state it wrote
+last may still hang on it; the others' next heartbeat re-attaches the state to
+their own leases.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from .client import GRPC_NOT_FOUND, EtcdClient, EtcdError, put
+
+T = TypeVar("T")
+
+
+class RunSession:
+    """The keys of one run under ``{key_prefix}/{run_id}/`` and this node's lease."""
+
+    def __init__(self, client: EtcdClient, key_prefix: str, run_id: str, lease_ttl: int) -> None:
+        self.client = client
+        self.root = f"{key_prefix.rstrip('/')}/{run_id}/".encode()
+        self.state_key = self.root + b"state"
+        self.store_prefix = self.root + b"store/"
+        self.nodes_prefix = self.root + b"nodes/"
+        self.lease_ttl = lease_ttl
+        self._lease: int | None = None
+        self._refreshed = 0.0
+        self._lock = threading.Lock()
+        self.released = False
+
+    @property
+    def marker_key(self) -> bytes:
+        return self.nodes_prefix + f"{self._lease or 0:x}".encode()
+
+    def lease(self) -> int:
+        """This node's lease, granted on first use and refreshed when a third of it passed."""
+        with self._lock:
+            now = time.monotonic()
+            if self._lease is None:
+                self._grant()
+            elif now - self._refreshed > self.lease_ttl / 3:
+                if self.client.keep_alive(self._lease) <= 0:
+                    self._grant()  # expired (the node stalled longer than the TTL)
+                self._refreshed = now
+            assert self._lease is not None
+            return self._lease
+
+    def _grant(self) -> None:
+        self._lease = self.client.grant(self.lease_ttl)
+        self._refreshed = time.monotonic()
+        self.client.txn([], [put(self.marker_key, b"", self._lease)], [])
+
+    def leased(self, operation: Callable[[int], T]) -> T:
+        """Run ``operation(lease)``; once more with a new lease if etcd no longer knows it."""
+        lease = self.lease()
+        try:
+            return operation(lease)
+        except EtcdError as error:
+            if error.code != GRPC_NOT_FOUND or "lease" not in str(error):
+                raise
+        with self._lock:
+            self._grant()
+            renewed = self._lease
+        assert renewed is not None
+        return operation(renewed)
+
+    def release(self) -> None:
+        """Leave the run: delete this node's marker; the last node deletes the whole run."""
+        if self.released or self._lease is None:
+            self.released = True
+            return
+        self.released = True
+        self.client.delete(self.marker_key)
+        others = self.client.range(self.nodes_prefix, prefix=True, count_only=True)
+        if int(others.get("count", 0)) == 0:
+            self.client.delete(self.root, prefix=True)
+            self.client.revoke(self._lease)
