@@ -24,6 +24,18 @@ _V3_WRITES = ("/v3/kv/txn", "/v3/kv/put", "/v3/kv/deleterange")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
+def is_conflict(path: str, status: int, answer: bytes) -> bool:
+    """Whether a compare-and-set lost its race: v2 answers 412, a v3 txn ``succeeded`` false.
+
+    A v3 txn with no compare succeeds always (``succeeded`` true); the gateway
+    leaves a false ``succeeded`` out of its JSON.
+    """
+    path = path.split("?", 1)[0]
+    if path.startswith("/v2/keys"):
+        return status == 412
+    return path.startswith("/v3/kv/txn") and status == 200 and b'"succeeded":true' not in answer
+
+
 def is_write(method: str, path: str) -> bool:
     """Whether a request to etcd writes (a v2 key change, a v3 txn/put/delete)."""
     path = path.split("?", 1)[0]
@@ -34,12 +46,14 @@ def is_write(method: str, path: str) -> bool:
 
 @dataclass(frozen=True)
 class Counts:
-    """What went through the proxy: requests, writes, bytes of write bodies, all bytes."""
+    """What went through the proxy: requests, writes, bytes of write bodies, all bytes, and
+    compare-and-set writes that lost their race (conflicts)."""
 
     requests: int = 0
     writes: int = 0
     write_body_bytes: int = 0
     bytes_total: int = 0
+    conflicts: int = 0
 
     def __sub__(self, other: Counts) -> Counts:
         return Counts(
@@ -47,6 +61,7 @@ class Counts:
             self.writes - other.writes,
             self.write_body_bytes - other.write_body_bytes,
             self.bytes_total - other.bytes_total,
+            self.conflicts - other.conflicts,
         )
 
 
@@ -55,15 +70,17 @@ class _Counter:
         self._lock = threading.Lock()
         self._counts = Counts()
 
-    def record(self, method: str, path: str, sent: int, received: int) -> None:
+    def record(self, method: str, path: str, sent: int, status: int, answer: bytes) -> None:
         write = is_write(method, path)
+        conflict = is_conflict(path, status, answer)
         with self._lock:
             c = self._counts
             self._counts = Counts(
                 c.requests + 1,
                 c.writes + int(write),
                 c.write_body_bytes + (sent if write else 0),
-                c.bytes_total + sent + received,
+                c.bytes_total + sent + len(answer),
+                c.conflicts + int(conflict),
             )
 
     def snapshot(self) -> Counts:
@@ -98,7 +115,7 @@ class _Forward(BaseHTTPRequestHandler):
             self._upstream = None
             self.send_error(502)
             return
-        self.server.counter.record(self.command, self.path, length, len(data))
+        self.server.counter.record(self.command, self.path, length, response.status, data)
         self.send_response_only(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in _HOP_BY_HOP:

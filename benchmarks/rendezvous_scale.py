@@ -27,12 +27,13 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .counting_proxy import CountingProxy, Counts, counting_proxy
 
@@ -55,8 +56,10 @@ class Variant:
     mode: str  # "ours" (through the container) or "torch" (torch's registry)
     seconds: list[float] = field(default_factory=list)
     per_rendezvous: list[float] = field(default_factory=list)  # requests per agent
+    conflicts: list[float] = field(default_factory=list)  # lost CAS per agent per rendezvous
     per_interval: list[float] = field(default_factory=list)  # requests per agent per interval
     writes_per_interval: list[float] = field(default_factory=list)
+    conflicts_per_interval: list[float] = field(default_factory=list)
     write_bytes: list[float] = field(default_factory=list)  # body bytes per write, steady
 
     def summary(self) -> dict[str, Any]:
@@ -70,8 +73,10 @@ class Variant:
             "rounds": len(self.seconds),
             "seconds": median(self.seconds),
             "requests_per_agent_per_rendezvous": median(self.per_rendezvous),
+            "conflicts_per_agent_per_rendezvous": median(self.conflicts),
             "requests_per_agent_per_interval": median(self.per_interval),
             "writes_per_agent_per_interval": median(self.writes_per_interval),
+            "conflicts_per_agent_per_interval": median(self.conflicts_per_interval),
             "bytes_per_write": median(self.write_bytes),
         }
 
@@ -82,21 +87,29 @@ class AgentPool:
     def __init__(self, size: int) -> None:
         self.size = size
         self.processes: list[subprocess.Popen[str]] = []
+        self.logs: list[IO[bytes]] = []
 
     def start(self) -> AgentPool:
         for _ in range(self.size):
+            log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop(): the agent's stderr)
+            self.logs.append(log)
             self.processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "benchmarks.rendezvous_agent"],
                     cwd=REPO,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
+                    stderr=log,
                     text=True,
                 )
             )
         self.answers("ready")
         return self
+
+    def _log_tail(self, index: int) -> str:
+        log = self.logs[index]
+        log.seek(0)
+        return log.read().decode(errors="replace")[-3000:]
 
     def send(self, commands: Sequence[dict[str, Any]]) -> None:
         for process, command in zip(self.processes, commands, strict=True):
@@ -111,7 +124,10 @@ class AgentPool:
             assert process.stdout is not None
             line = process.stdout.readline()
             if not line:
-                raise RuntimeError(f"agent {index} of {self.size} exited ({process.wait()})")
+                code = process.wait()
+                raise RuntimeError(
+                    f"agent {index} of {self.size} exited ({code}):\n{self._log_tail(index)}"
+                )
             reply = json.loads(line)
             if key not in reply:
                 raise RuntimeError(f"agent {index}: expected {key!r}, got {reply}")
@@ -133,6 +149,8 @@ class AgentPool:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        for log in self.logs:
+            log.close()
 
 
 @contextmanager
@@ -190,13 +208,16 @@ def run_round(
         raise RuntimeError(f"{variant.label}: worlds {worlds}, ranks {ranks}")
     if proxy is not None:
         formed = proxy.snapshot()
-        variant.per_rendezvous.append((formed - before).requests / size)
+        joined = formed - before
+        variant.per_rendezvous.append(joined.requests / size)
+        variant.conflicts.append(joined.conflicts / size)
         time.sleep(0.5 * KEEP_ALIVE_INTERVAL)  # every agent idle, its keep-alive thread on
         window_start = proxy.snapshot()
         time.sleep(STEADY_INTERVALS * KEEP_ALIVE_INTERVAL)
         steady = proxy.snapshot() - window_start
         variant.per_interval.append(steady.requests / size / STEADY_INTERVALS)
         variant.writes_per_interval.append(steady.writes / size / STEADY_INTERVALS)
+        variant.conflicts_per_interval.append(steady.conflicts / size / STEADY_INTERVALS)
         if steady.writes:
             variant.write_bytes.append(steady.write_body_bytes / steady.writes)
     pool.send([{"op": "end"}] * size)
@@ -325,15 +346,13 @@ def extrapolate(
 
 def markdown(summary: dict[str, Any], command: str) -> str:
     lines = [
-        f"Measured with `{command}` (etcd {summary['etcd_version']}, median of "
+        f"Measured with `{command}` (etcd {summary['etcd_version']}; median of "
         f"{summary['rounds']} rounds per variant; keep-alive every "
-        f"{summary['keep_alive_interval_s']} s, steady window "
+        f"{summary['keep_alive_interval_s']} s, steady window of "
         f"{summary['steady_intervals']} intervals).",
         "",
-        "| agents | c10d, container | c10d, torch's registry | ratio | etcd-v2 | etcd-v3 | ratio "
-        "| requests/agent/rendezvous v2 / v3 | requests/agent/interval v2 / v3 "
-        "| bytes per write v2 / v3 |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| agents | c10d, container | c10d, torch's registry | ratio | etcd-v2 | etcd-v3 | ratio |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in summary["sizes"]:
         ours, torch = variant(row, "c10d ours"), variant(row, "c10d torch")
@@ -342,18 +361,30 @@ def markdown(summary: dict[str, Any], command: str) -> str:
             f"| {row['agents']} | {ours['seconds']:.2f} s | {torch['seconds']:.2f} s "
             f"| {ours['seconds'] / torch['seconds']:.3f} "
             f"| {v2['seconds']:.2f} s | {v3['seconds']:.2f} s "
-            f"| {v3['seconds'] / v2['seconds']:.3f} "
-            f"| {v2['requests_per_agent_per_rendezvous']:.1f} / "
-            f"{v3['requests_per_agent_per_rendezvous']:.1f} "
-            f"| {v2['requests_per_agent_per_interval']:.2f} / "
-            f"{v3['requests_per_agent_per_interval']:.2f} "
-            f"| {v2['bytes_per_write']:.0f} / {v3['bytes_per_write']:.0f} |"
+            f"| {v3['seconds'] / v2['seconds']:.3f} |"
         )
+    lines += [
+        "",
+        "Requests to etcd per agent (through the counting proxy):",
+        "",
+        "| agents | backend | per rendezvous | lost CAS per rendezvous | per keep-alive interval "
+        "| writes per interval | bytes per write |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in summary["sizes"]:
+        for label in ("etcd-v2", "etcd-v3"):
+            v = variant(row, label)
+            lines.append(
+                f"| {row['agents']} | {label} | {v['requests_per_agent_per_rendezvous']:.1f} "
+                f"| {v['conflicts_per_agent_per_rendezvous']:.1f} "
+                f"| {v['requests_per_agent_per_interval']:.2f} "
+                f"| {v['writes_per_agent_per_interval']:.2f} | {v['bytes_per_write']:.0f} |"
+            )
     lines += [
         "",
         "Extrapolated steady load on the store (torch's default keep-alive, every 5 s):",
         "",
-        "| backend | nodes | requests/s | writes/s | state key | bytes/s written |",
+        "| backend | nodes | requests/s | writes/s | state write | bytes/s written |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for e in summary["extrapolation"]:

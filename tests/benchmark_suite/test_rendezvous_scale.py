@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,10 +53,21 @@ def test_the_proxy_forwards_to_etcd_and_counts_requests_writes_and_write_bytes(
         answer = json.loads(_request(f"{url}/v3/kv/range", json.dumps({"key": key}).encode()))
         assert base64.b64decode(answer["kvs"][0]["value"]) == b"y"
         counted = proxy.snapshot() - before
+        # Compare-and-set: a v3 txn on the wrong revision, then on the right one.
+        for revision in (1, int(answer["kvs"][0]["mod_revision"])):
+            compare = [{"key": key, "target": "MOD", "result": "EQUAL", "mod_revision": revision}]
+            txn = {"compare": compare, "success": [{"request_put": json.loads(put)}]}
+            _request(f"{url}/v3/kv/txn", json.dumps(txn).encode())
+        # A v2 write on the wrong index: 412.
+        with pytest.raises(urllib.error.HTTPError, match="412"):
+            _request(f"{url}/v2/keys/bench/a?prevIndex=1", body, "PUT")
+        cas = proxy.snapshot() - before - counted
     assert counted.requests == 4
     assert counted.writes == 2
     assert counted.write_body_bytes == len(body) + len(put)
     assert counted.bytes_total > counted.write_body_bytes
+    assert counted.conflicts == 0
+    assert (cas.requests, cas.writes, cas.conflicts) == (3, 3, 2)
 
 
 def test_writes_are_v2_key_changes_and_v3_txn_put_delete() -> None:
