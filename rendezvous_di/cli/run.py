@@ -20,7 +20,7 @@ from ..config.sources import FlagValue
 from ..config.torchrun import TORCHRUN_OPTIONS
 from ..errors import one_line
 from .common import EXAMPLES, add_shared_flags, container_for, fail
-from .diagnose import explain, is_rendezvous_error
+from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .progress import ProgressReporter
 
 NAME = "run"
@@ -137,6 +137,10 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
     except Exception as error:
         if debug:
             raise
+        probed = probe_after_failure(settings, described)
+        if probed is not None:
+            sys.stderr.write(f"error: {one_line(probed)}\n")
+            return 1
         if is_rendezvous_error(error):
             sys.stderr.write(f"error: {one_line(explain(error, settings))}\n")
             return 1

@@ -42,7 +42,10 @@ def test_backends_json_lists_every_builtin_with_its_options() -> None:
     done = run_cli(["backends", "--json"])
     assert done.returncode == 0, done.stderr
     listing = {entry["name"]: entry for entry in json.loads(done.stdout)}
-    assert sorted(listing) == ["c10d", "etcd", "etcd-v2", "static"]
+    # torch's four built-ins, and our own etcd-v3, a plugin of the rendezvous-di distribution
+    assert sorted(listing) == ["c10d", "etcd", "etcd-v2", "etcd-v3", "static"]
+    ours = listing["etcd-v3"]
+    assert (ours["source"], ours["distribution"]) == ("plugin", "rendezvous-di")
     c10d = listing["c10d"]
     assert (c10d["source"], c10d["status"]) == ("builtin", "available")
     options = {o["name"]: o for o in c10d["options"]}
@@ -58,8 +61,9 @@ def test_backends_on_a_terminal_is_an_aligned_table() -> None:
     header = lines[0]
     assert header.split() == ["BACKEND", "SOURCE", "STATUS", "DISTRIBUTION", "DESCRIPTION"]
     source_column = header.index("SOURCE")
-    for row in lines[1:5]:
-        assert row[source_column:].startswith("builtin")
+    for row in lines[1:6]:
+        source = "plugin" if row.startswith("etcd-v3 ") else "builtin"
+        assert row[source_column:].startswith(source), row
 
 
 def test_backends_in_a_pipe_is_tab_separated() -> None:

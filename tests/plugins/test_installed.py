@@ -95,6 +95,10 @@ def test_first_distribution_on_sys_path_wins_and_sections_parse_alike(tmp_path: 
     result = compare([first, second], "torchrun.handlers", "rdzv-plugin", "legacy")
     assert result["ours"] == result["theirs"]
     assert [e[:2] for e in result["ours"]] == [
+        [
+            "etcd-v3",
+            "rendezvous_di.backends.etcd_v3:handler_creator",
+        ],  # rendezvous-di's own backend, installed here (an earlier sys.path entry)
         ["alpha", "alpha_pkg.plugin:creator"],
         ["beta", "beta_pkg:get [extra]"],
         ["gamma", "g:c"],
@@ -108,5 +112,8 @@ def test_a_zip_on_sys_path_is_read_through_importlib_metadata(tmp_path: Path) ->
         zipped.writestr("zipped-1.0.dist-info/METADATA", "Name: zipped\nVersion: 1.0\n")
         zipped.writestr("zipped-1.0.dist-info/entry_points.txt", "[torchrun.handlers]\nz = z:c\n")
     result = compare([archive], "torchrun.handlers")
-    assert [e[:2] for e in result["ours"]] == [["z", "z:c"]]
+    assert [e[:2] for e in result["ours"]] == [
+        ["etcd-v3", "rendezvous_di.backends.etcd_v3:handler_creator"],
+        ["z", "z:c"],
+    ]
     assert result["ours"] == result["theirs"]

@@ -33,7 +33,7 @@ def test_deny_by_backend_or_distribution_name(
     assert "backend 'good'" in message
     assert "'rdzv-good' 1.0" in message
     assert "is denied: listed in plugins.deny (plugins policy from config)" in message
-    assert "valid choices: boom, c10d, etcd, etcd-v2, static" in message
+    assert "valid choices: boom, c10d, etcd, etcd-v2, etcd-v3, static" in message
     with pytest.raises(PluginSelectionError):
         container.backends.providers["good"]()  # the entry itself refuses too (torch's path)
     assert rows(container, "good") == [("plugin", "denied", "rdzv-good")]
@@ -95,7 +95,9 @@ def test_a_backend_declared_in_code_wins_and_the_plugin_is_listed_as_shadowed(
     fake = FakeRendezvous(backend="good")
     add_backend(container, "good", providers.Factory(fake.handler), replace=True)
     assert container.handler().get_backend() == "good"
-    (shadowed,) = [i for i in describe_backends(container) if i.source == "plugin"]
+    (shadowed,) = [
+        i for i in describe_backends(container) if i.name == "good" and i.source == "plugin"
+    ]
     assert rows(container, "good") == [
         ("container", "available", None),
         ("plugin", "shadowed", "rdzv-good"),

