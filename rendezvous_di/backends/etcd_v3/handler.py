@@ -35,6 +35,8 @@ class EtcdV3RendezvousHandler(DynamicRendezvousHandler):
         try:
             return super().shutdown()
         finally:
+            # Closing (above) already waited out read_timeout if etcd is gone: no second wait.
+            self._etcd_session.client.retry_for = 0.0
             with contextlib.suppress(EtcdError):  # etcd is gone: the lease's TTL cleans up
                 self._etcd_session.release()
             self._etcd_session.client.close()
@@ -56,6 +58,9 @@ def create_handler(
     except EtcdError as error:
         client.close()
         raise RendezvousConnectionError(f"etcd-v3: {error}") from error
+    # From now on a lost etcd is waited for up to read_timeout (a restarting member comes
+    # back within seconds) before the agent is told the rendezvous failed.
+    client.retry_for = float(conf.get("read_timeout", 60))
     session = RunSession(
         client,
         conf.get("key_prefix", "/torch/elastic/rendezvous"),
