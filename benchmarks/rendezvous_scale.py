@@ -24,6 +24,7 @@ and per keep-alive interval, and the bytes of each write (the state key).
 from __future__ import annotations
 
 import json
+import selectors
 import statistics
 import subprocess
 import sys
@@ -42,8 +43,13 @@ SIZES = (2, 8, 16)
 KEEP_ALIVE_INTERVAL = 1  # seconds; short, so a steady window of a few intervals is quick
 STEADY_INTERVALS = 3
 # Generous: 16 agents on a loaded 2-core machine; nothing here should ever time out.
-COMMON_CONF = {"join_timeout": 300, "close_timeout": 120, "heartbeat_timeout": 120}
-ETCD_CONF = {**COMMON_CONF, "keep_alive_interval": KEEP_ALIVE_INTERVAL, "read_timeout": 60}
+COMMON_CONF = {
+    "join_timeout": 300,
+    "close_timeout": 120,
+    "heartbeat_timeout": 120,
+    "read_timeout": 300,
+}
+ETCD_CONF = {**COMMON_CONF, "keep_alive_interval": KEEP_ALIVE_INTERVAL}
 ANSWER_TIMEOUT = 600.0
 
 
@@ -118,21 +124,31 @@ class AgentPool:
             process.stdin.flush()
 
     def answers(self, key: str) -> list[dict[str, Any]]:
-        """Each agent's next answer, which must carry ``key`` (an agent that died is an error)."""
-        replies = []
-        for index, process in enumerate(self.processes):
-            assert process.stdout is not None
-            line = process.stdout.readline()
-            if not line:
-                code = process.wait()
-                raise RuntimeError(
-                    f"agent {index} of {self.size} exited ({code}):\n{self._log_tail(index)}"
-                )
-            reply = json.loads(line)
-            if key not in reply:
-                raise RuntimeError(f"agent {index}: expected {key!r}, got {reply}")
-            replies.append(reply)
-        return replies
+        """Each agent's next answer, which must carry ``key``, in agent order; the first agent
+        to exit instead is an error showing its stderr (the others would only wait for it)."""
+        replies: dict[int, dict[str, Any]] = {}
+        with selectors.DefaultSelector() as selector:
+            for index, process in enumerate(self.processes):
+                assert process.stdout is not None
+                selector.register(process.stdout, selectors.EVENT_READ, index)
+            while len(replies) < self.size:
+                for ready, _ in selector.select(timeout=ANSWER_TIMEOUT) or [(None, 0)]:
+                    if ready is None:
+                        raise RuntimeError(f"no answer {key!r} within {ANSWER_TIMEOUT}s")
+                    index = ready.data
+                    line = ready.fileobj.readline()  # type: ignore[union-attr]
+                    if not line:
+                        code = self.processes[index].wait()
+                        raise RuntimeError(
+                            f"agent {index} of {self.size} exited ({code}):\n"
+                            f"{self._log_tail(index)}"
+                        )
+                    reply = json.loads(line)
+                    if key not in reply:
+                        raise RuntimeError(f"agent {index}: expected {key!r}, got {reply}")
+                    replies[index] = reply
+                    selector.unregister(ready.fileobj)
+        return [replies[index] for index in range(self.size)]
 
     def stop(self) -> None:
         for process in self.processes:
@@ -301,6 +317,8 @@ def fit(points: Sequence[tuple[float, float]]) -> Fit:
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
     spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:  # one size measured: proportional to the nodes, the best one point says
+        return Fit(0.0, mean_y / mean_x)
     slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
     return Fit(mean_y - slope * mean_x, slope)
 
