@@ -92,9 +92,13 @@ def test_the_extrapolation_is_linear_in_requests_and_quadratic_in_bytes() -> Non
 
         return {"agents": n, "variants": [v("etcd-v2"), v("etcd-v3")]}
 
-    summary = {"sizes": [row(2), row(8), row(16)]}
+    # Measured at a 1 s keep-alive: 1 write and 1 read per agent per second.
+    summary = {"sizes": [row(2), row(8), row(16)], "keep_alive_interval_s": 1}
     (v2_1k, v2_4k, *_) = extrapolate(summary, nodes=(1024, 4096), interval=5.0)
-    assert v2_1k["requests_per_s"] == pytest.approx(1024 * 2 / 5)
+    # At a 5 s keep-alive: still a read a second (the agent's polls), a write per 5 s.
+    assert v2_1k["reads_per_s"] == pytest.approx(1024)
+    assert v2_1k["writes_per_s"] == pytest.approx(1024 / 5)
+    assert v2_1k["requests_per_s"] == pytest.approx(1024 + 1024 / 5)
     assert v2_1k["state_bytes"] == pytest.approx(300 + 100 * 1024)
     assert v2_4k["write_bytes_per_s"] == pytest.approx(4096 / 5 * (300 + 100 * 4096))
 

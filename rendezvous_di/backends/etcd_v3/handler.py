@@ -32,11 +32,13 @@ class EtcdV3RendezvousHandler(DynamicRendezvousHandler):
     _etcd_session: RunSession
 
     def shutdown(self) -> bool:
+        # Leaving does not wait for a lost etcd (one try per endpoint): an agent that failed
+        # because etcd is gone has waited read_timeout already, and a node's keys expire with
+        # its lease anyway.
+        self._etcd_session.client.retry_for = 0.0
         try:
             return super().shutdown()
         finally:
-            # Closing (above) already waited out read_timeout if etcd is gone: no second wait.
-            self._etcd_session.client.retry_for = 0.0
             with contextlib.suppress(EtcdError):  # etcd is gone: the lease's TTL cleans up
                 self._etcd_session.release()
             self._etcd_session.client.close()
