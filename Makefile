@@ -4,7 +4,7 @@ export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench
+.PHONY: setup demo test lint typecheck unit bench docs-check
 
 setup: $(STAMP)
 
@@ -32,3 +32,8 @@ bench: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Screenshots of every docs page (site-shots/*.png) for a person to look at; installs Debian's
+# chromium on demand. The rendering itself is tested by tests/docs (parsed HTML).
+docs-check: $(STAMP)
+	VENV=$(VENV) bash scripts/docs_check.sh

@@ -27,6 +27,7 @@ CASES = {
     "plugin_scaling": cases.plugin_scaling,
     "broken_plugin": cases.broken_plugin,
     "end_to_end": cases.end_to_end,
+    "bad_input": cases.bad_input,
 }
 # Cases that also write a detailed table of their own to DIR (and take the agent counts).
 DETAILED = {"rendezvous_scale": cases.rendezvous_scale}

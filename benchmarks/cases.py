@@ -169,6 +169,32 @@ def end_to_end(runs: int) -> list[Result]:
     ]
 
 
+def bad_input(runs: int) -> list[Result]:
+    """``run --nproc-per-node 0``: refused before torch's import, against torchrun's own refusal.
+
+    Both raise an ``AssertionError`` class (ours also a ``ConfigError``: exit 2, one
+    line); torchrun raises it after importing torch and hosting its c10d store.
+    """
+    bin_dir = Path(sys.executable).parent
+    job = ["--nproc-per-node", "0", WORKER]
+    ours, torch = run_interleaved(
+        [[str(bin_dir / "rendezvous-di"), "run", *job], [str(bin_dir / "torchrun"), *job]],
+        runs=runs,
+        exit_codes=[(2,), (1,)],
+    )
+    return [
+        Result(
+            "bad input: run --nproc-per-node 0 vs torchrun",
+            "ms",
+            ours.seconds * 1e3,
+            torch.seconds * 1e3,
+            0.25,
+            "ours: exit 2, one error line, before torch is imported; torchrun: "
+            "AssertionError traceback after its import and its store",
+        )
+    ]
+
+
 _RESOLVE_TORCH = textwrap.dedent(
     """
     from benchmarks.measure import per_call

@@ -62,8 +62,13 @@ def run_interleaved(
     env: Mapping[str, str] | None = None,
     warmup: int = 1,
     cwd: str | None = None,
+    exit_codes: Sequence[Sequence[int]] | None = None,
 ) -> list[Sample]:
-    """One :class:`Sample` per command, their runs taken in turn: a, b, b, a, a, b, ..."""
+    """One :class:`Sample` per command, their runs taken in turn: a, b, b, a, a, b, ...
+
+    ``exit_codes`` gives, per command, the codes that count as the expected outcome
+    (default: 0 only); a command measured on bad input is expected to fail.
+    """
     times: list[list[float]] = [[] for _ in commands]
     peaks: list[list[float]] = [[] for _ in commands]
     full_env = {**os.environ, **(env or {})}
@@ -73,7 +78,8 @@ def run_interleaved(
             order.reverse()
         for position, command in order:
             argv = command() if callable(command) else command
-            elapsed, peak = _run_once(argv, full_env, cwd)
+            expected = (0,) if exit_codes is None else exit_codes[position]
+            elapsed, peak = _run_once(argv, full_env, cwd, expected)
             if index >= warmup:
                 times[position].append(elapsed)
                 peaks[position].append(peak)
@@ -84,9 +90,12 @@ def run_interleaved(
 
 
 def _run_once(
-    command: Sequence[str], env: Mapping[str, str], cwd: str | None
+    command: Sequence[str],
+    env: Mapping[str, str],
+    cwd: str | None,
+    expected: Sequence[int] = (0,),
 ) -> tuple[float, float]:
-    """Seconds and peak RSS (MiB, from ``wait4``) of one run; a failing run is an error."""
+    """Seconds and peak RSS (MiB, from ``wait4``) of one run; an unexpected exit is an error."""
     start = time.perf_counter()
     process = subprocess.Popen(
         list(command), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -97,7 +106,7 @@ def _run_once(
     if process.stderr:
         process.stderr.close()
     process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+    if process.returncode not in expected:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{stderr}")
     return elapsed, usage.ru_maxrss / 1024
 

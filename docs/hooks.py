@@ -16,25 +16,76 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = re.compile(r"<!-- generated: ([\w-]+)(?: ([\w-]+))? -->")
 
+# Plain text that Markdown would read as markup: ``|`` splits a table cell, ``<host>`` is an
+# HTML tag to a browser, ``*``/``_`` start emphasis, backslashes and brackets escape and link.
+_TEXT_ESCAPES = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        "\\": "\\\\",
+        "|": "\\|",
+        "*": "\\*",
+        "_": "\\_",
+        "`": "\\`",
+        "[": "\\[",
+        "]": "\\]",
+    }
+)
 
-def backend_options(name: str) -> str:
+
+def cell(value: object, *, code: bool = False) -> str:
+    """``value`` as Markdown that renders as exactly its text, in a table cell or a sentence.
+
+    The generated values are plain text written for ``--help`` (``tcp|file``,
+    ``<host>[:<port>]``, ``PET_*``); pasted into Markdown as they are, a browser
+    shows other columns, no text or stray emphasis. ``code=True`` gives a code span,
+    where Markdown reads nothing but backticks (and Python-Markdown's tables keep
+    a ``|`` inside one in its cell), so the fence is longer than any run of
+    backticks in the text.
+    """
+    text = str(value)
+    if not code:
+        return text.translate(_TEXT_ESCAPES)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def documented_backends() -> dict[str, Any]:
+    """torch's built-ins and the backends rendezvous-di itself ships (etcd-v3), by name."""
+    from rendezvous_di.backends import etcd_v3
     from rendezvous_di.backends.builtin import BUILTIN_BACKENDS
 
-    backend = BUILTIN_BACKENDS[name]
+    return {**BUILTIN_BACKENDS, etcd_v3.NAME: etcd_v3.DESCRIPTION}
+
+
+def backend_options(name: str) -> str:
+    backend = documented_backends()[name]
     assert backend.schema is not None
     rows = ["| option | type | default | meaning |", "| --- | --- | --- | --- |"]
     for option in backend.schema.options:
-        default = "-" if option.default is None else f"`{option.default}`"
+        default = "-" if option.default is None else cell(option.default, code=True)
         notes = []
         if option.required:
             notes.append("required")
         if option.launcher:
             notes.append("torchrun passes it itself")
         extra = f" ({', '.join(notes)})" if notes else ""
-        rows.append(f"| `{option.name}` | {option.type_name} | {default} | {option.help}{extra} |")
-    deps = ", ".join(f"`{m}` (extra `{e}`)" for m, e in backend.requires) or "none"
+        row = (
+            cell(option.name, code=True),
+            cell(option.type_name),
+            default,
+            cell(option.help + extra),
+        )
+        rows.append(f"| {' | '.join(row)} |")
+    deps = (
+        ", ".join(f"{cell(m, code=True)} (extra {cell(e, code=True)})" for m, e in backend.requires)
+        or "none"
+    )
     return (
-        f"{backend.summary}. Default endpoint `{backend.default_endpoint}`; "
+        f"{cell(backend.summary)}. Default endpoint {cell(backend.default_endpoint, code=True)}; "
         f"needs: {deps}.\n\n" + "\n".join(rows)
     )
 
@@ -44,7 +95,11 @@ def torchrun_options(_: str | None) -> str:
 
     rows = ["| setting | torchrun flag | environment | meaning |", "| --- | --- | --- | --- |"]
     for option in TORCHRUN_OPTIONS:
-        rows.append(f"| `{option.key}` | `{option.flag}` | `{option.env}` | {option.help} |")
+        row = (
+            *(cell(v, code=True) for v in (option.key, option.flag, option.env)),
+            cell(option.help),
+        )
+        rows.append(f"| {' | '.join(row)} |")
     return "\n".join(rows)
 
 

@@ -1,4 +1,4 @@
-"""``RendezvousContainer``: declarations only; the work lives in :mod:`rendezvous_di.pipeline`."""
+"""``RendezvousContainer``: declarations only; the work lives in `rendezvous_di.pipeline`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from .pipeline import ResolutionCache, build_parameters, open_handler, policy_fr
 class RendezvousContainer(containers.DeclarativeContainer):
     """Torch's rendezvous backends as providers, chosen by configuration.
 
-    Providers, in the order data flows through them:
+    Its providers are listed in the order data flows through them.
+
+    Attributes:
         config_file: path of a YAML file with the settings keys (lowest precedence).
         environ: where PET_* variables are read; override with ``{}`` to ignore them.
         config: explicit values: ``backend``, ``endpoint``, ``run_id``,
@@ -27,7 +29,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
             per source inside, each overridable.
         plugin_policy: the ``plugins`` block alone (valid even when other settings
             are not), which decides who serves plugin-claimed names.
-        settings: the effective, validated :class:`~rendezvous_di.RendezvousSettings`.
+        settings: the effective, validated [`RendezvousSettings`][rendezvous_di.RendezvousSettings].
         parameters: torch's ``RendezvousParameters`` built from them.
         backends: a Selector keyed by backend name: torch's built-ins, one entry
             per installed ``torchrun.handlers`` plugin name (added when the
@@ -39,7 +41,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
 
     ``container.c10d`` is the Selector's entry, and patching a provider
     attribute with a non-provider fails with a message saying how to override
-    (:class:`~rendezvous_di.errors.ProviderPatchError`).
+    ([`ProviderPatchError`][rendezvous_di.ProviderPatchError]).
     """
 
     instance_type = RendezvousDynamicContainer

@@ -25,7 +25,7 @@ class RendezvousDynamicContainer(containers.DynamicContainer):
     - ``container.<backend>`` (``getattr(container, "etcd-v2")``) is the backends
       Selector's provider for that name, the same object, so overriding it is honoured.
     - Assigning a non-provider to a provider attribute or a backend name raises
-      :class:`ProviderPatchError`, which says how to override instead.
+      [`ProviderPatchError`][rendezvous_di.ProviderPatchError], which says how to override instead.
     """
 
     def __getattr__(self, name: str) -> Any:

@@ -1,6 +1,6 @@
 """Typed errors that name the offending value and the valid choices.
 
-Every error a user can cause by configuration is a :class:`ConfigError`, a
+Every error a user can cause by configuration is a [`ConfigError`][rendezvous_di.ConfigError], a
 ``ValueError`` subclass, so callers that already guard torch's own ``ValueError``
 keep working while new code can read ``field``, ``value`` and ``choices``
 instead of parsing a message.
@@ -149,6 +149,14 @@ class UnknownOptionError(ConfigError):
             hint=f"did you mean {guess!r}?" if guess else None,
             source=source,
         )
+
+
+class LauncherFlagError(ConfigError, AssertionError):
+    """A torchrun flag torch itself refuses with an ``AssertionError`` (``--max-restarts -1``).
+
+    Also a `ConfigError`: we refuse it before torch is imported, and
+    code written against ``torch.distributed.run.main`` still catches what it did.
+    """
 
 
 class ConfigFileError(ConfigError):

@@ -2,7 +2,7 @@
 
 Data flows one way: sources -> layers -> settings -> parameters -> selected
 provider -> handler. Each step here takes the previous one's result and the
-backends' descriptions (through a :class:`~rendezvous_di.backends.catalog.Catalog`
+backends' descriptions (through a `Catalog`
 over the Selector's entries).
 """
 

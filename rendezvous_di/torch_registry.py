@@ -1,13 +1,13 @@
 """The bridge to torch's process-global ``rendezvous_handler_registry``.
 
 torch's launcher (``torchrun``, ``elastic_launch``, ``get_rendezvous_handler``)
-looks handlers up by name in that registry. :func:`install` puts the
+looks handlers up by name in that registry. `install` puts the
 container's backends there, so torch's own code gets its handlers from the
-container, overrides included, and :meth:`Installation.uninstall` puts back
+container, overrides included, and `Installation.uninstall` puts back
 exactly what was there before.
 
-The other way round, :func:`adopt` (run at container creation when torch's
-rendezvous package is already imported, and by :func:`install`) turns
+The other way round, `adopt` (run at container creation when torch's
+rendezvous package is already imported, and by `install`) turns
 backends that other code registered on torch's registry into providers of
 the container, with source ``torch-registry``.
 
@@ -43,7 +43,7 @@ class ContainerCreator:
     """A torch creator that resolves the container's provider for ``backend`` on each call.
 
     The provider is looked up at call time, so overriding
-    ``container.backends.providers[backend]`` after :func:`install` is honoured.
+    ``container.backends.providers[backend]`` after [`install`][rendezvous_di.install] is honoured.
     """
 
     def __init__(
@@ -75,7 +75,7 @@ def call_creator(
     """What a ``torch-registry`` entry provides: the adopted creator's handler.
 
     The creator is captured when adopted, not looked up at call time: after
-    :func:`install` the registry holds our own :class:`ContainerCreator` for
+    [`install`][rendezvous_di.install] the registry holds our own `ContainerCreator` for
     that name, and looking it up would call ourselves.
     """
     return creator(params)
@@ -114,7 +114,7 @@ def foreign_creators(known: Iterable[str]) -> dict[str, Any]:
 
     Never imports torch: when its rendezvous package is not imported yet, its
     registry does not exist and nobody can have registered anything.
-    Torch's built-ins and the creators :func:`install` placed are not foreign.
+    Torch's built-ins and the creators [`install`][rendezvous_di.install] placed are not foreign.
     """
     module = loaded_rendezvous_module()
     if module is None:
@@ -155,7 +155,10 @@ def adopt(container: Any) -> list[str]:
 
 
 class Installation:
-    """Backends placed in torch's registry; undo with :meth:`uninstall` or a ``with`` block."""
+    """Backends placed in torch's registry.
+
+    Undo with [`uninstall`][rendezvous_di.Installation.uninstall] or a ``with`` block.
+    """
 
     def __init__(self, registry: Any, previous: dict[str, Any], placed: dict[str, Any]) -> None:
         self._registry = registry
@@ -203,7 +206,7 @@ def install(
     """Register the container's backends (all, or ``names``) in torch's registry.
 
     Backends others registered on torch's registry are adopted first (see
-    :func:`adopt`) and, being torch's already, are not registered again.
+    [`adopt`][rendezvous_di.adopt]) and, being torch's already, are not registered again.
     Plugins stay lazy: a plugin backend is imported when torch asks for it.
     ``on_create(backend, handler)`` is called for every handler torch obtains
     through the bridge (the CLI reports it; tests observe it).

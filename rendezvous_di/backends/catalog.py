@@ -2,7 +2,7 @@
 
 Settings validation asks the catalog for the selected name's description;
 ``rendezvous-di check`` for its probe; the listing for every entry. A
-Selector entry that is not a :class:`BackendEntry` (a provider someone put in
+Selector entry that is not a `BackendEntry` (a provider someone put in
 with ``set_providers`` directly) is described as declared in code, with its
 options passed through.
 """

@@ -50,9 +50,12 @@ class BackendDescription:
         requires: ``(module, extra)`` pairs that must be importable.
         settings_check: extra rules over the whole settings (endpoint grammar, ranks).
         probe: readiness probe for ``rendezvous-di check``; None: not probed.
+        local_check: what ``rendezvous-di run`` checks on this machine before anything
+            starts (a file store's directory): raises ConfigError, touches no network.
         meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
             (its ``static`` backend).
-        distribution, version: who ships it, for listings.
+        distribution: the distribution that ships it, for listings.
+        version: that distribution's version, for listings.
     """
 
     name: str
@@ -64,6 +67,7 @@ class BackendDescription:
     requires: tuple[tuple[str, str], ...] = ()
     settings_check: SettingsCheck = _no_check
     probe: Probe | None = None
+    local_check: SettingsCheck = _no_check
     meets_at_master: bool = False
     distribution: str | None = None
     version: str | None = None

@@ -1,8 +1,8 @@
 """``BackendEntry``: what every entry of the container's backends Selector is.
 
-An entry pairs what is known about a backend (its :class:`BackendDescription`,
-or the :class:`~rendezvous_di.plugins.slots.BackendSlot` that decides who
-serves a plugin-claimed name) with the provider that creates its handler.
+An entry pairs what is known about a backend (its `BackendDescription`, or
+the `BackendSlot` that decides who serves a plugin-claimed name) with the
+provider that creates its handler.
 Listing, validation and probing read ``entry.describe(policy)``; nobody has
 to guess an entry's kind from the function it calls.
 

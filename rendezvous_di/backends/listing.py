@@ -1,4 +1,4 @@
-"""What the container offers: ``rendezvous-di backends``, one :class:`BackendInfo` per claimant.
+"""What the container offers: ``rendezvous-di backends``, one `BackendInfo` per claimant.
 
 Listing never imports torch, a backend's dependencies or a plugin (unless
 asked to ``load``): built-ins are described by their static spec, dependency

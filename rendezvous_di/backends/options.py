@@ -7,7 +7,7 @@ suggestion, convert values to the types torch reads, and document every
 option from one source (CLI listing and docs both render it).
 
 Plugins and platform backends declare their options as a plain mapping
-(:func:`schema_from_declaration`), so a plugin needs no import of
+(`schema_from_declaration`), so a plugin needs no import of
 rendezvous-di and still runs under plain torchrun.
 """
 
@@ -195,7 +195,7 @@ def declared_schema(backend: str, creator: object) -> OptionSchema | None:
     """The schema ``creator``'s ``rendezvous_options`` declare, or None when it declares none.
 
     The creator is third-party code: whatever reading its declaration raises
-    becomes a :class:`DeclarationError`, so one odd plugin cannot end a command.
+    becomes a `DeclarationError`, so one odd plugin cannot end a command.
     """
     try:
         declared = getattr(creator, "rendezvous_options", None)
@@ -209,7 +209,7 @@ def declared_schema(backend: str, creator: object) -> OptionSchema | None:
 
 
 def schema_from_declaration(backend: str, declared: Any) -> OptionSchema:
-    """An :class:`OptionSchema` from a plain ``rendezvous_options`` mapping.
+    """An `OptionSchema` from a plain ``rendezvous_options`` mapping.
 
     Each entry maps an option name to ``type`` (``int``, ``float``, ``bool`` or
     ``str``), ``default``, ``help`` and optionally ``choices``, ``required``

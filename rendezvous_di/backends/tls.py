@@ -4,7 +4,7 @@ torch reads the TLS options one by one and silently drops what does not fit:
 a key without a certificate is ignored, certificates under ``protocol=http``
 are never used, and a certificate without its key only fails inside the TLS
 handshake, minutes later and on every node. These checks turn each of those
-into a :class:`~rendezvous_di.errors.ConfigError` naming the option and file.
+into a [`ConfigError`][rendezvous_di.ConfigError] naming the option and file.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ tracebacks only with ``--debug``. ``backends`` and ``config`` never import
 torch (unless a plugin is selected or loaded); ``run`` is torchrun's launcher
 with the rendezvous taken from the container. A new command is one module
 with ``NAME``, ``HELP``, ``add_parser`` and ``main``, plus its entry in
-:data:`COMMANDS`.
+`COMMANDS`.
 """
 
 from __future__ import annotations

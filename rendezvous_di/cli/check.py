@@ -15,10 +15,12 @@ import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ..errors import one_line
+from ..preflight import validate_for_run
 from .common import add_rendezvous_flags, add_shared_flags, container_from_args
 
+__all__ = ["add_parser", "main", "run_check", "validate_for_run"]
+
 if TYPE_CHECKING:
-    from ..backends.description import BackendDescription
     from ..backends.probing import ProbeResult
     from ..config.settings import RendezvousSettings
 
@@ -46,26 +48,6 @@ def add_parser(commands: Any) -> None:
 def main(args: argparse.Namespace) -> int:
     container = container_from_args(args)
     return run_check(container, args.timeout, sys.stdout, sys.stderr, as_json=args.json)
-
-
-def validate_for_run(container: Any) -> tuple[RendezvousSettings, BackendDescription]:
-    """The settings and the selected backend's description, files checked as on the job's node.
-
-    Raises:
-        ConfigError: for any invalid value (``rendezvous-di`` exits with 2).
-    """
-    from ..backends.catalog import Catalog
-
-    settings: RendezvousSettings = container.settings()
-    description = Catalog(container.backends.providers).describe(
-        settings.backend, settings.plugins, settings.sources
-    )
-    if description.schema is not None:
-        # require=False: torch's launcher adds static's rank itself (--node-rank).
-        description.schema.validate(
-            settings.conf, require=False, check_files=True, sources=settings.sources
-        )
-    return settings, description
 
 
 def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_json: bool) -> int:

@@ -19,6 +19,7 @@ PROG = "rendezvous-di"
 EXAMPLES = """\
 examples:
   rendezvous-di run --standalone --nproc-per-node 2 train.py
+  rendezvous-di run --nnodes 2 --node-rank 0 --master-addr head --master-port 29500 train.py
   rendezvous-di run --config containers/c10d.yaml --nproc-per-node 4 train.py --epochs 3
   PET_RDZV_BACKEND=etcd-v2 PET_RDZV_ENDPOINT=etcd:2379 PET_NNODES=2:4 rendezvous-di run train.py
   rendezvous-di backends
@@ -95,5 +96,5 @@ def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
 
 
 def container_from_args(args: argparse.Namespace) -> Any:
-    """The container of a command parsed with :func:`add_rendezvous_flags`."""
+    """The container of a command parsed with `add_rendezvous_flags`."""
     return container_for(args, {o.key: getattr(args, o.key) for o in TORCHRUN_OPTIONS})

@@ -3,7 +3,7 @@
 torch reports a lost etcd server as "The connection to etcd has failed. See
 inner exception for details." and prints no inner exception. The operator
 needs the backend, the endpoint, the underlying cause and the next step;
-:func:`explain` puts them on one line.
+`explain` puts them on one line.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 torch's agent blocks in ``handler.next_rendezvous()`` for up to
 ``join_timeout`` and says nothing meanwhile: an operator cannot tell a slow
-peer from a wrong endpoint. :func:`watch` wraps that one method on the
+peer from a wrong endpoint. `watch` wraps that one method on the
 handler instance (the class, every other method and property such as
 ``use_agent_store`` and ``get_backend()`` stay torch's own), and while a call
 waits a monitor thread reports how many nodes joined against the expected
@@ -89,7 +89,8 @@ class ProgressReporter:
     """Reports one handler's rendezvous rounds to ``stream``.
 
     Args:
-        min_nodes, max_nodes: the expected number of nodes, shown as ``min..max``.
+        min_nodes: the fewest nodes expected, shown as ``min..max`` with ``max_nodes``.
+        max_nodes: the most nodes expected.
         interval: seconds between updates on a terminal.
         log_interval: seconds between log lines when ``stream`` is not a terminal.
     """

@@ -1,48 +1,46 @@
 """``rendezvous-di run``: torchrun, with the rendezvous taken from the container.
 
-We reuse torch's own argument parser and launcher, so every torchrun flag
-keeps its meaning, and change one thing: the rendezvous settings come from
-the container's sources (``--config`` file < PET_* < flags) and torch's
-registry is pointed at the container's backend while the job runs.
+`rendezvous_di.run.launch` does the work (torch's own parser and
+launcher, the rendezvous from the container, input validated before torch
+is imported); this module adds the command line's contract: exit 2 and one
+``error:`` line for bad input, one line per failure instead of a traceback
+(unless ``--debug``), a summary of the effective rendezvous with its
+sources, and with ``--verbose`` which provider created each handler.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from ..config.sources import FlagValue
-from ..config.torchrun import TORCHRUN_OPTIONS
-from ..errors import one_line
-from .common import EXAMPLES, add_shared_flags, container_for, fail
+from ..errors import ConfigError, one_line
+from .common import EXAMPLES, add_shared_flags, fail, new_container
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .progress import ProgressReporter
 
 NAME = "run"
 HELP = "torchrun with the rendezvous from the container (every torchrun flag, plus --config)"
+PROG = "rendezvous-di run"
 
 
 def add_parser(commands: Any) -> None:
-    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see :func:`main`)."""
+    """Listed in ``rendezvous-di --help``; parsed by torch's own parser (see `main`)."""
     commands.add_parser(NAME, help=HELP, add_help=False)
 
 
-def torchrun_parser() -> argparse.ArgumentParser:
-    """torch's own torchrun parser, plus ``--config`` and ``--debug``.
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """``--config``, ``--container``, ``--debug`` and ``--verbose`` on torchrun's flags.
 
-    The rendezvous flags default to None so we can tell a given flag from
-    torch's default (torch's defaults also read PET_* at construction; we read
-    the environment ourselves, below the flags, with provenance).
+    Applied to torch's own parser (and to the torch-free mirror that checks the
+    input first), it also names and describes the command for ``--help``.
     """
-    from torch.distributed import run as torchrun
+    from ..run import add_verbose_flag
 
-    parser = torchrun.get_args_parser()
-    parser.prog = "rendezvous-di run"
+    parser.prog = PROG
     parser.description = (
         "torchrun with the rendezvous from rendezvous-di's container: "
         "every torchrun flag, plus --config FILE."
@@ -50,9 +48,11 @@ def torchrun_parser() -> argparse.ArgumentParser:
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_shared_flags(parser)
-    parser.set_defaults(**dict.fromkeys(o.dest for o in TORCHRUN_OPTIONS))
-    parser.error = lambda message: fail(parser.prog, message)  # type: ignore[method-assign]
-    return parser
+    add_verbose_flag(parser)
+
+
+def _parser_error(message: str) -> None:
+    fail(PROG, message)
 
 
 def _report_handler(backend: str, handler: Any) -> None:
@@ -62,89 +62,87 @@ def _report_handler(backend: str, handler: Any) -> None:
     )
 
 
-def _on_create(progress: ProgressReporter) -> Callable[[str, Any], None]:
-    """Report where the handler came from, then show its rendezvous progress."""
-
-    def on_create(backend: str, handler: Any) -> None:
-        _report_handler(backend, handler)
-        progress.watch(handler)
-
-    return on_create
+def _summary(settings: Any) -> str:
+    return (
+        f"rendezvous-di: backend={settings.backend} ({settings.source_of('backend')}) "
+        f"endpoint={settings.endpoint or '-'} ({settings.source_of('endpoint')}) "
+        f"run_id={settings.run_id} nodes={settings.min_nodes}:{settings.max_nodes}\n"
+    )
 
 
 def main(argv: Sequence[str], *, debug: bool = False) -> int:
-    """Parse torchrun's flags, resolve the rendezvous through the container and launch."""
-    from .._torch import rendezvous_module
+    """Validate, resolve the rendezvous through the container and launch; the exit code."""
+    from ..run import launch
 
-    rendezvous_module()  # before torch.distributed.run imports it with plugin loading on
-    from torch.distributed import run as torchrun
+    state: dict[str, Any] = {
+        "verbose": False,
+        "settings": None,
+        "description": None,
+        "debug": debug,
+    }
+
+    def make_container(mirror: argparse.Namespace) -> Any:
+        state["debug"] = debug or mirror.debug  # known once the command line is parsed
+        return new_container(mirror.container_spec)
+
+    progress: list[ProgressReporter] = []
+
+    def on_prepared(prepared: Any) -> None:
+        settings = prepared.settings
+        state.update(verbose=prepared.verbose, settings=settings, description=prepared.description)
+        sys.stderr.write(_summary(settings))
+        progress.append(
+            ProgressReporter(sys.stderr, min_nodes=settings.min_nodes, max_nodes=settings.max_nodes)
+        )
+
+    def on_create(backend: str, handler: Any) -> None:
+        """With ``--verbose``, where the handler came from; then its rendezvous progress."""
+        if state["verbose"]:
+            _report_handler(backend, handler)
+        progress[0].watch(handler)
+
+    started = time.monotonic()
+    try:
+        launch(
+            argv,
+            make_container=make_container,
+            add_flags=add_run_flags,
+            parser_error=_parser_error,
+            on_prepared=on_prepared,
+            on_create=on_create,
+        )
+    except ConfigError:
+        raise  # bad input: exit 2 with one error line (rendezvous_di.cli.main)
+    except Exception as error:
+        if state["debug"]:
+            raise
+        return _report_failure(error, state["settings"], state["description"])
+    if state["settings"] is not None:
+        sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
+    return 0
+
+
+def _report_failure(error: Exception, settings: Any, description: Any = None) -> int:
+    """One line for a failed job; the exit code (1, or 128+signal as the shell would)."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
-    # torch's import leaves a few million long-lived objects; every full collection
-    # after it walks them all (~80 ms each here). The agent allocates little and
-    # frees it promptly: move what exists now out of the collector's sight.
-    gc.freeze()
-
-    from ..backends.catalog import Catalog
-    from ..torch_registry import install
-
-    args = torchrun_parser().parse_args(list(argv))
-    debug = debug or args.debug
-    flags: dict[str, Any] = {o.key: getattr(args, o.dest) for o in TORCHRUN_OPTIONS}
-    container = container_for(args, flags)
-    settings = container.settings()
-    described = Catalog(container.backends.providers).describe(settings.backend, settings.plugins)
-    if described.meets_at_master and settings.source_of("endpoint") == "default":
-        port = args.master_port if args.master_port is not None else 29500
-        endpoint = FlagValue(f"{args.master_addr}:{port}", "--master-addr/--master-port")
-        flags = {**flags, "endpoint": endpoint}
-        container.flags.override(flags)
-        settings = container.settings()
-
-    args.rdzv_backend = settings.backend
-    args.rdzv_endpoint = settings.endpoint
-    args.rdzv_id = settings.run_id
-    args.rdzv_conf = settings.as_torchrun_conf()
-    args.nnodes = f"{settings.min_nodes}:{settings.max_nodes}"
-    args.local_addr = settings.local_addr
-    args.standalone = False
-    sys.stderr.write(
-        f"rendezvous-di: backend={settings.backend} ({settings.source_of('backend')}) "
-        f"endpoint={settings.endpoint} run_id={settings.run_id} "
-        f"nodes={settings.min_nodes}:{settings.max_nodes}\n"
-    )
-    started = time.monotonic()
-    progress = ProgressReporter(
-        sys.stderr, min_nodes=settings.min_nodes, max_nodes=settings.max_nodes
-    )
-    try:
-        with install(container, [settings.backend], on_create=_on_create(progress)):
-            torchrun.run(args)  # type: ignore[no-untyped-call]
-    except ChildFailedError as error:
-        if debug:
-            raise
+    if isinstance(error, ChildFailedError):
         summary = error.format_msg()  # type: ignore[no-untyped-call]
         sys.stderr.write(f"error: workers failed:\n{summary}\n")
         return 1
-    except SignalException as error:
-        if debug:
-            raise
+    if isinstance(error, SignalException):
         # torch's agent stopped the workers before raising: say so, exit as the shell would.
         name = signal.Signals(error.sigval).name
         sys.stderr.write(f"error: stopped by {name}; the workers were stopped too\n")
         return 128 + int(error.sigval)
-    except Exception as error:
-        if debug:
-            raise
-        probed = probe_after_failure(settings, described)
-        if probed is not None:
+    if settings is not None and description is not None:
+        probed = probe_after_failure(settings, description)
+        if probed is not None:  # the server answers, but cannot serve this backend
             sys.stderr.write(f"error: {one_line(probed)}\n")
             return 1
-        if is_rendezvous_error(error):
-            sys.stderr.write(f"error: {one_line(explain(error, settings))}\n")
-            return 1
-        sys.stderr.write(f"error: {one_line(f'{type(error).__name__}: {error}')}\n")
+    if settings is not None and is_rendezvous_error(error):
+        sys.stderr.write(f"error: {one_line(explain(error, settings))}\n")
         return 1
-    sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
-    return 0
+    sys.stderr.write(f"error: {one_line(f'{type(error).__name__}: {error}')}\n")
+    return 1

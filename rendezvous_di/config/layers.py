@@ -1,9 +1,9 @@
-"""A :class:`Layer` is what one source says: values, already expanded, each with its source.
+"""A `Layer` is what one source says: values, already expanded, each with its source.
 
 ``nnodes`` becomes ``min_nodes``/``max_nodes``, ``standalone`` becomes a c10d
 endpoint with a fresh run id, torchrun's ``k=v,k=v`` becomes a mapping; each
 value keeps a label saying where it came from (``conf.x`` per option).
-:func:`merge` stacks layers, later ones winning.
+`merge` stacks layers, later ones winning.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError, nearest
 from .policy import PLUGIN_KEYS
-from .torchrun import parse_conf, parse_nnodes
+from .torchrun import MASTER_KEYS, parse_conf, parse_nnodes
 from .values import FRESH_RUN_ID, parse_bool
 
 KEYS = (
@@ -28,8 +28,10 @@ KEYS = (
     "conf",
     "plugins",
     "standalone",
+    *MASTER_KEYS,
 )
-"""Every key a source may set (``nnodes`` and ``standalone`` expand into others)."""
+"""Every key a source may set (``nnodes`` and ``standalone`` expand into others;
+``node_rank``, ``master_addr`` and ``master_port`` shape the static rendezvous)."""
 
 STANDALONE = (("backend", "c10d"), ("endpoint", "localhost:0"), ("run_id", FRESH_RUN_ID))
 """torchrun's ``--standalone``: its own rendezvous values win over any given ones."""

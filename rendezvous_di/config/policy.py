@@ -1,7 +1,7 @@
 """The ``plugins`` settings block: which out-of-tree backends may be used, and how.
 
 A value, validated like every other setting; what it decides for each
-backend name lives in :mod:`rendezvous_di.plugins.slots`.
+backend name lives in `rendezvous_di.plugins.slots`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """Effective rendezvous settings: one typed model, merged from every source with provenance.
 
 Sources, lowest first: defaults < config file < PET_* environment < explicit
-values and flags. Validation happens here, before torch is imported, so a
-bad value fails in milliseconds with the field's name, the value's source
-and the valid choices, instead of minutes later inside a worker.
+values and flags. With no backend given, torchrun's own defaults apply where
+torchrun has one (``static`` at ``--master-addr:--master-port`` for several
+nodes, see `rendezvous_di.config.master`). Validation happens here,
+before torch is imported, so a bad value fails in milliseconds with the
+field's name, the value's source and the valid choices, instead of minutes later inside a worker.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, UnknownBackendError
 from .layers import Layer, merge
+from .master import (
+    STATIC,
+    default_backend_source,
+    defaults_to_static,
+    master_endpoint,
+    pop_master_values,
+    refuse_port_zero,
+)
 from .policy import PluginPolicy
 from .torchrun import MAX_DIGITS
 from .values import FRESH_RUN_ID
@@ -36,7 +46,7 @@ class RendezvousSettings:
 
     ``conf`` holds the backend options converted to the types torch reads.
     ``source_of(key)`` tells where a value came from. Build it with
-    :func:`resolve_settings`, which validates every field and names the
+    `resolve_settings`, which validates every field and names the
     offending one; the class itself trusts its arguments.
 
     A plain dataclass, not a pydantic model: every ``rendezvous-di run`` agent
@@ -132,9 +142,17 @@ def resolve_settings(
         values["plugins"] = policy
         sources = {k: v for k, v in sources.items() if not k.startswith("plugins.")}
         sources.update((f"plugins.{f.name}", OVERRIDDEN_POLICY) for f in fields(policy))
+    master = pop_master_values(values, sources)
     for key in values:
         if key not in FIELDS:
             raise ConfigError(key, values[key], "is not a setting", choices=FIELDS)
+    values["min_nodes"] = _whole_number(values.get("min_nodes", 1), "min_nodes", sources)
+    values["max_nodes"] = _whole_number(
+        values.get("max_nodes", values["min_nodes"]), "max_nodes", sources
+    )
+    if "backend" not in values and defaults_to_static(values["max_nodes"], master):
+        values["backend"] = STATIC  # torchrun's own default, where it has one
+        sources["backend"] = default_backend_source(values["max_nodes"], sources)
     backend = _text(values.setdefault("backend", DEFAULT_BACKEND), "backend", sources)
     if backend not in catalog:
         raise UnknownBackendError(backend, catalog.names(), source=sources.get("backend"))
@@ -144,12 +162,17 @@ def resolve_settings(
         raise ConfigError(
             "conf", conf, f"{conf!r} is not a mapping of options", source=sources.get("conf")
         )
+    if description.meets_at_master and "node_rank" in master:
+        conf = {**conf, "rank": master["node_rank"]}  # torchrun: --node-rank is static's rank
+        sources["conf.rank"] = sources.get("node_rank", "default")
     values["conf"] = description.convert_options(conf, sources)
-    values.setdefault("endpoint", description.default_endpoint)
-    values["min_nodes"] = _whole_number(values.get("min_nodes", 1), "min_nodes", sources)
-    values["max_nodes"] = _whole_number(
-        values.get("max_nodes", values["min_nodes"]), "max_nodes", sources
-    )
+    if "endpoint" not in values:
+        if description.meets_at_master:
+            values["endpoint"], sources["endpoint"] = master_endpoint(master, sources)
+        else:
+            values["endpoint"] = description.default_endpoint
+            if isinstance(values["endpoint"], str):
+                refuse_port_zero(values["endpoint"], backend, values["max_nodes"], sources)
     if "run_id" not in values:
         # One node has nothing to agree on: a fresh id keeps runs apart. Several nodes
         # must share one id, so keep torchrun's default rather than a per-node random one.

@@ -1,9 +1,9 @@
-"""Where settings come from: one function per source, each returning a :class:`Layer`.
+"""Where settings come from: one function per source, each returning a `Layer`.
 
-:func:`read_layers` stacks them, lowest precedence first (config file < PET_*
+`read_layers` stacks them, lowest precedence first (config file < PET_*
 environment < ``config`` < flags), and is what the container's ``layers``
 provider calls. Adding a source is one function here plus its line in
-:func:`read_layers` (and, when it reads a new input, that input as a provider
+`read_layers` (and, when it reads a new input, that input as a provider
 of the container).
 """
 

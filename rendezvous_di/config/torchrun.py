@@ -1,6 +1,6 @@
 """torchrun's rendezvous flags, their PET_* twins, and torchrun's value syntaxes.
 
-One table, :data:`TORCHRUN_OPTIONS`, says for each setting which flag and
+One table, `TORCHRUN_OPTIONS`, says for each setting which flag and
 which variable carry it and where torch's own parser stores it; the CLI
 builds its flags from it, the environment source reads its variables from
 it, and ``rendezvous-di run`` hands the resolved values back to torch by it.
@@ -12,6 +12,14 @@ import re
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError
+
+DEFAULT_MASTER_ADDR = "127.0.0.1"
+DEFAULT_MASTER_PORT = 29500
+"""torchrun's ``--master-addr`` and ``--master-port`` defaults: where ``static`` meets."""
+
+MASTER_KEYS = ("node_rank", "master_addr", "master_port")
+"""torchrun's caffe2-era flags: they shape the ``static`` rendezvous, and are not settings
+of their own (they become its endpoint and its ``rank`` option)."""
 
 
 class TorchrunOption(NamedTuple):
@@ -59,6 +67,28 @@ TORCHRUN_OPTIONS = (
     TorchrunOption(
         "local_addr", "--local-addr", "PET_LOCAL_ADDR", "local_addr", "address of this node"
     ),
+    TorchrunOption(
+        "node_rank",
+        "--node-rank",
+        "PET_NODE_RANK",
+        "node_rank",
+        "this node's rank for the static backend (torchrun's default backend on several nodes)",
+    ),
+    TorchrunOption(
+        "master_addr",
+        "--master-addr",
+        "PET_MASTER_ADDR",
+        "master_addr",
+        "host of the node with rank 0: where static meets without --rdzv-endpoint "
+        f"(default {DEFAULT_MASTER_ADDR})",
+    ),
+    TorchrunOption(
+        "master_port",
+        "--master-port",
+        "PET_MASTER_PORT",
+        "master_port",
+        f"port of the static rendezvous without --rdzv-endpoint (default {DEFAULT_MASTER_PORT})",
+    ),
 )
 
 _WHOLE = re.compile(r"\d+")
@@ -88,9 +118,32 @@ def parse_nnodes(value: Any, source: str | None = None) -> tuple[int, int]:
     )
 
 
+QUOTES = ("'", '"')
+
+
+def unquote(text: str) -> str | None:
+    """``text`` without the matching quote marks around it, or None when it has none.
+
+    A Kubernetes ``args:`` array (or any launcher without a shell) passes
+    ``--rdzv-conf "'join_timeout=30'"`` with the quotes a shell would have
+    removed; torchrun then reads a key named ``'join_timeout``. We read what
+    was meant (and ``rendezvous-di run`` says so in one line).
+    """
+    stripped = text.strip()
+    if len(stripped) >= 2 and stripped[0] in QUOTES and stripped[-1] == stripped[0]:
+        return stripped[1:-1]
+    return None
+
+
 def parse_conf(text: str, source: str | None = None) -> dict[str, str]:
-    """Parse torchrun's ``<key1>=<value1>,<key2>=<value2>`` backend options."""
+    """Parse torchrun's ``<key1>=<value1>,<key2>=<value2>`` backend options.
+
+    One pair of matching quote marks around the whole value is removed first
+    (see `unquote`).
+    """
     conf: dict[str, str] = {}
+    inner = unquote(text)
+    text = text if inner is None else inner
     for item in filter(None, (part.strip() for part in text.split(","))):
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():

@@ -1,11 +1,11 @@
 """Installed entry points of one group, read from the distributions' metadata files.
 
-Why not :mod:`importlib.metadata`: importing it (email, zipfile, csv, ...) costs
+Why not `importlib.metadata`: importing it (email, zipfile, csv, ...) costs
 about 20 ms, more than everything else ``rendezvous-di backends`` does. Finding
 entry points needs only one directory listing per ``sys.path`` entry and one
 small INI file per installed distribution, so that is what we read.
 
-The reading follows :func:`importlib.metadata.entry_points` where it matters,
+The reading follows `importlib.metadata.entry_points` where it matters,
 so we see what torch sees: ``sys.path`` order, ``*.dist-info``/``*.egg-info``
 directories, names normalised the same way, and the first distribution of a
 name wins. Layouts that need importlib.metadata's own machinery (a zip or an

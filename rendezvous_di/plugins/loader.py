@@ -5,11 +5,11 @@ the backend; the object it points to is called with no arguments and returns
 the creator ``(RendezvousParameters) -> RendezvousHandler``.
 
 torch imports every such plugin when its rendezvous package is imported. We
-split that in two. :func:`discover` reads entry-point *metadata* only (no
-plugin module is imported), once per container. A :class:`PluginLoader`
+split that in two. `discover` reads entry-point *metadata* only (no
+plugin module is imported), once per container. A `PluginLoader`
 imports one plugin the first time its backend is actually used, once per
 process however many threads and containers ask, and turns every failure,
-``SystemExit`` included, into a :class:`~rendezvous_di.errors.PluginLoadError`
+``SystemExit`` included, into a [`PluginLoadError`][rendezvous_di.PluginLoadError]
 naming the backend, the distribution and its version.
 """
 
@@ -126,7 +126,7 @@ class PluginLoader:
 
     @property
     def reason(self) -> str | None:
-        """Why loading failed, in one line; None unless :attr:`state` is ``failed``."""
+        """Why loading failed, in one line; None unless `state` is ``failed``."""
         return self._problem
 
     def creator(self) -> Creator:
@@ -221,7 +221,7 @@ class PluginLoader:
         plugin that cannot be loaded is described with its options passed
         through and a probe that reports the failure: ``rendezvous-di check``
         answers "unreachable" (exit 1), and creating its handler raises the
-        :class:`~rendezvous_di.errors.PluginLoadError`. Without ``load``, a plugin
+        [`PluginLoadError`][rendezvous_di.PluginLoadError]. Without ``load``, a plugin
         not loaded yet is described with its options passed through.
         """
         if not load and self._description is None:
@@ -263,7 +263,7 @@ class PluginLoader:
 
         ``RendezvousError`` and its subclasses pass through unchanged (callers
         handle them by type); anything else, ``SystemExit`` included, becomes
-        a :class:`PluginHandlerError` naming the plugin.
+        a [`PluginHandlerError`][rendezvous_di.PluginHandlerError] naming the plugin.
         """
         creator = self.creator()  # imports torch's rendezvous package on the first call
         try:
@@ -293,8 +293,13 @@ class PluginLoader:
 
 
 def _declared_description(creator: object) -> BackendDescription | None:
-    """The creator's optional ``rendezvous_description``, a :class:`BackendDescription`."""
-    declared = getattr(creator, "rendezvous_description", None)
+    """The creator's optional ``rendezvous_description``, a `BackendDescription`."""
+    try:
+        declared = getattr(creator, "rendezvous_description", None)
+    except Exception as error:  # third-party code: one odd plugin must not end a command
+        raise DeclarationError(
+            f"reading rendezvous_description raised {type(error).__name__}: {error}"
+        ) from error
     if declared is None or isinstance(declared, BackendDescription):
         return declared
     raise DeclarationError(

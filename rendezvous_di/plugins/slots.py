@@ -1,6 +1,6 @@
 """Who serves a backend name: the built-in, one plugin, or nobody (denied, conflict).
 
-One :class:`BackendSlot` per name that at least one plugin claims. The
+One `BackendSlot` per name that at least one plugin claims. The
 decision depends on the ``plugins`` policy, which arrives with the settings,
 after the container was created, so the Selector entry of such a name holds
 the slot, which decides at call time (for its description and its handler):

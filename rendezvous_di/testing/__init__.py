@@ -1,6 +1,6 @@
 """Testing kit: a faithful in-memory rendezvous handler and a pytest plugin.
 
-The pytest plugin (:mod:`rendezvous_di.testing.plugin`, registered under the
+The pytest plugin (`rendezvous_di.testing.plugin`, registered under the
 ``pytest11`` entry point) is active in every test session once rendezvous-di
 is installed, so nothing here imports torch until a name that needs it is used.
 """

@@ -1,7 +1,7 @@
 """An in-memory rendezvous with torch's real semantics, for tests.
 
-:class:`FakeRendezvous` is the shared state of one rendezvous: participants
-(threads in this process, one :class:`FakeRendezvousHandler` each) meet there.
+`FakeRendezvous` is the shared state of one rendezvous: participants
+(threads in this process, one `FakeRendezvousHandler` each) meet there.
 A round completes when ``max_nodes`` participants joined, or when
 ``min_nodes`` joined and ``last_call_timeout`` passed, exactly like torch's
 dynamic rendezvous. Once a round is complete, newcomers wait (counted by
@@ -11,7 +11,7 @@ distinct rank, the round's world size, a working store shared by the round
 (torch's ``HashStore`` under a ``PrefixStore``, as c10d prefixes per round)
 and bootstrap information naming a free loopback port for the workers.
 
-Importing this module imports torch; :mod:`rendezvous_di.testing` imports it
+Importing this module imports torch; `rendezvous_di.testing` imports it
 only when one of its names is used, so the pytest plugin stays cheap.
 """
 
@@ -236,7 +236,9 @@ _shared_lock = threading.Lock()
 
 
 class FakeRendezvousHandler(RendezvousHandler):
-    """torch's ``RendezvousHandler`` over a :class:`FakeRendezvous`, recording every call.
+    """torch's ``RendezvousHandler`` on an in-memory rendezvous, recording every call.
+
+    Participants meet in a shared [`FakeRendezvous`][rendezvous_di.testing.FakeRendezvous].
 
     ``FakeRendezvousHandler()`` is one participant of its own one-node
     rendezvous; ``FakeRendezvousHandler.group(n)`` gives ``n`` participants of
@@ -335,7 +337,10 @@ class FakeRendezvousHandler(RendezvousHandler):
         return False
 
     def next_rendezvous(self) -> RendezvousInfo:
-        """Block until this participant's round completes (see :class:`FakeRendezvous`)."""
+        """Block until this participant's round completes.
+
+        See [`FakeRendezvous`][rendezvous_di.testing.FakeRendezvous] for when a round completes.
+        """
         return self._record("next_rendezvous", lambda: self.rendezvous.join(self))
 
     def is_closed(self) -> bool:

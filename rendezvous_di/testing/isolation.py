@@ -2,7 +2,7 @@
 
 A test may override providers, wire modules, create the handler (a
 Resource) and put the container's backends into torch's process-global
-registry. :class:`ContainerIsolation` records the state before the test and
+registry. `ContainerIsolation` records the state before the test and
 puts it back after: resources shut down, modules unwired, each provider's
 override stack restored (on the container and on the ``RendezvousContainer``
 class every later container copies), torch's registry entries restored.
@@ -47,7 +47,7 @@ def _torch_registry() -> Any:
 
 
 class ContainerIsolation:
-    """The state a test may change, recorded before it runs; :meth:`restore` puts it back."""
+    """The state a test may change, recorded before it runs; `restore` puts it back."""
 
     def __init__(self, container: Any, shared: Any) -> None:
         self.container = container

@@ -2,7 +2,7 @@
 
 dependency-injector's ``reset_override()`` on a container also wipes its
 configuration, and ``OverridingContext`` can only pop the *last* override.
-:class:`Override` removes precisely the override it added, whatever came
+`Override` removes precisely the override it added, whatever came
 after it, so overrides can be nested, undone early in a ``with`` block, or
 left to the end of the test.
 """
@@ -58,7 +58,7 @@ def handler_lifecycle(handler: RendezvousHandler) -> Any:
 
 
 class Override:
-    """One applied override. Undo it with :meth:`undo`, a ``with`` block, or the test's end."""
+    """One applied override. Undo it with `undo`, a ``with`` block, or the test's end."""
 
     def __init__(
         self,
@@ -109,8 +109,8 @@ class RendezvousOverride:
     selects, ``rendezvous_override(replacement, backend="etcd")`` another one,
     and ``rendezvous_override.handler(replacement)`` the whole handler. Backend
     overrides sit inside the Selector, so they also reach torch's registry
-    through :meth:`install`; a whole-handler override reaches only code that
-    asks the container for ``handler``.
+    through [`install`][rendezvous_di.testing.RendezvousOverride.install]; a whole-handler
+    override reaches only code that asks the container for ``handler``.
     """
 
     def __init__(self, container: Any) -> None:

@@ -17,7 +17,7 @@ def test_a_short_run_writes_every_output_and_leaves_the_published_results_alone(
 ) -> None:
     readme, published = REPO / "README.md", REPO / "benchmarks" / "results" / "results.md"
     readme_before, published_before = readme.read_text(), published.read_text()
-    cases = ["cold_start", "memory", "resolution", "broken_plugin"]
+    cases = ["cold_start", "memory", "resolution", "broken_plugin", "bad_input"]
     done = run_process(
         [sys.executable, "-m", "benchmarks", "--runs", "1", "--out", str(tmp_path)]
         + [arg for case in cases for arg in ("--only", case)],
@@ -30,6 +30,7 @@ def test_a_short_run_writes_every_output_and_leaves_the_published_results_alone(
     assert names[0] == "cold start: import, container, listing"
     assert "resolution on c10d defaults vs torch creating the c10d handler" in names
     assert "resolution: container.handler(), trivial plugin" in names
+    assert "bad input: run --nproc-per-node 0 vs torchrun" in names
     assert all(r["ours"] > 0 and r["torch"] > 0 for r in report["results"])
     assert report["meta"]["runs"] == 1
     table = (tmp_path / "results.md").read_text()

@@ -111,13 +111,15 @@ def test_real_etcd_with_v2_api_is_ready(etcd_server: EtcdServer, backend: str) -
 
 
 @pytest.mark.slow
-def test_real_etcd_without_v2_api_is_refused_with_the_flag_to_add() -> None:
+def test_real_etcd_without_v2_api_is_refused_in_one_line_naming_etcd_v3() -> None:
     require(etcd_available(), "etcd is not installed (scripts/setup.sh installs etcd-server)")
     with EtcdServer(enable_v2=False) as server:
         result = check("--rdzv-backend", "etcd-v2", "--rdzv-endpoint", server.endpoint)
     assert result.returncode == 1
-    assert "its v2 API is disabled" in result.stderr
-    assert "restart etcd with --enable-v2=true" in result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert "its v2 API is disabled" in line
+    assert "use --rdzv-backend etcd-v3" in line
+    assert "restart etcd 3.4/3.5 with --enable-v2=true" in line
 
 
 def test_etcd_nobody_listens_is_unreachable() -> None:

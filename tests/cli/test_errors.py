@@ -11,7 +11,11 @@ from tests.support.procs import run_cli
 BAD_INPUTS = [
     (
         ["--rdzv-backend", "c10"],
-        ["unknown rendezvous backend 'c10'", "c10d, etcd, etcd-v2, static", "did you mean 'c10d'"],
+        [
+            "unknown rendezvous backend 'c10'",
+            "c10d, etcd, etcd-v2, etcd-v3, static",
+            "did you mean 'c10d'",
+        ],
     ),
     (["--rdzv-endpoint", "host:http"], ["endpoint", "'http'"]),
     (["--rdzv-endpoint", "host:123456"], ["endpoint", "'123456'"]),

@@ -74,7 +74,7 @@ def test_backends_in_a_pipe_is_tab_separated() -> None:
 
 def test_config_json_gives_every_value_with_its_source(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
-    config.write_text("backend: c10d\nconf: {join_timeout: 60}\n")
+    config.write_text("backend: etcd-v2\nconf: {join_timeout: 60}\n")
     done = run_cli(
         ["config", "--json", "--config", str(config), "--rdzv-conf", "last_call_timeout=2"],
         env={"PET_NNODES": "1:2", "PET_RDZV_ID": "job"},

@@ -239,7 +239,12 @@ def test_yaml_top_level_must_be_a_mapping(tmp_path: Path) -> None:
 def test_a_node_range_in_yaml_is_not_read_as_a_base_60_number(tmp_path: Path) -> None:
     # PyYAML's YAML 1.1 resolver reads 1:4 as 64; torchrun users mean one to four nodes.
     settings = resolve(
-        from_config_file(write(tmp_path, "nnodes: 1:4\nconf: {join_timeout: 1_0}\n"))
+        from_config_file(
+            write(
+                tmp_path,
+                "backend: c10d\nendpoint: head:1\nnnodes: 1:4\nconf: {join_timeout: 1_0}\n",
+            )
+        )
     )
     assert (settings.min_nodes, settings.max_nodes) == (1, 4)
     assert settings.conf == {"join_timeout": 10}

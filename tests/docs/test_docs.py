@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -82,14 +83,10 @@ def test_shell_examples_run(page: str, command: str) -> None:
     assert done.returncode == 0, f"{page}: {command}\n{done.stderr}"
 
 
-def test_docs_build_strictly(tmp_path: Path) -> None:
-    done = run_process(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path)],
-        env={"NO_MKDOCS_2_WARNING": "1"},
-        timeout=300,
-    )
+def test_docs_build_strictly(site_build: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    done, site = site_build
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "backends" / "index.html").read_text().count("heartbeat_timeout") >= 2
+    assert (site / "backends" / "index.html").read_text().count("heartbeat_timeout") >= 2
 
 
 def test_readme_shows_the_published_benchmark_results() -> None:

@@ -145,6 +145,7 @@ def test_rendezvous_di_run_uses_the_platform_container(tmp_path: Path) -> None:
             "platform",
             "--nproc-per-node",
             "2",
+            "--verbose",
             str(WORKER),
             str(tmp_path),
         ],

@@ -18,6 +18,7 @@ EXPECTED_BACKEND = {
     "c10d": "c10d",
     "etcd": "etcd",
     "etcd-v2": "etcd-v2",
+    "etcd-v3": "etcd-v3",
     "static": "static",
     "kubeflow": "c10d",
 }
@@ -69,6 +70,13 @@ def test_profile_variables_are_expanded_from_the_environment() -> None:
     )
     settings = container.settings()
     assert (settings.endpoint, settings.run_id) == ("node0.cluster:29400", "run-42")
+
+
+def test_etcd_v3_profile_takes_a_list_of_etcd_members() -> None:
+    environ = {"ETCD_ENDPOINTS": "etcd-0:2379,etcd-1:2379,etcd-2:2379", "JOB_ID": "run-7"}
+    settings = container_for(REPO / "containers" / "etcd-v3.yaml", environ).settings()
+    assert (settings.endpoint, settings.run_id) == ("etcd-0:2379,etcd-1:2379,etcd-2:2379", "run-7")
+    assert settings.conf["lease_ttl"] == 60
 
 
 def test_static_profile_takes_the_node_rank() -> None:

@@ -55,7 +55,9 @@ def test_run_launches_two_workers_on_a_plugin_backend_importing_only_that_plugin
     )
     env = pythonpath("rdzv-lockstep", *BYSTANDERS, events=events)
     done = run_cli(
-        ["run", "--config", str(config), "--nproc-per-node", "2", WORKER], env=env, timeout=300
+        ["run", "--verbose", "--config", str(config), "--nproc-per-node", "2", WORKER],
+        env=env,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr
     assert "rank 0/2: all_reduce sum=3 expected=3 ok" in done.stdout

@@ -94,7 +94,9 @@ def make_certificates(directory: Path, client_name: str = "rendezvous-client") -
         "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=rendezvous-di test CA",
     )  # fmt: skip
     for name, subject, usage in (
-        ("server", "localhost", "serverAuth"),
+        # etcd's JSON gateway dials etcd's gRPC port with the server's own certificate, so
+        # under --client-cert-auth that certificate must be good for client auth too.
+        ("server", "localhost", "serverAuth,clientAuth"),
         ("client", client_name, "clientAuth"),
     ):
         (directory / f"{name}.ext").write_text(
@@ -139,9 +141,11 @@ class EtcdServer:
         enable_v2: bool = True,
         binary: str = ETCD,
         tls: ServerTls | None = None,
+        extra_args: Sequence[str] = (),
     ) -> None:
         self.binary = binary
         self.tls = tls
+        self.extra_args = list(extra_args)
         self.enable_v2 = enable_v2
         self.host = host
         self.client_port = client_port or free_port()
@@ -200,6 +204,7 @@ class EtcdServer:
         ]
         if self.tls is not None:
             command += self.tls.server_flags()
+        command += self.extra_args
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -1,7 +1,7 @@
 """torch's four built-in backends, one module each: description and torch's creator.
 
 Adding a built-in is one module here (its ``DESCRIPTION`` and ``TORCH_CREATOR``)
-plus its line in :data:`_MODULES`. Nothing here imports torch: a creator is
+plus its line in `_MODULES`. Nothing here imports torch: a creator is
 looked up in torch's registry module only when a handler is built.
 """
 

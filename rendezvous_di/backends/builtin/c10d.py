@@ -34,6 +34,23 @@ def check(settings: RendezvousSettings) -> None:
         )
 
 
+def file_store_directory(settings: RendezvousSettings) -> None:
+    """A file store's directory must exist here: torch would fail only once the agent runs."""
+    if not _uses_file_store(settings):
+        return
+    import os
+
+    directory = os.path.dirname(os.path.abspath(settings.endpoint))
+    if not os.path.isdir(directory):
+        raise ConfigError(
+            "endpoint",
+            settings.endpoint,
+            f"c10d's file store directory {directory} does not exist",
+            hint="create it, or point --rdzv-endpoint at a path on a file system every node shares",
+            source=settings.source_of("endpoint"),
+        )
+
+
 def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
     """The file store's directory is writable, or the TCPStore is reachable or can be hosted."""
     from ..probing import ProbeResult, probe_tcp_store
@@ -85,5 +102,6 @@ DESCRIPTION = BackendDescription(
     ),
     settings_check=check,
     probe=probe,
+    local_check=file_store_directory,
     distribution="torch",
 )

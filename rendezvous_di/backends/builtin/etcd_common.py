@@ -45,7 +45,7 @@ def v2_api_backend(
 ) -> BackendDescription:
     """One of torch's etcd backends: etcd's port, a ``host[:port]`` endpoint, the v2 API probe.
 
-    ``options`` in display order, :data:`PROTOCOL` and ``tls_options(tls)``
+    ``options`` in display order, `PROTOCOL` and ``tls_options(tls)``
     among them; ``tls``'s cross-checks apply. ``requires`` are modules of the
     etcd extra.
     """

@@ -6,10 +6,10 @@ torch's own rendezvous: ``DynamicRendezvousHandler`` over a
 ``RendezvousBackend`` and a ``Store``, as torch builds ``etcd-v2``.
 
 It is served like any out-of-tree backend, through the ``torchrun.handlers``
-entry point of the rendezvous-di distribution (:func:`handler_creator`), so
+entry point of the rendezvous-di distribution (`handler_creator`), so
 plain ``torchrun --rdzv-backend etcd-v3`` finds it too. This module is what
 torch imports for that entry point: it stays cheap (no torch, no HTTP client);
-:mod:`.handler` is imported only when a handler is created.
+`handler` is imported only when a handler is created.
 """
 
 from __future__ import annotations

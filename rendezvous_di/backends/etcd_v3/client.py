@@ -46,6 +46,8 @@ class EtcdAuthError(EtcdError):
     """Authentication failed or is required and missing."""
 
 
+UNAVAILABLE = 503
+"""The gateway's answer for gRPC's Unavailable: a member without a leader, or stopping."""
 GRPC_NOT_FOUND = 5
 GRPC_PERMISSION_DENIED = 7
 GRPC_UNAUTHENTICATED = 16
@@ -168,13 +170,15 @@ class EtcdClient:
             pause = 0.1
             while True:
                 answer, failures = self._try_each(method, path, payload, headers)
-                if answer is not None:
+                if answer is not None and answer[0] != UNAVAILABLE:
                     return answer
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
                 time.sleep(min(pause, left))
                 pause = min(2 * pause, 1.0)
+            if answer is not None:  # the last member's 503, for the caller to report
+                return answer
         raise EtcdConnectionError(
             f"cannot reach etcd ({self.scheme}): " + "; ".join(failures), status=0
         )
@@ -201,6 +205,10 @@ class EtcdClient:
                     break
                 if response.will_close:
                     self._drop(index)
+                if response.status == UNAVAILABLE and step < count - 1:
+                    # this member cannot serve (no leader, shutting down): ask the next
+                    failures.append(f"{self.addresses[index]}: HTTP 503 {_message(data)}")
+                    break
                 self._current = index
                 return (response.status, data), failures
         return None, failures
@@ -295,7 +303,7 @@ def client_from_conf(addresses: Sequence[Address], conf: Mapping[str, Any]) -> E
 
 
 def put(key: bytes, value: bytes, lease: int | None = None) -> JSON:
-    """A ``request_put`` operation for :meth:`EtcdClient.txn`."""
+    """A ``request_put`` operation for `EtcdClient.txn`."""
     request: JSON = {"key": b64(key), "value": b64(value)}
     if lease:
         request["lease"] = str(lease)
@@ -303,7 +311,7 @@ def put(key: bytes, value: bytes, lease: int | None = None) -> JSON:
 
 
 def get(key: bytes) -> JSON:
-    """A ``request_range`` operation for :meth:`EtcdClient.txn`."""
+    """A ``request_range`` operation for `EtcdClient.txn`."""
     return {"request_range": {"key": b64(key)}}
 
 
@@ -355,6 +363,16 @@ def _answer(path: str, status: int, data: bytes) -> JSON:
     if code in (GRPC_UNAUTHENTICATED, GRPC_PERMISSION_DENIED) or "user name is empty" in message:
         raise EtcdAuthError(message, code, status)
     raise EtcdError(message, code, status)
+
+
+def _message(data: bytes) -> str:
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        return data[:200].decode(errors="replace")
+    return (
+        str(answer.get("message") or answer.get("error") or "") if isinstance(answer, dict) else ""
+    )
 
 
 def _token_expired(data: bytes) -> bool:

@@ -3,7 +3,7 @@
 Exactly how torch builds ``etcd-v2`` (a backend for the state, a store for the
 agent, ``DynamicRendezvousHandler.from_backend``), with one addition: when the
 handler shuts down, this node leaves the run, and the last node to leave
-deletes the run's keys (see :mod:`.session`).
+deletes the run's keys (see `session`).
 """
 
 from __future__ import annotations

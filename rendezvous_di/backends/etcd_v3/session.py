@@ -32,7 +32,10 @@ class RunSession:
 
     def __init__(self, client: EtcdClient, key_prefix: str, run_id: str, lease_ttl: int) -> None:
         self.client = client
-        self.root = f"{key_prefix.rstrip('/')}/{run_id}/".encode()
+        # A "/" in the run id would nest one run inside another ("a" and "a/b"), and the
+        # last node of "a" would delete "a/b" with its prefix: quote it.
+        quoted = run_id.replace("%", "%25").replace("/", "%2F")
+        self.root = f"{key_prefix.rstrip('/')}/{quoted}/".encode()
         self.state_key = self.root + b"state"
         self.store_prefix = self.root + b"store/"
         self.nodes_prefix = self.root + b"nodes/"

@@ -1,0 +1,117 @@
+"""torchrun's answer for a job with no backend given: ``static`` at ``--master-addr:--master-port``.
+
+The most common multi-node command, ``torchrun --nnodes 2 --node-rank R
+--master-addr A --master-port P train.py`` (and Kubeflow Trainer v2's
+PET_NNODES, PET_NODE_RANK, PET_MASTER_ADDR, PET_MASTER_PORT), names no
+backend: torchrun then uses ``static``, meeting at ``A:P`` (default
+127.0.0.1:29500) with the node rank as its ``rank``. Only one node with no
+``--master-port`` gets c10d on ``localhost:0`` (an embedded store with a free
+port), which is also our default: on one node it cannot split the job. On
+several nodes a port-0 endpoint would: each node would host its own store and
+wait alone until ``join_timeout``, so a defaulted one is refused.
+
+These rules read the merged values before they become settings;
+`rendezvous_di.config.settings.resolve_settings` calls them in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigError
+from .endpoint import parse_endpoint
+from .torchrun import DEFAULT_MASTER_ADDR, DEFAULT_MASTER_PORT, MASTER_KEYS, MAX_DIGITS
+
+STATIC = "static"
+MAX_PORT = 65535
+
+
+def pop_master_values(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any]:
+    """Take ``node_rank``, ``master_addr`` and ``master_port`` out of ``values``, validated."""
+    master = {key: values.pop(key) for key in MASTER_KEYS if key in values}
+    if "node_rank" in master:
+        master["node_rank"] = _integer(master["node_rank"], "node_rank", sources, 0, None)
+    if "master_port" in master:
+        master["master_port"] = _integer(master["master_port"], "master_port", sources, 0, MAX_PORT)
+    if "master_addr" in master:
+        addr = master["master_addr"]
+        if not isinstance(addr, str) or not addr.strip():
+            raise ConfigError(
+                "master_addr",
+                addr,
+                "must be a host name or an address",
+                source=sources.get("master_addr"),
+            )
+        master["master_addr"] = addr.strip()
+    return master
+
+
+def defaults_to_static(max_nodes: int, master: Mapping[str, Any]) -> bool:
+    """torchrun's choice when no backend is given: static, unless one node and no port."""
+    return max_nodes > 1 or "master_port" in master
+
+
+def default_backend_source(max_nodes: int, sources: Mapping[str, str]) -> str:
+    """Why ``static`` was chosen, for ``rendezvous-di config``'s SOURCE column."""
+    if max_nodes > 1:
+        return f"torchrun's default for several nodes, {sources.get('max_nodes')}"
+    return f"torchrun's default with a master port, {sources.get('master_port')}"
+
+
+def master_endpoint(master: Mapping[str, Any], sources: Mapping[str, str]) -> tuple[str, str]:
+    """``master_addr:master_port`` with torchrun's defaults, and a label naming both sources."""
+    addr = master.get("master_addr", DEFAULT_MASTER_ADDR)
+    port = master.get("master_port", DEFAULT_MASTER_PORT)
+    addr_source = sources.get("master_addr", "default")
+    port_source = sources.get("master_port", "default")
+    if "master_addr" not in master and "master_port" not in master:
+        label = f"default (torchrun's --master-addr:--master-port, {addr}:{port})"
+    else:
+        label = f"master_addr from {addr_source}, master_port from {port_source}"
+    return f"{addr}:{port}", label
+
+
+def refuse_port_zero(
+    endpoint: str, backend: str, max_nodes: int, sources: Mapping[str, str]
+) -> None:
+    """Several nodes never meet at a defaulted port-0 endpoint: each would host its own store."""
+    if max_nodes <= 1:
+        return
+    try:
+        port = parse_endpoint(endpoint).port
+    except ConfigError:
+        return  # not host:port (a path, a plugin's own syntax): the backend's check decides
+    if port != 0:
+        return
+    raise ConfigError(
+        "endpoint",
+        endpoint,
+        f"{max_nodes} nodes (from {sources.get('max_nodes')}) cannot meet at backend "
+        f"{backend}'s default endpoint {endpoint!r}: port 0 means every node hosts "
+        "its own store and waits alone",
+        hint=(
+            "give --rdzv-endpoint HOST:PORT (or PET_RDZV_ENDPOINT) reachable from every node, "
+            f"or leave the backend unset (set by {sources.get('backend', 'default')}) to meet "
+            "at --master-addr:--master-port as torchrun does, with --node-rank on each node"
+        ),
+        source="default",
+    )
+
+
+def _integer(
+    value: Any, key: str, sources: Mapping[str, str], minimum: int, maximum: int | None
+) -> int:
+    source = sources.get(key)
+    text = value.strip() if isinstance(value, str) else None
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (text and text.lstrip("+-").isdigit())
+    ):
+        raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
+    if text is not None and len(text.lstrip("+-")) > MAX_DIGITS:
+        raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
+    number = int(value)
+    if number < minimum or (maximum is not None and number > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise ConfigError(key, value, f"must be {bounds}", source=source)
+    return number

@@ -1,0 +1,96 @@
+"""torchrun's whole command line, parsed without importing torch.
+
+``rendezvous-di run`` validates its input before torch is imported (about
+1.3 s): a typo must fail in milliseconds, not after torch's import and a
+store. To find the rendezvous flags, ``--nproc-per-node`` and the training
+script in ``argv`` we need to know which of torchrun's options take a value;
+this table says so for torch 2.13's parser (a test compares it with torch's
+own ``get_args_parser()``). Only option names and arity are mirrored: every
+value is a string here, and torch's parser still parses ``argv`` afterwards,
+with its own types, choices and ``PET_*`` defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+VALUE_OPTIONS: tuple[tuple[str, ...], ...] = (
+    ("--nnodes",),
+    ("--nproc-per-node", "--nproc_per_node"),
+    ("--rdzv-backend", "--rdzv_backend"),
+    ("--rdzv-endpoint", "--rdzv_endpoint"),
+    ("--rdzv-id", "--rdzv_id"),
+    ("--rdzv-conf", "--rdzv_conf"),
+    ("--max-restarts", "--max_restarts"),
+    ("--monitor-interval", "--monitor_interval"),
+    ("--start-method", "--start_method"),
+    ("--event-log-handler", "--event_log_handler"),
+    ("--role",),
+    ("--log-dir", "--log_dir"),
+    ("-r", "--redirects"),
+    ("-t", "--tee"),
+    ("--local-ranks-filter", "--local_ranks_filter"),
+    ("--duplicate-stdout-filters", "--duplicate_stdout_filters"),
+    ("--duplicate-stderr-filters", "--duplicate_stderr_filters"),
+    ("--node-rank", "--node_rank"),
+    ("--master-addr", "--master_addr"),
+    ("--master-port", "--master_port"),
+    ("--local-addr", "--local_addr"),
+    ("--logs-specs", "--logs_specs"),
+    ("--numa-binding", "--numa_binding"),
+    ("--signals-to-handle", "--signals_to_handle"),
+    ("--shutdown-timeout", "--shutdown_timeout"),
+)
+"""torchrun's options that take one value, with every spelling torch's parser accepts."""
+
+FLAG_OPTIONS: tuple[tuple[str, ...], ...] = (
+    ("--standalone",),
+    ("-m", "--module"),
+    ("--no-python", "--no_python"),
+    ("--run-path", "--run_path"),
+    ("--virtual-local-rank", "--virtual_local_rank"),
+)
+"""torchrun's options that take no value (torch reads their PET_* twin as 0 or 1)."""
+
+TYPES: dict[str, Callable[[str], object]] = {
+    "--max-restarts": int,
+    "--node-rank": int,
+    "--master-port": int,
+    "--shutdown-timeout": int,
+    "--monitor-interval": float,
+}
+"""Where torch's parser converts a flag's text: a bad one fails here as it would there
+(argparse's exit 2), before torch is imported. Every other value stays a string."""
+
+
+def mirror_parser(
+    add_flags: Callable[[argparse.ArgumentParser], None],
+    error: Callable[[str], None] | None = None,
+) -> argparse.ArgumentParser:
+    """A parser with torchrun's option names and arity, every value a string and no default.
+
+    ``add_flags`` adds our own flags (``--config``...), as on the real parser.
+    ``-h`` is parsed (not acted on): help is torch's parser's to print.
+    """
+    parser = argparse.ArgumentParser(prog="torchrun", add_help=False)
+    parser.add_argument("-h", "--help", action="store_true")
+    for names in VALUE_OPTIONS:
+        parser.add_argument(*names, type=TYPES.get(names[0], str))
+    for names in FLAG_OPTIONS:
+        parser.add_argument(*names, action="store_true", default=None)
+    add_flags(parser)
+    parser.add_argument("training_script", nargs="?")
+    parser.add_argument("training_script_args", nargs=argparse.REMAINDER)
+    if error is not None:
+        parser.error = error  # type: ignore[method-assign,assignment]
+    return parser
+
+
+def parse_mirror(
+    argv: Sequence[str],
+    add_flags: Callable[[argparse.ArgumentParser], None],
+    error: Callable[[str], None] | None = None,
+) -> argparse.Namespace:
+    """``argv`` parsed by `mirror_parser` (argparse errors exit 2, as torch's do)."""
+    return mirror_parser(add_flags, error).parse_args(list(argv))

