@@ -349,6 +349,8 @@ def extrapolate(
     out = []
     for label in ("etcd-v2", "etcd-v3"):
         rows = [(r["agents"], variant(r, label)) for r in summary["sizes"]]
+        if not rows:  # every size failed: nothing to extrapolate from
+            break
         per_interval = statistics.mean(v["requests_per_agent_per_interval"] for _, v in rows)
         writes = statistics.mean(v["writes_per_agent_per_interval"] for _, v in rows)
         reads_per_s = (per_interval - writes) / measured_interval
