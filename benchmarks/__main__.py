@@ -1,4 +1,9 @@
-"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR]``: JSON, markdown and PNG."""
+"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR] [--agents 2,8,16]``.
+
+Writes JSON, a markdown table and a PNG to DIR. With ``--only`` and the
+published DIR, the cases run replace their own rows in the published results
+and every other row is kept, so one case can be re-measured alone.
+"""
 
 from __future__ import annotations
 
@@ -24,20 +29,34 @@ CASES = {
     "end_to_end": cases.end_to_end,
     "bad_input": cases.bad_input,
 }
+# Cases that also write a detailed table of their own to DIR (and take the agent counts).
+DETAILED = {"rendezvous_scale": cases.rendezvous_scale}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median)")
-    parser.add_argument("--only", choices=sorted(CASES), action="append")
+    parser.add_argument("--only", choices=sorted({**CASES, **DETAILED}), action="append")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--agents",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[2, 8, 16],
+        help="agent counts for rendezvous_scale (default 2,8,16)",
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     compile_our_bytecode()
     results = []
-    for name in args.only or CASES:
+    for name in args.only or [*CASES, *DETAILED]:
         sys.stderr.write(f"benchmark {name}...\n")
-        results.extend(CASES[name](args.runs))
+        if name in DETAILED:
+            results.extend(DETAILED[name](args.runs, args.out, args.agents))
+        else:
+            results.extend(CASES[name](args.runs))
+    published = args.out / "results.json"
+    if args.only and args.out == DEFAULT_OUT and published.exists():
+        results = report.merge(report.read_json(published), results)
     meta = {**report.machine(), "runs": args.runs}
     report.write_json(results, args.out / "results.json", meta)
     table = report.markdown(results)

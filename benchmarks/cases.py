@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import sys
 import textwrap
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -430,3 +431,19 @@ def plugin_scaling(runs: int) -> list[Result]:
         )
     )
     return results
+
+
+def rendezvous_scale(runs: int, out: Path, agents: Sequence[int]) -> list[Result]:
+    """Forming a rendezvous of 2, 8 and 16 agents: c10d through the container against torch's
+    registry (target 1.03), etcd-v3 against etcd-v2 (target 1.0, no slower); the store's load
+    per agent, and its extrapolation, in ``rendezvous_scale.md`` and ``.json`` in ``out``."""
+    from . import rendezvous_scale as scale
+
+    summary = scale.measure(runs, sizes=agents)
+    command = "python -m benchmarks --only rendezvous_scale"
+    if runs != 7:
+        command += f" --runs {runs}"
+    if tuple(agents) != scale.SIZES:
+        command += f" --agents {','.join(map(str, agents))}"
+    sys.stderr.write(scale.write(summary, out, command))
+    return [Result(**row) for row in scale.results_dict(summary)]

@@ -16,6 +16,20 @@ def write_json(results: Sequence[Result], path: Path, meta: dict[str, object]) -
     )
 
 
+def read_json(path: Path) -> list[Result]:
+    """The results a :func:`write_json` file holds."""
+    rows = json.loads(path.read_text())["results"]
+    return [Result(**{k: v for k, v in row.items() if k not in ("ratio", "met")}) for row in rows]
+
+
+def merge(published: Sequence[Result], fresh: Sequence[Result]) -> list[Result]:
+    """``published`` with each row of ``fresh`` in place of the row of the same name; fresh
+    rows without one are appended."""
+    by_name = {r.name: r for r in fresh}
+    kept = [by_name.pop(r.name, r) for r in published]
+    return [*kept, *by_name.values()]
+
+
 def markdown(results: Sequence[Result]) -> str:
     lines = [
         "| benchmark | rendezvous-di | baseline | ratio | target | |",

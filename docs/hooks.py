@@ -2,7 +2,7 @@
 
 A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place:
 ``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
-``benchmark-results``.
+``benchmark-results``, ``rendezvous-scale``.
 """
 
 from __future__ import annotations
@@ -122,11 +122,19 @@ def benchmark_results(_: str | None) -> str:
     return results.read_text()
 
 
+def rendezvous_scale(_: str | None) -> str:
+    results = ROOT / "benchmarks" / "results" / "rendezvous_scale.md"
+    if not results.exists():
+        return "_No results yet: run `python -m benchmarks --only rendezvous_scale`._"
+    return results.read_text()
+
+
 GENERATORS = {
     "backend-options": backend_options,
     "torchrun-options": torchrun_options,
     "cli-help": cli_help,
     "benchmark-results": benchmark_results,
+    "rendezvous-scale": rendezvous_scale,
 }
 
 

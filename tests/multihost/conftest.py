@@ -1,8 +1,10 @@
-"""Three test hosts in network namespaces, and elastic agents started on them.
+"""Test hosts in network namespaces, and elastic agents started on them.
 
-The hosts exist only for one test; the fixture's finalizer kills every
-process on them and deletes the namespaces and temp dir, also when the test
-fails. Namespaces left by an earlier run killed with -9 are swept first.
+``network``: three hosts; ``network4``: four (three training hosts and one
+for the etcd server). The hosts exist only for one test; the fixture's
+finalizer kills every process on them and deletes the namespaces and temp
+dir, also when the test fails. Namespaces left by an earlier run killed with
+-9 are swept first.
 """
 
 from __future__ import annotations
@@ -15,12 +17,11 @@ from tests.support.netns import TestNetwork, netns_supported, sweep_stale
 from tests.support.procs import require
 
 
-@pytest.fixture
-def network() -> Iterator[TestNetwork]:
+def _network(count: int) -> Iterator[TestNetwork]:
     supported, reason = netns_supported()
     require(supported, reason)
     sweep_stale()
-    net = TestNetwork(count=3).create()
+    net = TestNetwork(count=count).create()
     try:
         yield net
     finally:
@@ -28,3 +29,13 @@ def network() -> Iterator[TestNetwork]:
         assert net.leftovers() == [], "namespaces left behind"
         assert [p.process.poll() for p in net.processes].count(None) == 0, "processes left"
         assert not net.workdir.exists(), "temp dir left behind"
+
+
+@pytest.fixture
+def network() -> Iterator[TestNetwork]:
+    yield from _network(3)
+
+
+@pytest.fixture
+def network4() -> Iterator[TestNetwork]:
+    yield from _network(4)

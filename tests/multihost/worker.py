@@ -6,11 +6,19 @@ keeps stepping until a collective fails (a host was cut, the job is being
 torn down), so a test can inject a fault mid-job; if no fault comes within
 HOLD_LIMIT seconds it exits 3, which fails the test instead of hanging it.
 Every line starts with ``WORKER`` and carries the host's address, rank and world size.
+
+Two environment variables serve the fault tests: with ``WORKER_UNTIL`` (a
+path) the worker, after its STEPS, keeps stepping until that file exists (the
+test creates it once its fault is over), also bounded by HOLD_LIMIT; with
+``WORKER_REPORTS`` (a directory) a worker that finishes writes
+``h<host>-restart<n>.json`` there: host, rank, world size, steps, sum, restart
+count, so a test asserts on what every worker did.
 """
 
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import sys
 import time
@@ -36,6 +44,7 @@ def main() -> None:
     restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
     print(f"WORKER start {where} restart={restart}", flush=True)
     expected = world * (world + 1) // 2
+    until = os.environ.get("WORKER_UNTIL")
     started = time.monotonic()
     step = 0
     while True:
@@ -46,13 +55,24 @@ def main() -> None:
             raise SystemExit(1)
         step += 1
         print(f"WORKER step={step} {where} sum={int(value.item())}", flush=True)
-        if world != hold_at and step >= steps:
+        if world != hold_at and step >= steps and (until is None or os.path.exists(until)):
             break
+        if until is not None and time.monotonic() - started > HOLD_LIMIT:
+            print(f"WORKER {until} never came {where}", flush=True)
+            raise SystemExit(3)
         if world == hold_at and time.monotonic() - started > HOLD_LIMIT:
             print(f"WORKER no fault came {where}", flush=True)
             raise SystemExit(3)
         time.sleep(0.3)
     print(f"WORKER done {where} steps={step} sum={expected}", flush=True)
+    reports = os.environ.get("WORKER_REPORTS")
+    if reports:
+        host = os.environ.get("TEST_HOST", "?")
+        report = {"host": host, "rank": rank, "world": world, "steps": step}
+        report.update(sum=expected, restart=int(restart))
+        path = os.path.join(reports, f"h{host}-restart{restart}.json")
+        with open(path, "w") as out:
+            json.dump(report, out)
     dist.destroy_process_group()
 
 

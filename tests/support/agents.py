@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import pytest
 
@@ -20,8 +20,10 @@ def start_agent(
     rdzv: Sequence[str],
     worker_args: Sequence[str],
     max_restarts: int = 0,
+    env: Mapping[str, str] | None = None,
 ) -> HostProcess:
-    """``rendezvous-di run --nnodes 2:3`` on ``host``, one worker, gloo over the host's link."""
+    """``rendezvous-di run --nnodes 2:3`` on ``host``, one worker, gloo over the host's link;
+    ``env`` adds variables for the agent and its worker."""
     args = [
         sys.executable,
         "-m",
@@ -41,15 +43,16 @@ def start_agent(
         str(WORKER),
         *worker_args,
     ]
-    env = clean_environ(
+    environ = clean_environ(
         {
             "GLOO_SOCKET_IFNAME": IFNAME,
             "TEST_HOST": str(host.index),
             "PYTHONPATH": str(REPO),
             "LOGLEVEL": "INFO",
+            **(env or {}),
         }
     )
-    return host.start(args, log_name="agent", env=env)
+    return host.start(args, log_name="agent", env=environ)
 
 
 def wait_until(

@@ -21,6 +21,7 @@ import http.client
 import json
 import ssl
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,7 @@ class EtcdClient:
         self._current = 0
         self._connections: dict[int, http.client.HTTPConnection] = {}
         self._lock = threading.RLock()
+        self.retry_for = 0.0  # seconds to keep retrying when no endpoint answers (see http)
 
     @property
     def url(self) -> str:
@@ -150,43 +152,66 @@ class EtcdClient:
         """One request to the first endpoint that answers; ``(status, body)``.
 
         A kept-alive connection the server closed meanwhile is retried once on a
-        fresh one before moving to the next endpoint.
+        fresh one before moving to the next endpoint. When no endpoint answers,
+        every endpoint is tried again (backing off from 0.1 s to 1 s) until
+        ``retry_for`` seconds have passed since the first try: a member that
+        restarts within that time (seconds, for etcd) is waited for, not
+        reported as lost.
 
         Raises:
-            EtcdConnectionError: naming every endpoint and why it failed.
+            EtcdConnectionError: naming every endpoint and why it failed last.
         """
         payload = None if body is None else json.dumps(body).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._token is not None and path != "/v3/auth/authenticate":
             headers["Authorization"] = self._token
-        failures: list[str] = []
         with self._lock:
-            count = len(self.addresses)
-            for step in range(count):
-                index = (self._current + step) % count
-                for _attempt in range(2):
-                    connection, reused = self._connection(index)
-                    try:
-                        connection.request(method, path, body=payload, headers=headers)
-                        response = connection.getresponse()
-                        data = response.read()
-                    except (OSError, http.client.HTTPException) as error:
-                        self._drop(index)
-                        if reused and not isinstance(error, TimeoutError):
-                            continue
-                        failures.append(f"{self.addresses[index]}: {_reason(error)}")
-                        break
-                    if response.will_close:
-                        self._drop(index)
-                    if response.status == UNAVAILABLE and step < count - 1:
-                        # this member cannot serve (no leader, shutting down): ask the next
-                        failures.append(f"{self.addresses[index]}: HTTP 503 {_message(data)}")
-                        break
-                    self._current = index
-                    return response.status, data
+            deadline = time.monotonic() + self.retry_for
+            pause = 0.1
+            while True:
+                answer, failures = self._try_each(method, path, payload, headers)
+                if answer is not None and answer[0] != UNAVAILABLE:
+                    return answer
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                time.sleep(min(pause, left))
+                pause = min(2 * pause, 1.0)
+            if answer is not None:  # the last member's 503, for the caller to report
+                return answer
         raise EtcdConnectionError(
             f"cannot reach etcd ({self.scheme}): " + "; ".join(failures), status=0
         )
+
+    def _try_each(
+        self, method: str, path: str, payload: bytes | None, headers: dict[str, str]
+    ) -> tuple[tuple[int, bytes] | None, list[str]]:
+        """One pass over the endpoints from the one in use: the first answer, or each failure."""
+        failures: list[str] = []
+        count = len(self.addresses)
+        for step in range(count):
+            index = (self._current + step) % count
+            for _attempt in range(2):
+                connection, reused = self._connection(index)
+                try:
+                    connection.request(method, path, body=payload, headers=headers)
+                    response = connection.getresponse()
+                    data = response.read()
+                except (OSError, http.client.HTTPException) as error:
+                    self._drop(index)
+                    if reused and not isinstance(error, TimeoutError):
+                        continue
+                    failures.append(f"{self.addresses[index]}: {_reason(error)}")
+                    break
+                if response.will_close:
+                    self._drop(index)
+                if response.status == UNAVAILABLE and step < count - 1:
+                    # this member cannot serve (no leader, shutting down): ask the next
+                    failures.append(f"{self.addresses[index]}: HTTP 503 {_message(data)}")
+                    break
+                self._current = index
+                return (response.status, data), failures
+        return None, failures
 
     # -- the v3 API --------------------------------------------------------------
 

@@ -32,6 +32,10 @@ class EtcdV3RendezvousHandler(DynamicRendezvousHandler):
     _etcd_session: RunSession
 
     def shutdown(self) -> bool:
+        # Leaving does not wait for a lost etcd (one try per endpoint): an agent that failed
+        # because etcd is gone has waited read_timeout already, and a node's keys expire with
+        # its lease anyway.
+        self._etcd_session.client.retry_for = 0.0
         try:
             return super().shutdown()
         finally:
@@ -56,6 +60,9 @@ def create_handler(
     except EtcdError as error:
         client.close()
         raise RendezvousConnectionError(f"etcd-v3: {error}") from error
+    # From now on a lost etcd is waited for up to read_timeout (a restarting member comes
+    # back within seconds) before the agent is told the rendezvous failed.
+    client.retry_for = float(conf.get("read_timeout", 60))
     session = RunSession(
         client,
         conf.get("key_prefix", "/torch/elastic/rendezvous"),

@@ -1,0 +1,165 @@
+"""A counting HTTP proxy on loopback: every request a rendezvous backend makes to etcd.
+
+Both etcd backends speak HTTP to etcd (torch's ``etcd-v2`` through python-etcd
+and urllib3, ``etcd-v3`` through etcd's gRPC gateway), so one reverse proxy in
+front of the server counts both alike: requests, writes, and the bytes they
+carry, by phase (snapshots are taken between phases). It forwards one request
+at a time per client connection and buffers each answer, which is all these
+backends need (neither holds a streaming watch open through it); keep-alive
+connections stay open on both sides, as they would without the proxy.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+# Request paths that change etcd's data: v2 key writes are any method but GET on /v2/keys;
+# v3 writes go through the gateway's txn, put and deleterange calls.
+_V3_WRITES = ("/v3/kv/txn", "/v3/kv/put", "/v3/kv/deleterange")
+_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
+
+
+def is_conflict(path: str, status: int, answer: bytes) -> bool:
+    """Whether a compare-and-set lost its race: v2 answers 412, a v3 txn ``succeeded`` false.
+
+    A v3 txn with no compare succeeds always (``succeeded`` true); the gateway
+    leaves a false ``succeeded`` out of its JSON.
+    """
+    path = path.split("?", 1)[0]
+    if path.startswith("/v2/keys"):
+        return status == 412
+    return path.startswith("/v3/kv/txn") and status == 200 and b'"succeeded":true' not in answer
+
+
+def is_write(method: str, path: str) -> bool:
+    """Whether a request to etcd writes (a v2 key change, a v3 txn/put/delete)."""
+    path = path.split("?", 1)[0]
+    if path.startswith("/v2/keys"):
+        return method != "GET"
+    return path.startswith(_V3_WRITES)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What went through the proxy: requests, writes, bytes of write bodies, all bytes, and
+    compare-and-set writes that lost their race (conflicts)."""
+
+    requests: int = 0
+    writes: int = 0
+    write_body_bytes: int = 0
+    bytes_total: int = 0
+    conflicts: int = 0
+
+    def __sub__(self, other: Counts) -> Counts:
+        return Counts(
+            self.requests - other.requests,
+            self.writes - other.writes,
+            self.write_body_bytes - other.write_body_bytes,
+            self.bytes_total - other.bytes_total,
+            self.conflicts - other.conflicts,
+        )
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = Counts()
+
+    def record(self, method: str, path: str, sent: int, status: int, answer: bytes) -> None:
+        write = is_write(method, path)
+        conflict = is_conflict(path, status, answer)
+        with self._lock:
+            c = self._counts
+            self._counts = Counts(
+                c.requests + 1,
+                c.writes + int(write),
+                c.write_body_bytes + (sent if write else 0),
+                c.bytes_total + sent + len(answer),
+                c.conflicts + int(conflict),
+            )
+
+    def snapshot(self) -> Counts:
+        with self._lock:
+            return self._counts
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    upstream: tuple[str, int]
+    counter: _Counter
+
+
+class _Forward(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as etcd itself offers
+    server: _Server
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else None
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+        upstream = getattr(self, "_upstream", None)
+        if upstream is None:
+            upstream = http.client.HTTPConnection(*self.server.upstream, timeout=60)
+            self._upstream = upstream
+        try:
+            upstream.request(self.command, self.path, body, headers)
+            response = upstream.getresponse()
+            data = response.read()
+        except OSError:
+            upstream.close()
+            self._upstream = None
+            self.send_error(502)
+            return
+        self.server.counter.record(self.command, self.path, length, response.status, data)
+        self.send_response_only(response.status, response.reason)
+        for key, value in response.getheaders():
+            if key.lower() not in _HOP_BY_HOP:
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_PUT = do_POST = do_DELETE = _forward
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silent: the proxy counts requests, it does not log them."""
+
+
+class CountingProxy:
+    """``http://127.0.0.1:<port>`` forwarding to ``upstream`` (host, port), counting."""
+
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self._server = _Server(("127.0.0.1", 0), _Forward)
+        self._server.upstream = upstream
+        self._server.counter = _Counter()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def endpoint(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def snapshot(self) -> Counts:
+        return self._server.counter.snapshot()
+
+    def start(self) -> CountingProxy:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@contextmanager
+def counting_proxy(upstream: tuple[str, int]) -> Iterator[CountingProxy]:
+    proxy = CountingProxy(upstream).start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()

@@ -1,0 +1,472 @@
+"""Forming a rendezvous with 2, 8 and 16 agents on loopback, and the load on the store.
+
+For each size a pool of agent processes (:mod:`benchmarks.rendezvous_agent`)
+is started once and meets in many rounds, each on a fresh run id; the
+variants take turns within the pool (a, b, b, a, ...), so a slow spell of the
+machine hits every variant alike:
+
+- ``c10d`` through our container against ``c10d`` through torch's registry
+  (one agent hosts the TCPStore, as ``is_host`` says);
+- ``etcd-v2`` (torch's backend, v2 API) against ``etcd-v3`` (ours, v3 API
+  through etcd's gateway), both through the container, against the same etcd
+  3.4 server started with ``--enable-v2=true``, both behind one counting proxy
+  (:mod:`benchmarks.counting_proxy`).
+
+A round is timed from the coordinator's command to the last agent's answer:
+every agent creates its handler and calls ``next_rendezvous`` (``min_nodes =
+max_nodes = N``, so the round closes when the last agent joins). For the etcd
+variants the agents then idle like torchrun's agent with its workers running
+(keep-alive thread, ``num_nodes_waiting`` every 0.1 s) for a few keep-alive
+intervals, and the proxy's counts give the requests per agent per rendezvous
+and per keep-alive interval, and the bytes of each write (the state key).
+"""
+
+from __future__ import annotations
+
+import json
+import selectors
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .counting_proxy import CountingProxy, Counts, counting_proxy
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES = (2, 8, 16)
+KEEP_ALIVE_INTERVAL = 1  # seconds; short, so a steady window of a few intervals is quick
+STEADY_INTERVALS = 3
+# Generous: 16 agents on a loaded 2-core machine; nothing here should ever time out.
+COMMON_CONF = {
+    "join_timeout": 300,
+    "close_timeout": 120,
+    "heartbeat_timeout": 120,
+    "read_timeout": 300,
+}
+ETCD_CONF = {**COMMON_CONF, "keep_alive_interval": KEEP_ALIVE_INTERVAL}
+ANSWER_TIMEOUT = 600.0
+
+
+@dataclass
+class Variant:
+    """One way of forming the rendezvous, and what its rounds measured."""
+
+    label: str
+    backend: str
+    mode: str  # "ours" (through the container) or "torch" (torch's registry)
+    seconds: list[float] = field(default_factory=list)
+    per_rendezvous: list[float] = field(default_factory=list)  # requests per agent
+    conflicts: list[float] = field(default_factory=list)  # lost CAS per agent per rendezvous
+    per_interval: list[float] = field(default_factory=list)  # requests per agent per interval
+    writes_per_interval: list[float] = field(default_factory=list)
+    conflicts_per_interval: list[float] = field(default_factory=list)
+    write_bytes: list[float] = field(default_factory=list)  # body bytes per write, steady
+
+    def summary(self) -> dict[str, Any]:
+        def median(values: list[float]) -> float | None:
+            return statistics.median(values) if values else None
+
+        return {
+            "label": self.label,
+            "backend": self.backend,
+            "mode": self.mode,
+            "rounds": len(self.seconds),
+            "seconds": median(self.seconds),
+            "requests_per_agent_per_rendezvous": median(self.per_rendezvous),
+            "conflicts_per_agent_per_rendezvous": median(self.conflicts),
+            "requests_per_agent_per_interval": median(self.per_interval),
+            "writes_per_agent_per_interval": median(self.writes_per_interval),
+            "conflicts_per_agent_per_interval": median(self.conflicts_per_interval),
+            "bytes_per_write": median(self.write_bytes),
+        }
+
+
+class AgentPool:
+    """``size`` agent processes, commanded together over their stdin/stdout pipes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.processes: list[subprocess.Popen[str]] = []
+        self.logs: list[IO[bytes]] = []
+
+    def start(self) -> AgentPool:
+        for _ in range(self.size):
+            log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop(): the agent's stderr)
+            self.logs.append(log)
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "benchmarks.rendezvous_agent"],
+                    cwd=REPO,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    text=True,
+                )
+            )
+        self.answers("ready")
+        return self
+
+    def _log_tail(self, index: int) -> str:
+        log = self.logs[index]
+        log.seek(0)
+        return log.read().decode(errors="replace")[-3000:]
+
+    def send(self, commands: Sequence[dict[str, Any]]) -> None:
+        for process, command in zip(self.processes, commands, strict=True):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(command) + "\n")
+            process.stdin.flush()
+
+    def answers(self, key: str) -> list[dict[str, Any]]:
+        """Each agent's next answer, which must carry ``key``, in agent order; the first agent
+        to exit instead is an error showing its stderr (the others would only wait for it)."""
+        replies: dict[int, dict[str, Any]] = {}
+        with selectors.DefaultSelector() as selector:
+            for index, process in enumerate(self.processes):
+                assert process.stdout is not None
+                selector.register(process.stdout, selectors.EVENT_READ, index)
+            while len(replies) < self.size:
+                for ready, _ in selector.select(timeout=ANSWER_TIMEOUT) or [(None, 0)]:
+                    if ready is None:
+                        raise RuntimeError(f"no answer {key!r} within {ANSWER_TIMEOUT}s")
+                    index = ready.data
+                    line = ready.fileobj.readline()  # type: ignore[union-attr]
+                    if not line:
+                        code = self.processes[index].wait()
+                        raise RuntimeError(
+                            f"agent {index} of {self.size} exited ({code}):\n"
+                            f"{self._log_tail(index)}"
+                        )
+                    reply = json.loads(line)
+                    if key not in reply:
+                        raise RuntimeError(f"agent {index}: expected {key!r}, got {reply}")
+                    replies[index] = reply
+                    selector.unregister(ready.fileobj)
+        return [replies[index] for index in range(self.size)]
+
+    def stop(self) -> None:
+        for process in self.processes:
+            if process.poll() is None and process.stdin is not None:
+                try:
+                    process.stdin.write('{"op": "exit"}\n')
+                    process.stdin.close()
+                except OSError:
+                    pass
+        deadline = time.monotonic() + 60
+        for process in self.processes:
+            try:
+                process.wait(timeout=max(1.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        for log in self.logs:
+            log.close()
+
+
+@contextmanager
+def agent_pool(size: int) -> Iterator[AgentPool]:
+    pool = AgentPool(size)
+    try:
+        yield pool.start()
+    finally:
+        pool.stop()
+
+
+def _free_endpoint() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{sock.getsockname()[1]}"
+
+
+def run_round(
+    pool: AgentPool,
+    variant: Variant,
+    run_id: str,
+    endpoint: str | None,
+    proxy: CountingProxy | None,
+) -> None:
+    """One rendezvous of the whole pool with ``variant``; its figures appended to it."""
+    size = pool.size
+    if variant.backend == "c10d":
+        endpoint = _free_endpoint()
+        confs = [{**COMMON_CONF, "is_host": index == 0} for index in range(size)]
+    else:
+        confs = [dict(ETCD_CONF) for _ in range(size)]
+    assert endpoint is not None
+    commands = [
+        {
+            "op": "round",
+            "mode": variant.mode,
+            "backend": variant.backend,
+            "endpoint": endpoint,
+            "run_id": run_id,
+            "nodes": size,
+            "conf": conf,
+        }
+        for conf in confs
+    ]
+    before = proxy.snapshot() if proxy else Counts()
+    started = time.monotonic()
+    pool.send(commands)
+    done = pool.answers("done")
+    variant.seconds.append(max(d["done"] for d in done) - started)
+    worlds = {d["world"] for d in done}
+    ranks = sorted(d["rank"] for d in done)
+    if worlds != {size} or ranks != list(range(size)):
+        raise RuntimeError(f"{variant.label}: worlds {worlds}, ranks {ranks}")
+    if proxy is not None:
+        formed = proxy.snapshot()
+        joined = formed - before
+        variant.per_rendezvous.append(joined.requests / size)
+        variant.conflicts.append(joined.conflicts / size)
+        time.sleep(0.5 * KEEP_ALIVE_INTERVAL)  # every agent idle, its keep-alive thread on
+        window_start = proxy.snapshot()
+        time.sleep(STEADY_INTERVALS * KEEP_ALIVE_INTERVAL)
+        steady = proxy.snapshot() - window_start
+        variant.per_interval.append(steady.requests / size / STEADY_INTERVALS)
+        variant.writes_per_interval.append(steady.writes / size / STEADY_INTERVALS)
+        variant.conflicts_per_interval.append(steady.conflicts / size / STEADY_INTERVALS)
+        if steady.writes:
+            variant.write_bytes.append(steady.write_body_bytes / steady.writes)
+    pool.send([{"op": "end"}] * size)
+    pool.answers("closed")
+
+
+def _turns(pair: Sequence[Variant], rounds: int) -> Iterator[Variant]:
+    """a, b, b, a, a, b, ...: neither variant always runs right after the other."""
+    for index in range(rounds):
+        yield from (pair if index % 2 == 0 else list(reversed(pair)))
+
+
+@contextmanager
+def etcd_servers() -> Iterator[tuple[str, CountingProxy]]:
+    """etcd 3.4 with the v2 API on (both backends use it), behind a counting proxy."""
+    from tests.support.etcd_server import EtcdServer
+
+    with ExitStack() as stack:
+        server = stack.enter_context(EtcdServer(enable_v2=True))
+        proxy = stack.enter_context(counting_proxy(("127.0.0.1", server.client_port)))
+        version = json.loads(_get(f"{server.url}/version"))["etcdserver"]
+        yield version, proxy
+
+
+def _get(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read().decode()
+
+
+def measure(
+    rounds: int, sizes: Sequence[int] = SIZES, etcd_backends: Sequence[str] = ("etcd-v2", "etcd-v3")
+) -> dict[str, Any]:
+    """Every size's variants, ``rounds`` rounds each; a JSON-ready summary."""
+    rows: list[dict[str, Any]] = []
+    failures: list[dict[str, Any]] = []
+    with etcd_servers() as (version, proxy):
+        for size in sizes:
+            sys.stderr.write(f"rendezvous scale: {size} agents...\n")
+            c10d = [Variant("c10d ours", "c10d", "ours"), Variant("c10d torch", "c10d", "torch")]
+            etcd = [Variant(name, name, "ours") for name in etcd_backends]
+            try:
+                with agent_pool(size) as pool:
+                    # One warm-up round each (first connections, lazy imports), not kept.
+                    for v in (*c10d, *etcd):
+                        warm = Variant(v.label, v.backend, v.mode)
+                        run_round(pool, warm, f"warm-{size}-{v.label}", proxy.endpoint, None)
+                    for index, variant in enumerate(_turns(c10d, rounds)):
+                        run_round(pool, variant, f"c10d-{size}-{index}", None, None)
+                    for index, variant in enumerate(_turns(etcd, rounds)):
+                        run_round(pool, variant, f"etcd-{size}-{index}", proxy.endpoint, proxy)
+            except RuntimeError as error:
+                # One size failing (an agent timed out on an overloaded machine) keeps the
+                # others' figures; the failure is reported with the results, not hidden.
+                failures.append({"agents": size, "error": str(error)[-2000:]})
+                sys.stderr.write(f"rendezvous scale: {size} agents failed: {error}\n")
+                continue
+            rows.append({"agents": size, "variants": [v.summary() for v in (*c10d, *etcd)]})
+    return {
+        "etcd_version": version,
+        "keep_alive_interval_s": KEEP_ALIVE_INTERVAL,
+        "steady_intervals": STEADY_INTERVALS,
+        "rounds": rounds,
+        "sizes": rows,
+        "failed": failures,
+    }
+
+
+def variant(row: dict[str, Any], label: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(v for v in row["variants"] if v["label"] == label)
+    return found
+
+
+# -- extrapolation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fit:
+    """``value = intercept + slope * nodes``, least squares over the measured sizes."""
+
+    intercept: float
+    slope: float
+
+    def at(self, nodes: int) -> float:
+        return self.intercept + self.slope * nodes
+
+
+def fit(points: Sequence[tuple[float, float]]) -> Fit:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    mean_x, mean_y = statistics.mean(xs), statistics.mean(ys)
+    spread = sum((x - mean_x) ** 2 for x in xs)
+    if spread == 0:  # one size measured: proportional to the nodes, the best one point says
+        return Fit(0.0, mean_y / mean_x)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / spread
+    return Fit(mean_y - slope * mean_x, slope)
+
+
+def extrapolate(
+    summary: dict[str, Any], nodes: Sequence[int] = (1024, 4096), interval: float = 5.0
+) -> list[dict[str, Any]]:
+    """The store's steady load at ``nodes`` with torch's default keep-alive (``interval`` s).
+
+    Two kinds of request make the steady load, measured per agent: writes, one
+    compare-and-set of the state key per keep-alive interval (more when one
+    loses its race), and reads, from the agent's ``num_nodes_waiting`` polls,
+    which torch's one-second state cache bounds to about one a second
+    whatever the interval. Both grow linearly with the nodes. The state key
+    grows linearly too (fitted over the measured sizes) and every write
+    carries all of it, so the bytes written grow with the square of the nodes.
+    """
+    measured_interval = float(summary.get("keep_alive_interval_s", KEEP_ALIVE_INTERVAL))
+    out = []
+    for label in ("etcd-v2", "etcd-v3"):
+        rows = [(r["agents"], variant(r, label)) for r in summary["sizes"]]
+        if not rows:  # every size failed: nothing to extrapolate from
+            break
+        per_interval = statistics.mean(v["requests_per_agent_per_interval"] for _, v in rows)
+        writes = statistics.mean(v["writes_per_agent_per_interval"] for _, v in rows)
+        reads_per_s = (per_interval - writes) / measured_interval
+        size = fit([(n, v["bytes_per_write"]) for n, v in rows])
+        for count in nodes:
+            writes_per_s = count * writes / interval
+            state_bytes = size.at(count)
+            out.append(
+                {
+                    "backend": label,
+                    "nodes": count,
+                    "keep_alive_interval_s": interval,
+                    "requests_per_s": count * reads_per_s + writes_per_s,
+                    "reads_per_s": count * reads_per_s,
+                    "writes_per_s": writes_per_s,
+                    "state_bytes": state_bytes,
+                    "state_bytes_per_node": size.slope,
+                    "write_bytes_per_s": writes_per_s * state_bytes,
+                }
+            )
+    return out
+
+
+# -- tables ------------------------------------------------------------------------------------
+
+
+def markdown(summary: dict[str, Any], command: str) -> str:
+    lines = [
+        f"Measured with `{command}` (etcd {summary['etcd_version']}; median of "
+        f"{summary['rounds']} rounds per variant; keep-alive every "
+        f"{summary['keep_alive_interval_s']} s, steady window of "
+        f"{summary['steady_intervals']} intervals).",
+        "",
+        "| agents | c10d, container | c10d, torch's registry | ratio | etcd-v2 | etcd-v3 | ratio |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in summary["sizes"]:
+        ours, torch = variant(row, "c10d ours"), variant(row, "c10d torch")
+        v2, v3 = variant(row, "etcd-v2"), variant(row, "etcd-v3")
+        lines.append(
+            f"| {row['agents']} | {ours['seconds']:.2f} s | {torch['seconds']:.2f} s "
+            f"| {ours['seconds'] / torch['seconds']:.3f} "
+            f"| {v2['seconds']:.2f} s | {v3['seconds']:.2f} s "
+            f"| {v3['seconds'] / v2['seconds']:.3f} |"
+        )
+    lines += [
+        "",
+        "Requests to etcd per agent (through the counting proxy):",
+        "",
+        "| agents | backend | per rendezvous | lost CAS per rendezvous | per keep-alive interval "
+        "| writes per interval | bytes per write |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in summary["sizes"]:
+        for label in ("etcd-v2", "etcd-v3"):
+            v = variant(row, label)
+            lines.append(
+                f"| {row['agents']} | {label} | {v['requests_per_agent_per_rendezvous']:.1f} "
+                f"| {v['conflicts_per_agent_per_rendezvous']:.1f} "
+                f"| {v['requests_per_agent_per_interval']:.2f} "
+                f"| {v['writes_per_agent_per_interval']:.2f} | {v['bytes_per_write']:.0f} |"
+            )
+    for failed in summary.get("failed", []):
+        last = failed["error"].strip().splitlines()[-1] if failed["error"].strip() else "?"
+        lines += ["", f"{failed['agents']} agents: not measured, the run failed ({last})."]
+    lines += [
+        "",
+        "Extrapolated steady load on the store (torch's default keep-alive, every 5 s):",
+        "",
+        "| backend | nodes | requests/s | reads/s | writes/s | bytes per write | bytes/s written |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for e in summary["extrapolation"]:
+        lines.append(
+            f"| {e['backend']} | {e['nodes']} | {e['requests_per_s']:.0f} "
+            f"| {e['reads_per_s']:.0f} | {e['writes_per_s']:.0f} "
+            f"| {e['state_bytes'] / 1024:.0f} KiB "
+            f"| {e['write_bytes_per_s'] / 2**20:.0f} MiB/s |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(summary: dict[str, Any], out: Path, command: str) -> str:
+    """``rendezvous_scale.json`` and ``.md`` in ``out``; returns the markdown."""
+    summary = {**summary, "extrapolation": extrapolate(summary), "command": command}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "rendezvous_scale.json").write_text(json.dumps(summary, indent=2) + "\n")
+    table = markdown(summary, command)
+    (out / "rendezvous_scale.md").write_text(table)
+    return table
+
+
+def results_dict(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows for the suite's results table, as ``Result`` keyword arguments."""
+    rows: list[dict[str, Any]] = []
+    for row in summary["sizes"]:
+        n = row["agents"]
+        ours, torch = variant(row, "c10d ours"), variant(row, "c10d torch")
+        v2, v3 = variant(row, "etcd-v2"), variant(row, "etcd-v3")
+        rows.append(
+            dict(
+                name=f"rendezvous of {n} agents: c10d, container vs torch's registry",
+                unit="s",
+                ours=ours["seconds"],
+                torch=torch["seconds"],
+                target=1.03,
+            )
+        )
+        rows.append(
+            dict(
+                name=f"rendezvous of {n} agents: etcd-v3 vs etcd-v2",
+                unit="s",
+                ours=v3["seconds"],
+                torch=v2["seconds"],
+                target=1.0,
+                baseline="etcd-v2",
+            )
+        )
+    return rows

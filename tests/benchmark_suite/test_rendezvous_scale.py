@@ -1,0 +1,141 @@
+"""The rendezvous-scale benchmark: its counting proxy, its extrapolation, and a short real run.
+
+No speed is asserted (the suite reports speed, tests do not decide it); what
+is asserted is that the figures are measured: requests really pass through
+the proxy and are counted, and a short run yields every variant's row.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks import report
+from benchmarks.cases import Result
+from benchmarks.counting_proxy import counting_proxy, is_write
+from benchmarks.rendezvous_scale import extrapolate, fit
+from tests.support.etcd_server import EtcdServer, etcd_available
+from tests.support.procs import REPO, require, run_process
+
+
+@pytest.fixture(scope="module")
+def etcd() -> Iterator[EtcdServer]:
+    require(etcd_available(), "etcd is not installed (scripts/setup.sh installs etcd-server)")
+    with EtcdServer() as server:
+        yield server
+
+
+def _request(url: str, data: bytes | None = None, method: str | None = None) -> bytes:
+    request = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return bytes(response.read())
+
+
+def test_the_proxy_forwards_to_etcd_and_counts_requests_writes_and_write_bytes(
+    etcd: EtcdServer,
+) -> None:
+    with counting_proxy(("127.0.0.1", etcd.client_port)) as proxy:
+        url = f"http://{proxy.endpoint}"
+        before = proxy.snapshot()
+        body = b"value=" + b"x" * 100
+        _request(f"{url}/v2/keys/bench/a", body, "PUT")  # a v2 write
+        assert json.loads(_request(f"{url}/v2/keys/bench/a"))["node"]["value"] == "x" * 100
+        key = base64.b64encode(b"/bench/b").decode()
+        put = json.dumps({"key": key, "value": base64.b64encode(b"y").decode()}).encode()
+        _request(f"{url}/v3/kv/put", put)  # a v3 write
+        answer = json.loads(_request(f"{url}/v3/kv/range", json.dumps({"key": key}).encode()))
+        assert base64.b64decode(answer["kvs"][0]["value"]) == b"y"
+        counted = proxy.snapshot() - before
+        # Compare-and-set: a v3 txn on the wrong revision, then on the right one.
+        for revision in (1, int(answer["kvs"][0]["mod_revision"])):
+            compare = [{"key": key, "target": "MOD", "result": "EQUAL", "mod_revision": revision}]
+            txn = {"compare": compare, "success": [{"request_put": json.loads(put)}]}
+            _request(f"{url}/v3/kv/txn", json.dumps(txn).encode())
+        # A v2 write on the wrong index: 412.
+        with pytest.raises(urllib.error.HTTPError, match="412"):
+            _request(f"{url}/v2/keys/bench/a?prevIndex=1", body, "PUT")
+        cas = proxy.snapshot() - before - counted
+    assert counted.requests == 4
+    assert counted.writes == 2
+    assert counted.write_body_bytes == len(body) + len(put)
+    assert counted.bytes_total > counted.write_body_bytes
+    assert counted.conflicts == 0
+    assert (cas.requests, cas.writes, cas.conflicts) == (3, 3, 2)
+
+
+def test_writes_are_v2_key_changes_and_v3_txn_put_delete() -> None:
+    assert is_write("PUT", "/v2/keys/torch/rdzv?prevIndex=3")
+    assert not is_write("GET", "/v2/keys/torch/rdzv")
+    assert is_write("POST", "/v3/kv/txn")
+    assert not is_write("POST", "/v3/kv/range")
+    assert not is_write("POST", "/v3/lease/grant")
+
+
+def test_the_extrapolation_is_linear_in_requests_and_quadratic_in_bytes() -> None:
+    assert fit([(2, 10.0), (8, 40.0), (16, 80.0)]).at(1024) == pytest.approx(5120.0)
+
+    def row(n: int) -> dict[str, object]:
+        def v(label: str) -> dict[str, object]:
+            return {
+                "label": label,
+                "requests_per_agent_per_interval": 2.0,
+                "writes_per_agent_per_interval": 1.0,
+                "bytes_per_write": 300.0 + 100.0 * n,
+            }
+
+        return {"agents": n, "variants": [v("etcd-v2"), v("etcd-v3")]}
+
+    # Measured at a 1 s keep-alive: 1 write and 1 read per agent per second.
+    summary = {"sizes": [row(2), row(8), row(16)], "keep_alive_interval_s": 1}
+    (v2_1k, v2_4k, *_) = extrapolate(summary, nodes=(1024, 4096), interval=5.0)
+    # At a 5 s keep-alive: still a read a second (the agent's polls), a write per 5 s.
+    assert v2_1k["reads_per_s"] == pytest.approx(1024)
+    assert v2_1k["writes_per_s"] == pytest.approx(1024 / 5)
+    assert v2_1k["requests_per_s"] == pytest.approx(1024 + 1024 / 5)
+    assert v2_1k["state_bytes"] == pytest.approx(300 + 100 * 1024)
+    assert v2_4k["write_bytes_per_s"] == pytest.approx(4096 / 5 * (300 + 100 * 4096))
+
+
+def test_merging_keeps_the_published_rows_and_replaces_re_measured_ones() -> None:
+    old = [Result("a", "s", 1, 1, None), Result("b", "s", 2, 2, None)]
+    new = [Result("b", "s", 3, 3, None), Result("c", "s", 4, 4, None)]
+    assert [(r.name, r.ours) for r in report.merge(old, new)] == [("a", 1), ("b", 3), ("c", 4)]
+
+
+@pytest.mark.slow
+def test_a_short_run_measures_every_variant_and_writes_its_table(tmp_path: Path) -> None:
+    require(etcd_available(), "etcd is not installed (scripts/setup.sh installs etcd-server)")
+    readme = REPO / "README.md"
+    readme_before = readme.read_text()
+    args = ["--only", "rendezvous_scale", "--runs", "1", "--agents", "2", "--out", str(tmp_path)]
+    done = run_process([sys.executable, "-m", "benchmarks", *args], timeout=600)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((tmp_path / "rendezvous_scale.json").read_text())
+    (size,) = summary["sizes"]
+    assert size["agents"] == 2
+    labels = [v["label"] for v in size["variants"]]
+    assert labels == ["c10d ours", "c10d torch", "etcd-v2", "etcd-v3"]
+    for variant in size["variants"]:
+        assert variant["rounds"] == 1
+        assert variant["seconds"] > 0
+        if variant["backend"] != "c10d":
+            # Joining takes at least a read and a write each; idle agents keep writing.
+            assert variant["requests_per_agent_per_rendezvous"] >= 2
+            assert variant["writes_per_agent_per_interval"] > 0
+            assert variant["bytes_per_write"] > 100
+    assert [e["nodes"] for e in summary["extrapolation"]] == [1024, 4096, 1024, 4096]
+    table = (tmp_path / "rendezvous_scale.md").read_text()
+    assert "python -m benchmarks --only rendezvous_scale --runs 1 --agents 2" in table
+    names = [r["name"] for r in json.loads((tmp_path / "results.json").read_text())["results"]]
+    assert names == [
+        "rendezvous of 2 agents: c10d, container vs torch's registry",
+        "rendezvous of 2 agents: etcd-v3 vs etcd-v2",
+    ]
+    assert readme.read_text() == readme_before
