@@ -4,7 +4,7 @@ export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench
+.PHONY: setup demo test lint typecheck unit bench compat
 
 setup: $(STAMP)
 
@@ -32,3 +32,11 @@ bench: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Compatibility matrix (not CI): the whole suite in .venv-compat-torchX-diY against another torch
+# and dependency-injector; the counts land in docs/compat-results/ (docs/compatibility.md).
+#   make compat TORCH=2.6.0 [DI=4.49.1]
+DI ?= 4.49.1
+compat:
+	@test -n "$(TORCH)" || { echo "error: TORCH is required: make compat TORCH=2.6.0 [DI=4.49.1]" >&2; exit 2; }
+	TORCH=$(TORCH) DI=$(DI) bash scripts/compat.sh
