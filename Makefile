@@ -20,8 +20,8 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks docs
-	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks docs
+	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks docs scripts setup.py
+	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks docs scripts setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

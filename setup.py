@@ -10,6 +10,9 @@ pyproject.toml.
 from setuptools import find_packages, setup
 
 setup(
-    packages=[*find_packages(include=["rendezvous_di", "rendezvous_di.*"]), "rendezvous_di.profiles"],
+    packages=[
+        *find_packages(include=["rendezvous_di", "rendezvous_di.*"]),
+        "rendezvous_di.profiles",
+    ],
     package_dir={"rendezvous_di.profiles": "containers"},
 )
