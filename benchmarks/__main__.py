@@ -1,4 +1,9 @@
-"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR]``: JSON, markdown and PNG."""
+"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR] [--render]``: JSON, markdown, PNG.
+
+``--render`` measures nothing: it writes the table, the plot (and, for the published
+results, the README block and the docs' plot) again from the JSON in ``--out``, for
+when the report's presentation changes but the figures do not.
+"""
 
 from __future__ import annotations
 
@@ -30,15 +35,21 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median)")
     parser.add_argument("--only", choices=sorted(CASES), action="append")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument(
+        "--render", action="store_true", help="re-render from --out's results.json, no runs"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    compile_our_bytecode()
-    results = []
-    for name in args.only or CASES:
-        sys.stderr.write(f"benchmark {name}...\n")
-        results.extend(CASES[name](args.runs))
-    meta = {**report.machine(), "runs": args.runs}
-    report.write_json(results, args.out / "results.json", meta)
+    if args.render:
+        results = report.read_json(args.out / "results.json")
+    else:
+        compile_our_bytecode()
+        results = []
+        for name in args.only or CASES:
+            sys.stderr.write(f"benchmark {name}...\n")
+            results.extend(CASES[name](args.runs))
+        meta = {**report.machine(), "runs": args.runs}
+        report.write_json(results, args.out / "results.json", meta)
     table = report.markdown(results)
     (args.out / "results.md").write_text(table)
     report.plot(results, args.out / "results.png")
