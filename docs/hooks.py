@@ -99,6 +99,12 @@ def changelog(_: str | None) -> str:
     return text.split("\n", 1)[1]  # the page has its own title
 
 
+def version(_: str | None) -> str:
+    from rendezvous_di._version import __version__
+
+    return __version__
+
+
 GENERATORS = {
     "backend-options": backend_options,
     "torchrun-options": torchrun_options,
@@ -106,7 +112,13 @@ GENERATORS = {
     "benchmark-results": benchmark_results,
     "compat-matrix": compat_matrix,
     "changelog": changelog,
+    "version": version,
 }
+
+
+def on_config(config: Any, **_: Any) -> Any:
+    config["site_name"] = f"rendezvous-di {version(None)}"
+    return config
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
