@@ -33,7 +33,7 @@ def add_parser(commands: Any) -> None:
 
 
 def torchrun_parser() -> argparse.ArgumentParser:
-    """torch's own torchrun parser, plus ``--config`` and ``--debug``.
+    """torch's own torchrun parser, plus ``--config``/``--profile`` and ``--debug``.
 
     The rendezvous flags default to None so we can tell a given flag from
     torch's default (torch's defaults also read PET_* at construction; we read
@@ -45,7 +45,7 @@ def torchrun_parser() -> argparse.ArgumentParser:
     parser.prog = "rendezvous-di run"
     parser.description = (
         "torchrun with the rendezvous from rendezvous-di's container: "
-        "every torchrun flag, plus --config FILE."
+        "every torchrun flag, plus --config FILE or --profile NAME."
     )
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
