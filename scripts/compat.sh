@@ -34,7 +34,7 @@ fi
 mkdir -p "$RESULTS"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 set +e
-(cd "$src" && "$VENV/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$xml" ${PYTEST_ARGS:-})
+(cd "$src" && "$VENV/bin/python" -m pytest -q -p no:cacheprovider -o junit_family=xunit1 --junitxml="$xml" ${PYTEST_ARGS:-})
 status=$?
 set -e
 "$VENV/bin/python" scripts/compat_record.py "$xml" "$RESULTS/$NAME.json" \
