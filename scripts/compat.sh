@@ -12,7 +12,6 @@ VENV=${COMPAT_VENV:-.venv-compat-torch$TORCH-di$DI}
 RESULTS=docs/compat-results
 NAME="torch$TORCH-di$DI"
 
-REPO=$(pwd)
 VENV=$(realpath -m "$VENV")
 
 # The suite runs on a snapshot of the work tree (tracked and new files, as they are now), so
