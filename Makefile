@@ -4,7 +4,7 @@ export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench docs-check
+.PHONY: setup demo test lint typecheck unit bench docs-check compat
 
 setup: $(STAMP)
 
@@ -20,8 +20,8 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks docs
-	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks docs
+	$(BIN)/ruff check rendezvous_di tests containers examples benchmarks docs scripts setup.py
+	$(BIN)/ruff format --check rendezvous_di tests containers examples benchmarks docs scripts setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -37,3 +37,11 @@ unit: $(STAMP)
 # chromium on demand. The rendering itself is tested by tests/docs (parsed HTML).
 docs-check: $(STAMP)
 	VENV=$(VENV) bash scripts/docs_check.sh
+
+# Compatibility matrix (not CI): the whole suite in .venv-compat-torchX-diY against another torch
+# and dependency-injector; the counts land in docs/compat-results/ (docs/compatibility.md).
+#   make compat TORCH=2.6.0 [DI=4.49.1]
+DI ?= 4.49.1
+compat:
+	@test -n "$(TORCH)" || { echo "error: TORCH is required: make compat TORCH=2.6.0 [DI=4.49.1]" >&2; exit 2; }
+	TORCH=$(TORCH) DI=$(DI) bash scripts/compat.sh

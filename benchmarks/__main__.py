@@ -1,8 +1,12 @@
-"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR] [--agents 2,8,16]``.
+"""``python -m benchmarks [--runs N] [--only NAME] [--out DIR] [--agents 2,8,16] [--render]``.
 
 Writes JSON, a markdown table and a PNG to DIR. With ``--only`` and the
 published DIR, the cases run replace their own rows in the published results
 and every other row is kept, so one case can be re-measured alone.
+
+``--render`` measures nothing: it writes the table, the plot (and, for the published
+results, the README block and the docs' plot) again from the JSON in ``--out``, for
+when the report's presentation changes but the figures do not.
 """
 
 from __future__ import annotations
@@ -44,21 +48,27 @@ def main() -> int:
         default=[2, 8, 16],
         help="agent counts for rendezvous_scale (default 2,8,16)",
     )
+    parser.add_argument(
+        "--render", action="store_true", help="re-render from --out's results.json, no runs"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    compile_our_bytecode()
-    results = []
-    for name in args.only or [*CASES, *DETAILED]:
-        sys.stderr.write(f"benchmark {name}...\n")
-        if name in DETAILED:
-            results.extend(DETAILED[name](args.runs, args.out, args.agents))
-        else:
-            results.extend(CASES[name](args.runs))
-    published = args.out / "results.json"
-    if args.only and args.out == DEFAULT_OUT and published.exists():
-        results = report.merge(report.read_json(published), results)
-    meta = {**report.machine(), "runs": args.runs}
-    report.write_json(results, args.out / "results.json", meta)
+    if args.render:
+        results = report.read_json(args.out / "results.json")
+    else:
+        compile_our_bytecode()
+        results = []
+        for name in args.only or [*CASES, *DETAILED]:
+            sys.stderr.write(f"benchmark {name}...\n")
+            if name in DETAILED:
+                results.extend(DETAILED[name](args.runs, args.out, args.agents))
+            else:
+                results.extend(CASES[name](args.runs))
+        published = args.out / "results.json"
+        if args.only and args.out == DEFAULT_OUT and published.exists():
+            results = report.merge(report.read_json(published), results)
+        meta = {**report.machine(), "runs": args.runs}
+        report.write_json(results, args.out / "results.json", meta)
     table = report.markdown(results)
     (args.out / "results.md").write_text(table)
     report.plot(results, args.out / "results.png")

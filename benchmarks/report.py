@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cases import Result
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
 
 
 def write_json(results: Sequence[Result], path: Path, meta: dict[str, object]) -> None:
@@ -17,9 +25,10 @@ def write_json(results: Sequence[Result], path: Path, meta: dict[str, object]) -
 
 
 def read_json(path: Path) -> list[Result]:
-    """The results a :func:`write_json` file holds."""
+    """The results `write_json` wrote (its derived fields, ratio and met, recomputed)."""
+    fields = {f.name for f in dataclasses.fields(Result)}
     rows = json.loads(path.read_text())["results"]
-    return [Result(**{k: v for k, v in row.items() if k not in ("ratio", "met")}) for row in rows]
+    return [Result(**{k: v for k, v in row.items() if k in fields}) for row in rows]
 
 
 def merge(published: Sequence[Result], fresh: Sequence[Result]) -> list[Result]:
@@ -28,6 +37,21 @@ def merge(published: Sequence[Result], fresh: Sequence[Result]) -> list[Result]:
     by_name = {r.name: r for r in fresh}
     kept = [by_name.pop(r.name, r) for r in published]
     return [*kept, *by_name.values()]
+
+
+def targets_sentence(results: Sequence[Result]) -> str:
+    """One sentence on the targets, from the results: the prose can never contradict the table."""
+    targeted = [r for r in results if r.met is not None]
+    if not targeted:
+        return "No benchmark in this run has a target."
+    missed = [r for r in targeted if not r.met]
+    text = f"Targets met: {len(targeted) - len(missed)} of {len(targeted)}."
+    if missed:
+        text += " Missed: " + "; ".join(
+            f"{r.name} (ratio {r.ratio:.3f}, target {r.target:g})" for r in missed
+        )
+        text += "."
+    return text
 
 
 def markdown(results: Sequence[Result]) -> str:
@@ -43,7 +67,8 @@ def markdown(results: Sequence[Result]) -> str:
             f"{r.ratio:.3f} | {target} | {verdict} |"
         )
     notes = [f"- {r.name}: {r.note}" for r in results if r.note]
-    return "\n".join([*lines, *([""] if notes else []), *notes]) + "\n"
+    body = [*lines, "", targets_sentence(results), *([""] if notes else []), *notes]
+    return "\n".join(body) + "\n"
 
 
 README_START = "<!-- benchmarks:start -->"
@@ -67,35 +92,109 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if value < 100 else f"{value:.0f}"
 
 
+PALETTE = {True: "#2e7d32", False: "#c62828", None: "#90a4ae"}
+VERDICTS = {True: "target met", False: "target missed", None: "no target"}
+
+
 def plot(results: Sequence[Result], path: Path) -> None:
+    """The PNG of :func:`figure`."""
+    import matplotlib.pyplot as plt
+
+    drawn = figure(results)
+    drawn.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(drawn)
+
+
+def figure(results: Sequence[Result]) -> Figure:
+    """Each ratio as a bar from 1.0 (parity with the baseline) to the ratio, on a log axis.
+
+    A bar going left is cheaper than the baseline, right is dearer, so the length
+    says by how much either way. The value sits past the bar's outer end (or past
+    the target tick, when that lies further out), and the axis is widened until
+    every label fits: nothing collides with a tick or leaves the picture.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import FuncFormatter
 
-    figure, axes = plt.subplots(figsize=(8, 0.5 * len(results) + 1.5))
-    names = [r.name for r in results][::-1]
-    ratios = [r.ratio for r in results][::-1]
-    palette = {True: "#2e7d32", False: "#c62828", None: "#90a4ae"}
-    colours = [palette[r.met] for r in results][::-1]
-    axes.barh(names, ratios, color=colours)
-    axes.set_xscale("log")  # ratios span 0.05 to 100+: only a log axis shows them all
-    for index, r in enumerate(results[::-1]):
-        axes.annotate(
-            f"{r.ratio:.3g}",
-            (r.ratio, index),
-            xytext=(4, -4),
-            textcoords="offset points",
-            fontsize=8,
+    rows = list(results)[::-1]  # first result on top
+    drawn, axes = plt.subplots(figsize=(9, 0.5 * len(rows) + 2.2))
+    axes.set_xscale("log")  # ratios span 0.03 to 200+: only a log axis shows them all
+    axes.barh(
+        [r.name for r in rows],
+        [r.ratio - 1.0 for r in rows],
+        left=1.0,
+        color=[PALETTE[r.met] for r in rows],
+        height=0.6,
+    )
+    axes.axvline(1.0, color="black", lw=1.5)
+    labels = []
+    for index, r in enumerate(rows):
+        if r.target is not None:  # a thin line and a marker above: short bars stay visible
+            axes.plot([r.target] * 2, [index - 0.42, index + 0.42], color="black", lw=1)
+            axes.plot([r.target], [index + 0.42], marker="v", color="black", markersize=5)
+        right = r.ratio >= 1.0
+        ends = [r.ratio] + ([r.target] if r.target is not None else [])
+        anchor = max(ends) if right else min(ends)
+        labels.append(
+            axes.annotate(
+                f"{r.ratio:.3g}",
+                (anchor, index),
+                xytext=(5 if right else -5, 0),
+                textcoords="offset points",
+                ha="left" if right else "right",
+                va="center",
+                fontsize=8,
+            )
         )
-        if r.target is not None:
-            axes.plot([r.target, r.target], [index - 0.4, index + 0.4], color="black", lw=2)
-    axes.axvline(1.0, color="grey", ls="--", lw=1)
-    axes.set_xlabel("rendezvous-di / baseline, log scale (lower is better; black tick = target)")
-    axes.set_title("rendezvous-di against torch, same run")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
+    values = [r.ratio for r in rows] + [r.target for r in rows if r.target is not None]
+    axes.set_xlim(min(values) / 1.5, max(values) * 1.5)
+    _fit_labels(drawn, axes, labels)
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.set_xlabel("ratio rendezvous-di / baseline, log scale (left of 1: cheaper)")
+    axes.set_title(
+        "rendezvous-di against its baseline (torch unless the row says), same run", pad=24
+    )
+    handles: list[Artist] = [Patch(color=PALETTE[k], label=VERDICTS[k]) for k in PALETTE]
+    handles.append(
+        Line2D([], [], color="black", lw=1, marker="v", markersize=5, label="target: at most")
+    )
+    handles.append(Line2D([], [], color="black", lw=1.5, label="1 = the baseline"))
+    # Between the title and the bars: outside the data, whatever the results are.
+    axes.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
+        handlelength=1.8,
+    )
+    return drawn
+
+
+def _fit_labels(figure: Figure, axes: Axes, labels: Sequence[Annotation]) -> None:
+    """Widen the x axis (in log space) until every value label lies inside it."""
+    import math
+
+    for _ in range(4):
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas
+        to_data = axes.transData.inverted()
+        low, high = axes.get_xlim()
+        needed_low, needed_high = low, high
+        for label in labels:
+            box = label.get_window_extent(renderer)
+            (x0, _), (x1, _) = to_data.transform([(box.x0, 0), (box.x1, 0)])
+            needed_low, needed_high = min(needed_low, x0), max(needed_high, x1)
+        if (needed_low, needed_high) == (low, high):
+            return
+        margin = 0.03 * (math.log10(needed_high) - math.log10(needed_low))
+        axes.set_xlim(needed_low / 10**margin, needed_high * 10**margin)
 
 
 def machine() -> dict[str, object]:

@@ -2,11 +2,13 @@
 
 A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place:
 ``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
-``benchmark-results``, ``rendezvous-scale``.
+``benchmark-results``, ``rendezvous-scale``, ``compat-matrix`` (the ``make compat``
+records in ``docs/compat-results/``) and ``changelog`` (CHANGELOG.md, kept once at the top).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -129,13 +131,57 @@ def rendezvous_scale(_: str | None) -> str:
     return results.read_text()
 
 
+def _release(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text.split("+")[0]))
+
+
+def compat_matrix(_: str | None) -> str:
+    records = [json.loads(p.read_text()) for p in (ROOT / "docs" / "compat-results").glob("*.json")]
+    if not records:
+        return "_No runs yet: `make compat TORCH=X [DI=Y]`._"
+    records.sort(key=lambda r: (_release(r["torch"]), _release(r["dependency-injector"])))
+    rows = [
+        "| torch | dependency-injector | Python | passed | failed | errors | skipped | date (UTC) "
+        "| commit | not passed |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for r in records:
+        failing = "<br>".join(f"`{t}`" for t in r["not_passed"]) or "-"
+        date = r["date"][:16].replace("T", " ")
+        rows.append(
+            f"| {r['torch']} | {r['dependency-injector']} | {r['python']} | {r['passed']} "
+            f"| {r['failed']} | {r['errors']} | {r['skipped']} | {date} "
+            f"| `{r['revision']}` | {failing} |"
+        )
+    return "\n".join(rows)
+
+
+def changelog(_: str | None) -> str:
+    text = (ROOT / "CHANGELOG.md").read_text()
+    return text.split("\n", 1)[1]  # the page has its own title
+
+
+def version(_: str | None) -> str:
+    from rendezvous_di._version import __version__
+
+    return __version__
+
+
 GENERATORS = {
     "backend-options": backend_options,
     "torchrun-options": torchrun_options,
     "cli-help": cli_help,
     "benchmark-results": benchmark_results,
     "rendezvous-scale": rendezvous_scale,
+    "compat-matrix": compat_matrix,
+    "changelog": changelog,
+    "version": version,
 }
+
+
+def on_config(config: Any, **_: Any) -> Any:
+    config["site_name"] = f"rendezvous-di {version(None)}"
+    return config
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:

@@ -1,6 +1,6 @@
 """What every command shares: the error contract, the shared flags, the container they build.
 
-Each flag is defined here once: ``--config``, ``--container`` and ``--debug``
+Each flag is defined here once: ``--config`` (or ``--profile``), ``--container`` and ``--debug``
 for every command (``run`` adds them to torch's own parser), the torchrun
 rendezvous flags for the commands that do not reuse torch's parser.
 """
@@ -21,11 +21,13 @@ examples:
   rendezvous-di run --standalone --nproc-per-node 2 train.py
   rendezvous-di run --nnodes 2 --node-rank 0 --master-addr head --master-port 29500 train.py
   rendezvous-di run --config containers/c10d.yaml --nproc-per-node 4 train.py --epochs 3
+  rendezvous-di run --profile c10d --nproc-per-node 4 train.py   (the same file, by name)
   PET_RDZV_BACKEND=etcd-v2 PET_RDZV_ENDPOINT=etcd:2379 PET_NNODES=2:4 rendezvous-di run train.py
   rendezvous-di backends
   rendezvous-di config --config containers/local.yaml --rdzv-conf join_timeout=60 --json
 
-Settings, lowest precedence first: defaults < --config FILE < PET_* environment < flags.
+Settings, lowest precedence first: defaults < --config FILE (or --profile NAME) < PET_*
+environment < flags.
 """
 
 
@@ -42,10 +44,31 @@ class CliParser(argparse.ArgumentParser):
         fail(self.prog, message)
 
 
+def profile_file(name: str) -> str:
+    """``--profile NAME`` as the file it names; an unknown name is a usage error (exit 2)."""
+    from ..config.profiles import profile_path
+    from ..errors import ConfigError
+
+    try:
+        return str(profile_path(name))
+    except ConfigError as error:
+        # argparse already names the flag ("argument --profile: ..."): drop our field prefix.
+        raise argparse.ArgumentTypeError(str(error).removeprefix("profile: ")) from None
+
+
 def add_shared_flags(parser: argparse.ArgumentParser) -> None:
-    """``--config``, ``--container`` and ``--debug``: the flags every command takes."""
-    parser.add_argument(
+    """``--config``/``--profile``, ``--container``, ``--debug``: the flags every command takes."""
+    settings_file = parser.add_mutually_exclusive_group()
+    settings_file.add_argument(
         "--config", metavar="FILE", help="YAML file with the settings keys (lowest precedence)"
+    )
+    settings_file.add_argument(
+        "--profile",
+        dest="config",
+        metavar="NAME",
+        type=profile_file,
+        help="a deployment profile shipped with rendezvous-di, by name (containers/NAME.yaml: "
+        "c10d, local, static, ...), read like --config",
     )
     parser.add_argument(
         "--container",

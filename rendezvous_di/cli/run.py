@@ -35,7 +35,7 @@ def add_parser(commands: Any) -> None:
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
-    """``--config``, ``--container``, ``--debug`` and ``--verbose`` on torchrun's flags.
+    """``--config``/``--profile``, ``--container``, ``--debug``, ``--verbose`` on torchrun's flags.
 
     Applied to torch's own parser (and to the torch-free mirror that checks the
     input first), it also names and describes the command for ``--help``.
@@ -45,7 +45,7 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.prog = PROG
     parser.description = (
         "torchrun with the rendezvous from rendezvous-di's container: "
-        "every torchrun flag, plus --config FILE."
+        "every torchrun flag, plus --config FILE or --profile NAME."
     )
     parser.epilog = EXAMPLES
     parser.formatter_class = argparse.RawDescriptionHelpFormatter

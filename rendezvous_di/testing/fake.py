@@ -245,7 +245,9 @@ class FakeRendezvousHandler(RendezvousHandler):
     one rendezvous; ``FakeRendezvousHandler.from_parameters(params)`` is a torch
     creator: handlers built from the same backend, endpoint and run id meet.
 
-    ``shutdown()`` closes the rendezvous for everyone, as torch's c10d handler does.
+    ``shutdown()`` closes the rendezvous for everyone, as torch's c10d handler does;
+    calling it again is harmless. Count calls with care: torch 2.6's launcher shuts a
+    handler down twice (its agent, then ``launch_agent``), later releases once.
     ``use_agent_store`` is False: the store lives in this process only, so
     workers bootstrap their own store from ``bootstrap_store_info``.
     """

@@ -166,12 +166,21 @@ def test_ctrl_c_while_a_probe_waits_is_one_line_and_exit_130() -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         endpoint = f"127.0.0.1:{silent.getsockname()[1]}"
-        probe = start(["check", "--rdzv-backend", "etcd-v2", "--rdzv-endpoint", endpoint])
+        # --timeout far above any start-up: check's deadline starts before validation, and on
+        # a loaded machine the default 10 s could expire right after the connection arrived.
+        probe = start(
+            ["check", "--rdzv-backend", "etcd-v2", "--rdzv-endpoint", endpoint, "--timeout", "600"]
+        )
         try:
-            time.sleep(2)  # imports done, the probe is waiting for an answer
+            # Signal once the probe is waiting for an answer: its connection has arrived. A fixed
+            # sleep raced the imports on a loaded machine (a SIGINT during interpreter start-up
+            # is Python's traceback, before any of our code runs).
+            silent.settimeout(120)
+            waiting, _ = silent.accept()
             assert probe.poll() is None
             probe.send_signal(signal.SIGINT)
         finally:
-            ((_, stderr),) = communicate_all([probe], timeout=30)
+            ((_, stderr),) = communicate_all([probe], timeout=60)
+    waiting.close()
     assert probe.returncode == 130
     assert stderr == "error: interrupted\n"

@@ -9,6 +9,7 @@ import pytest
 from dependency_injector import providers
 
 from rendezvous_di import RendezvousContainer
+from rendezvous_di.config.profiles import profile_names, profile_path
 from tests.support.procs import REPO, run_cli
 
 PROFILES = sorted((REPO / "containers").glob("*.yaml"))
@@ -105,3 +106,41 @@ def test_kubeflow_profile_through_the_cli() -> None:
     assert shown["values"]["run_id"] == "resnet"
     assert shown["sources"]["run_id"] == "env PET_RDZV_ID"
     assert shown["sources"]["conf.join_timeout"] == "file containers/kubeflow.yaml"
+
+
+def test_every_profile_in_containers_is_a_profile_name() -> None:
+    # containers/ is the one copy: the package rendezvous_di.profiles is that directory.
+    assert profile_names() == sorted(p.stem for p in PROFILES)
+    assert all(profile_path(p.stem).read_bytes() == p.read_bytes() for p in PROFILES)
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
+def test_profile_by_name_gives_the_values_of_the_file(profile: Path, tmp_path: Path) -> None:
+    environ = {"PET_RDZV_ID": "same-run"}  # a profile without run_id gets a fresh one per run
+    by_file = run_cli(["config", "--json", "--config", str(profile)], env=environ)
+    # Any working directory: the name does not depend on a checkout being there.
+    by_name = run_cli(["config", "--json", "--profile", profile.stem], env=environ, cwd=tmp_path)
+    assert by_name.returncode == 0, by_name.stderr
+    assert json.loads(by_name.stdout)["values"] == json.loads(by_file.stdout)["values"]
+
+
+@pytest.mark.parametrize("command", ["config", "backends", "check"])
+def test_unknown_profile_is_one_error_line_listing_the_profiles(command: str) -> None:
+    result = run_cli([command, "--profile", "c10dd"])
+    assert result.returncode == 2
+    first, *_ = result.stderr.splitlines()
+    assert first.startswith("error: argument --profile: unknown profile 'c10dd'")
+    assert first.endswith("valid choices: " + ", ".join(sorted(p.stem for p in PROFILES)))
+    assert "Traceback" not in result.stderr
+
+
+def test_run_takes_a_profile_and_refuses_an_unknown_one() -> None:
+    result = run_cli(["run", "--profile", "nope", "--nproc-per-node", "1", "x.py"])
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith("error: argument --profile: unknown profile")
+
+
+def test_profile_and_config_together_are_refused() -> None:
+    result = run_cli(["config", "--profile", "c10d", "--config", "containers/local.yaml"])
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: argument --config: not allowed with argument --profile")

@@ -48,5 +48,8 @@ def test_elastic_launch_runs_two_workers_on_the_fake_handler(
     assert {r["run_id"] for r in reports} == {"fake-job"}
     (handler,) = created
     assert handler.called("next_rendezvous") == 1
-    assert handler.called("shutdown") == 1  # torch's launcher shuts its handler down
+    # torch's launcher shuts its handler down: launch_agent does, once. torch 2.6's
+    # LocalElasticAgent._shutdown also calls rdzv_handler.shutdown() when run() ends, so
+    # there the handler is shut down twice (later releases leave it to launch_agent).
+    assert handler.called("shutdown") in (1, 2)
     assert handler.is_closed()
