@@ -22,14 +22,12 @@ Measured, median of ``--runs`` fresh processes, commands interleaved:
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
 
-from .measure import compile_our_bytecode, run_interleaved
-from .plugin_site import TRIVIAL, install
+from .measure import run_interleaved
+from .plugin_site import TRIVIAL, counts_main, install
 
 REPO = Path(__file__).resolve().parents[1]
 KILLER = "import os\nos._exit(3)\n"
@@ -94,26 +92,7 @@ def markdown(rows: list[dict[str, float | int]]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.plugin_isolation", description=__doc__
-    )
-    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
-    parser.add_argument("--counts", default="1,20", help="installed plugin counts")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    args = parser.parse_args()
-    compile_our_bytecode()
-    rows = []
-    for count in (int(c) for c in args.counts.split(",")):
-        sys.stderr.write(f"plugin isolation: {count} plugins...\n")
-        rows.append(measure(count, args.runs))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "plugin_isolation.json").write_text(
-        json.dumps({"runs": args.runs, "results": rows}, indent=2) + "\n"
-    )
-    table = markdown(rows)
-    (args.out / "plugin_isolation.md").write_text(table)
-    sys.stdout.write(table)
-    return 0
+    return counts_main("plugin_isolation", __doc__, "1,20", measure, markdown)
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ Compared, each in a fresh interpreter, median of ``--runs``:
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -30,8 +28,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from .measure import compile_our_bytecode, run_command, run_interleaved
-from .plugin_site import install_many
+from .measure import run_command, run_interleaved
+from .plugin_site import counts_main, install_many
 
 OURS_CREATE = textwrap.dedent(
     """
@@ -124,26 +122,7 @@ def markdown(rows: list[dict[str, float | int]]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.plugin_scaling", description=__doc__
-    )
-    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
-    parser.add_argument("--counts", default="0,100,1000", help="installed plugin counts")
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
-    args = parser.parse_args()
-    compile_our_bytecode()
-    rows = []
-    for count in (int(c) for c in args.counts.split(",")):
-        sys.stderr.write(f"plugin scaling: {count} plugins...\n")
-        rows.append(measure(count, args.runs))
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "plugin_scaling.json").write_text(
-        json.dumps({"runs": args.runs, "results": rows}, indent=2) + "\n"
-    )
-    table = markdown(rows)
-    (args.out / "plugin_scaling.md").write_text(table)
-    sys.stdout.write(table)
-    return 0
+    return counts_main("plugin_scaling", __doc__, "0,100,1000", measure, markdown)
 
 
 if __name__ == "__main__":

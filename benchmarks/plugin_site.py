@@ -7,8 +7,14 @@ functional tests build their plugins with pip (``tests/support/plugin_dists.py``
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
+
+from .measure import compile_our_bytecode
 
 TRIVIAL = textwrap.dedent(
     """
@@ -82,3 +88,32 @@ def install_many(site: Path, count: int) -> Path:
         install(site, f"bench{index}", f"rdzvbench_{index}", UNUSED)
     site.mkdir(parents=True, exist_ok=True)
     return site
+
+
+def counts_main(
+    name: str,
+    doc: str | None,
+    default_counts: str,
+    measure: Callable[[int, int], dict[str, float | int]],
+    markdown: Callable[[list[dict[str, float | int]]], str],
+) -> int:
+    """The command line both plugin-count benchmarks share: one row per installed-plugin
+    count, written as ``results/<name>.json`` and ``.md`` and printed."""
+    parser = argparse.ArgumentParser(prog=f"python -m benchmarks.{name}", description=doc)
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement (median)")
+    parser.add_argument("--counts", default=default_counts, help="installed plugin counts")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = parser.parse_args()
+    compile_our_bytecode()
+    rows = []
+    for count in (int(c) for c in args.counts.split(",")):
+        sys.stderr.write(f"{name.replace('_', ' ')}: {count} plugins...\n")
+        rows.append(measure(count, args.runs))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"{name}.json").write_text(
+        json.dumps({"runs": args.runs, "results": rows}, indent=2) + "\n"
+    )
+    table = markdown(rows)
+    (args.out / f"{name}.md").write_text(table)
+    sys.stdout.write(table)
+    return 0
