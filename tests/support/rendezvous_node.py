@@ -4,14 +4,38 @@ Builds a :class:`rendezvous_di.RendezvousContainer` from the JSON settings on
 the command line, joins one rendezvous through the container's handler and
 prints ``{"rank", "world_size", "heard", "backend"}`` as JSON as its last line.
 A real process per node, because torch's rendezvous is process-wide state.
+`run_nodes` is the test's side: it starts the nodes and collects their results.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
+from typing import Any
 
 from rendezvous_di import RendezvousContainer
+from tests.support.procs import REPO, clean_environ, communicate_all
+
+
+def run_nodes(settings: dict[str, Any], count: int, timeout: float = 120) -> list[dict[str, Any]]:
+    """``count`` real processes joining one rendezvous with ``settings``; results by rank."""
+    nodes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
+            env=clean_environ(),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(count)
+    ]
+    outputs = communicate_all(nodes, timeout=timeout)
+    for node, (_, err) in zip(nodes, outputs, strict=True):
+        assert node.returncode == 0, err[-3000:]
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    return sorted(results, key=lambda r: r["rank"])
 
 
 def main() -> None:
