@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -77,6 +79,12 @@ def create_handler(
         close=_seconds(conf, "close_timeout"),
         heartbeat=_seconds(conf, "heartbeat_timeout"),
     )
+    keep_alive: dict[str, int] = {}
+    if _from_backend_takes_keep_alive():  # torch 2.6 fixes them at 5 s and 3 attempts
+        keep_alive = {
+            "keep_alive_interval": int(conf.get("keep_alive_interval", 5)),
+            "keep_alive_max_attempt": int(conf.get("keep_alive_max_attempt", 3)),
+        }
     handler: EtcdV3RendezvousHandler = EtcdV3RendezvousHandler.from_backend(
         params.run_id,
         store,
@@ -85,11 +93,17 @@ def create_handler(
         params.max_nodes,
         params.local_addr,
         timeout=timeout,
-        keep_alive_interval=int(conf.get("keep_alive_interval", 5)),
-        keep_alive_max_attempt=int(conf.get("keep_alive_max_attempt", 3)),
+        **keep_alive,
     )
     handler._etcd_session = session
     return handler
+
+
+@functools.cache
+def _from_backend_takes_keep_alive() -> bool:
+    """Whether this torch's ``from_backend`` takes the keep-alive settings (2.6 does not)."""
+    parameters = inspect.signature(DynamicRendezvousHandler.from_backend).parameters
+    return "keep_alive_interval" in parameters
 
 
 def _seconds(conf: Mapping[str, Any], name: str) -> datetime.timedelta | None:
