@@ -49,7 +49,19 @@ COMMON_CONF = {
     "heartbeat_timeout": 120,
     "read_timeout": 300,
 }
-ETCD_CONF = {**COMMON_CONF, "keep_alive_interval": KEEP_ALIVE_INTERVAL}
+# torch drops from its view of the state any node whose last heartbeat is older than
+# keep_alive_interval x keep_alive_max_attempt, and its own cadence lets heartbeats land up
+# to about 2 x keep_alive_interval + 1 s apart (the keep-alive timer beats only when the last
+# beat is older than one interval; the join loop pauses 1 s between reads). With 1 s x 3 the
+# margin was under a second: with 16 agents on a loaded machine an agent that read the
+# completed round late dropped a finished one and answered world 15 while the others said 16.
+# 10 attempts make the threshold 10 s; they change no request count (only when a node is dead).
+KEEP_ALIVE_MAX_ATTEMPT = 10
+ETCD_CONF = {
+    **COMMON_CONF,
+    "keep_alive_interval": KEEP_ALIVE_INTERVAL,
+    "keep_alive_max_attempt": KEEP_ALIVE_MAX_ATTEMPT,
+}
 ANSWER_TIMEOUT = 600.0
 
 

@@ -219,8 +219,19 @@ def run_prepared(
     settings = prepared.settings
     apply_settings(args, settings, prepared.description)
     check_nproc_word(torchrun, args.nproc_per_node)
-    with install(prepared.container, [settings.backend], on_create=on_create):
-        record(torchrun.run)(args)
+    from .store_sharing import disable_sharing
+
+    note = disable_sharing(
+        os.environ, settings.min_nodes, settings.max_nodes, int(args.max_restarts or 0)
+    )
+    if note is not None and prepared.verbose:
+        sys.stderr.write(note)
+    try:
+        with install(prepared.container, [settings.backend], on_create=on_create):
+            record(torchrun.run)(args)
+    finally:
+        if note is not None:  # a caller of main() gets its environment back as it was
+            os.environ.pop("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", None)
 
 
 def torch_parser(

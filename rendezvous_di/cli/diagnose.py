@@ -41,14 +41,25 @@ def causes(error: BaseException) -> list[str]:
 def explain(error: BaseException, settings: RendezvousSettings) -> str:
     """What failed, where, the root cause, and the command that checks the backend."""
     chain = causes(error)
-    cause = f" (root cause: {chain[-1]})" if len(chain) > 1 else ""
+    first = _without_backend(chain[0], settings.backend)
+    # A backend that already put its cause in its own message (etcd-v3 does) gets it said
+    # once: the root cause is added only when it tells something the first line does not.
+    root = chain[-1].partition(": ")[2] or chain[-1]
+    cause = f" (root cause: {chain[-1]})" if len(chain) > 1 and root not in first else ""
     check = (
         f"rendezvous-di check --rdzv-backend {settings.backend} --rdzv-endpoint {settings.endpoint}"
     )
     return (
         f"the rendezvous on backend {settings.backend!r} at {settings.endpoint} failed: "
-        f"{chain[0]}{cause}; is the server running and reachable? check with: {check}"
+        f"{first}{cause}; is the server running and reachable? check with: {check}"
     ).replace("\n", " ")
+
+
+def _without_backend(text: str, backend: str) -> str:
+    """``Type: <backend>: message`` as ``Type: message``: the line names the backend already."""
+    kind, sep, message = text.partition(": ")
+    prefix = f"{backend}: "
+    return f"{kind}{sep}{message[len(prefix) :]}" if message.startswith(prefix) else text
 
 
 def is_rendezvous_error(error: BaseException) -> bool:

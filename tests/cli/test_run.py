@@ -110,3 +110,45 @@ def test_failing_workers_exit_1_with_torchs_failure_summary(tmp_path: Path) -> N
     assert done.returncode == 1
     assert "error: workers failed" in done.stderr
     assert "Traceback" not in done.stderr.split("error: workers failed")[1].splitlines()[0]
+
+
+REPORT_SHARING = """
+import os, sys
+with open(sys.argv[1], "a") as out:
+    out.write(os.environ.get("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", "unset") + "\\n")
+"""
+
+
+@pytest.mark.parametrize(
+    ("nnodes", "user", "seen"),
+    [("1:2", None, "1"), ("1:2", "0", "0"), ("1", None, "unset")],
+)
+def test_an_elastic_job_does_not_share_the_rendezvous_store_unless_asked(
+    tmp_path: Path, nnodes: str, user: str | None, seen: str
+) -> None:
+    """torch keeps a dead rank-0 host's store address after a re-rendezvous when it shares
+    the rendezvous TCPStore; for a job whose rank 0 can move, run turns sharing off (the
+    workers see the variable), says so with --verbose, and leaves a user's choice alone."""
+    from tests.support.procs import clean_environ
+
+    script = tmp_path / "report.py"
+    script.write_text(REPORT_SHARING)
+    report = tmp_path / "seen.txt"
+    extra = {} if user is None else {"TORCH_DISABLE_SHARE_RDZV_TCP_STORE": user}
+    done = run_cli(
+        [
+            "run",
+            "--rdzv-backend=c10d",
+            f"--rdzv-endpoint=127.0.0.1:{free_port()}",
+            "--rdzv-conf=join_timeout=60,last_call_timeout=1",
+            f"--nnodes={nnodes}",
+            "--nproc-per-node=1",
+            "--verbose",
+            str(script),
+            str(report),
+        ],
+        env=clean_environ(extra),
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert report.read_text().split() == [seen]
+    assert ("TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1 (nodes 1:2" in done.stderr) is (seen == "1")

@@ -106,3 +106,39 @@ def test_v2_backends_on_a_server_without_v2_name_etcd_v3_in_one_line(
         assert "use --rdzv-backend etcd-v3" in line
     assert len(checked.stderr.strip().splitlines()) == 1  # check: nothing but that line
     assert read_reports(tmp_path) == []  # no worker started
+
+
+def test_a_dead_etcd_is_one_error_line_with_its_cause_once() -> None:
+    """Exit 1 and one ``error:`` line: the backend, every endpoint and its cause, once each."""
+    from tests.support.procs import free_port
+
+    endpoints = f"127.0.0.1:{free_port()},127.0.0.1:{free_port()}"
+    result = run_cli(
+        [
+            "run",
+            "--rdzv-backend",
+            "etcd-v3",
+            "--rdzv-endpoint",
+            endpoints,
+            "--nnodes",
+            "1",
+            "--rdzv-conf",
+            "read_timeout=5",
+            "--",
+            sys.executable,
+            "-c",
+            "pass",
+        ],
+        env=clean_environ(),
+        timeout=180,
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    line = errors[0]
+    assert "Traceback" not in result.stderr
+    assert "backend 'etcd-v3'" in line
+    assert endpoints in line
+    for endpoint in endpoints.split(","):
+        assert line.count(f"{endpoint}: Connection refused") == 1, line
+    assert "root cause" not in line

@@ -7,6 +7,7 @@ finished cleanly (at once) or was abandoned (after the lease's TTL).
 
 from __future__ import annotations
 
+import base64
 import json
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.etcd_server import EtcdServer, all_keys
-from tests.support.procs import REPO, clean_environ, free_port
+from tests.support.procs import REPO, clean_environ, communicate_all, free_port
 
 from .conftest import FAST, assert_met, run_nodes
 
@@ -190,3 +191,70 @@ def test_state_written_by_one_node_is_read_by_another(etcd_v3_server: EtcdServer
         clients[0].delete(b"/tests/", prefix=True)
         for client in clients:
             client.close()
+
+
+def _heartbeat_age(server: EtcdServer, rid: str) -> dict[str, float]:
+    """Seconds since each node's last heartbeat in the run's state (torch's pickled state)."""
+    import datetime
+    import pickle
+
+    from tests.support.etcd_server import v3_call
+
+    key = f"/torch/elastic/rendezvous/{rid}/state".encode()
+    kvs = v3_call(server, "kv/range", {"key": base64.b64encode(key).decode()}).get("kvs") or []
+    if not kvs:
+        return {}
+    state = pickle.loads(base64.b64decode(kvs[0]["value"]))
+    now = datetime.datetime.now(datetime.UTC)
+    return {str(node): (now - beat).total_seconds() for node, beat in state.last_heartbeats.items()}
+
+
+def test_a_node_stalled_for_seconds_still_agrees_on_the_world(etcd_v3_server: EtcdServer) -> None:
+    """The 16-agent benchmark's split ({16, 15}) on two nodes, made certain with SIGSTOP.
+
+    torch drops from its view any node whose last heartbeat is older than
+    keep_alive_interval x keep_alive_max_attempt, and under load its own
+    heartbeats land up to 2 intervals + 1 s apart: with 1 s x 3 a node that
+    stalled a few seconds (a loaded machine) dropped itself or was dropped
+    from a round the others completed with it. Node A stalls 4 s right after
+    joining while B completes the round; with FAST's threshold (10 s) both
+    must answer the same world.
+    """
+    rid = run_id("stall")
+    settings = {
+        "backend": "etcd-v3",
+        "endpoint": etcd_v3_server.endpoint,
+        "run_id": rid,
+        "nnodes": 2,
+        "conf": FAST,
+    }
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
+            env=clean_environ(),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    nodes = [start()]
+    try:
+        deadline = time.monotonic() + 120
+        while not (ages := _heartbeat_age(etcd_v3_server, rid)) or min(ages.values()) > 0.5:
+            assert nodes[0].poll() is None, nodes[0].communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "node A never joined"
+            time.sleep(0.05)
+        nodes[0].send_signal(signal.SIGSTOP)  # A: a fresh heartbeat, then nothing for 4 s
+        stalled = time.monotonic()
+        nodes.append(start())  # B completes the round with A in it
+        time.sleep(max(0.0, stalled + 4 - time.monotonic()))
+        assert max(_heartbeat_age(etcd_v3_server, rid).values()) > 3  # past 1 s x 3
+    finally:
+        nodes[0].send_signal(signal.SIGCONT)
+    outputs = communicate_all(nodes, timeout=240)
+    for node, (_, err) in zip(nodes, outputs, strict=True):
+        assert node.returncode == 0, err[-3000:]
+    results = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+    assert_met(sorted(results, key=lambda r: r["rank"]), 2)

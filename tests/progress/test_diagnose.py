@@ -45,3 +45,21 @@ def test_a_lost_etcd_server_is_explained_with_its_root_cause() -> None:
 
 def test_other_errors_are_not_rendezvous_errors() -> None:
     assert not is_rendezvous_error(RuntimeError("worker crashed"))
+
+
+def test_a_cause_already_in_the_message_is_said_once() -> None:
+    """A backend that names its cause in its own message (and itself) gets each said once."""
+    settings = resolve_settings([from_mapping({"backend": "etcd-v2", "endpoint": "10.0.0.1:1"})])
+    reason = "cannot reach etcd (http): 10.0.0.1:1: Connection refused"
+    try:
+        try:
+            raise OSError(reason)
+        except OSError as cause:
+            raise RendezvousConnectionError(f"etcd-v2: {reason}") from cause
+    except RendezvousConnectionError as raised:
+        line = explain(raised, settings)
+    assert line == (
+        f"the rendezvous on backend 'etcd-v2' at 10.0.0.1:1 failed: "
+        f"RendezvousConnectionError: {reason}; is the server running and reachable? "
+        "check with: rendezvous-di check --rdzv-backend etcd-v2 --rdzv-endpoint 10.0.0.1:1"
+    )

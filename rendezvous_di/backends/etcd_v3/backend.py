@@ -36,11 +36,25 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         return NAME
 
     def get_state(self) -> tuple[bytes, Token] | None:
-        """See base class."""
+        """See base class.
+
+        The node's first read also puts its marker (one transaction, no extra
+        round trip); later reads are a plain range.
+        """
         session = self._session
         try:
             session.lease()  # a node that only waits keeps its lease (and its keys) too
-            kv = first_kv(session.client.range(session.state_key))
+            if session.needs_marker:
+                key = session.state_key
+
+                def read(lease: int) -> Any:
+                    answer = session.client.txn([], session.with_marker([get(key)], lease), [])
+                    session.marked(lease)
+                    return answer
+
+                kv = first_kv(range_response(session.leased(read)))
+            else:
+                kv = first_kv(session.client.range(session.state_key))
         except EtcdError as error:
             raise _connection_error(session, error) from error
         return None if kv is None else _decode(kv)
@@ -62,7 +76,13 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
             condition = compare(key, "CREATE", 0)  # the key must not exist yet
 
         def write(lease: int) -> Any:
-            return session.client.txn([condition], [put(key, state, lease)], [get(key)])
+            answer = session.client.txn(
+                [condition],
+                session.with_marker([put(key, state, lease)], lease),
+                session.with_marker([get(key)], lease),
+            )
+            session.marked(lease)
+            return answer
 
         try:
             answer = session.leased(write)

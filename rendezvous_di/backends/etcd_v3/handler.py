@@ -51,26 +51,27 @@ def create_handler(
 ) -> EtcdV3RendezvousHandler:
     """The handler for ``params``; ``conf`` is its options validated and converted.
 
-    Connects once (version and authentication) so a wrong endpoint or password
-    fails here, on creation, as torch's etcd-v2 does.
+    Connects once (authentication, then the node's lease grant, which its keys
+    need anyway) so a wrong endpoint or password fails here, on creation, as
+    torch's etcd-v2 does.
     """
     client = client_from_conf(endpoints, conf)
-    try:
-        client.version()
-        if conf.get("username"):
-            client.authenticate()
-    except EtcdError as error:
-        client.close()
-        raise RendezvousConnectionError(f"etcd-v3: {error}") from error
-    # From now on a lost etcd is waited for up to read_timeout (a restarting member comes
-    # back within seconds) before the agent is told the rendezvous failed.
-    client.retry_for = float(conf.get("read_timeout", 60))
     session = RunSession(
         client,
         conf.get("key_prefix", "/torch/elastic/rendezvous"),
         params.run_id,
         int(conf.get("lease_ttl", 60)),
     )
+    try:
+        if conf.get("username"):
+            client.authenticate()
+        session.start()  # the lease this node's keys hang on; fails here if etcd does not answer
+    except EtcdError as error:
+        client.close()
+        raise RendezvousConnectionError(f"etcd-v3: {error}") from error
+    # From now on a lost etcd is waited for up to read_timeout (a restarting member comes
+    # back within seconds) before the agent is told the rendezvous failed.
+    client.retry_for = float(conf.get("read_timeout", 60))
     backend = EtcdV3RendezvousBackend(session)
     store = EtcdV3Store(session)
     timeout = RendezvousTimeout(

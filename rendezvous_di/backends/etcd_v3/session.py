@@ -13,6 +13,13 @@ always sees zero (two leaving at once may both delete: harmless). A node that
 leaves while others stay does not revoke its lease, because the state it wrote
 last may still hang on it; the others' next heartbeat re-attaches the state to
 their own leases.
+
+Round trips are what a rendezvous costs (every node's requests queue on one
+key), so the session adds none of its own on the way in: the lease is granted
+when the handler is created (which doubles as the check that etcd answers),
+and the marker rides in the node's first transaction (`with_marker`), the
+first read of the state; leaving is one transaction, plus the cleanup for the
+last node out.
 """
 
 from __future__ import annotations
@@ -22,7 +29,16 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from .client import GRPC_NOT_FOUND, EtcdClient, EtcdError, put
+from .client import (
+    GRPC_NOT_FOUND,
+    JSON,
+    EtcdClient,
+    EtcdError,
+    b64,
+    prefix_end,
+    put,
+    range_response,
+)
 
 T = TypeVar("T")
 
@@ -43,6 +59,7 @@ class RunSession:
         self._lease: int | None = None
         self._refreshed = 0.0
         self._lock = threading.Lock()
+        self._marked = False  # whether this lease's marker is in etcd
         self.released = False
 
     @property
@@ -65,7 +82,29 @@ class RunSession:
     def _grant(self) -> None:
         self._lease = self.client.grant(self.lease_ttl)
         self._refreshed = time.monotonic()
-        self.client.txn([], [put(self.marker_key, b"", self._lease)], [])
+        self._marked = False  # a new lease, a new marker (the old one expires with its lease)
+
+    def start(self) -> None:
+        """Grant this node's lease now: the handler's first request, and its check that etcd
+        answers (a wrong endpoint or a lost etcd fails creation, as torch's etcd-v2 does)."""
+        self.lease()
+
+    @property
+    def needs_marker(self) -> bool:
+        """Whether this node's marker has yet to ride in one of its transactions."""
+        return not self._marked
+
+    def with_marker(self, operations: list[JSON], lease: int) -> list[JSON]:
+        """``operations`` plus this node's marker put, until a transaction carried it."""
+        if self._marked:
+            return operations
+        return [*operations, put(self.marker_key, b"", lease)]
+
+    def marked(self, lease: int) -> None:
+        """A transaction from `with_marker` for ``lease`` went through: the marker is in etcd."""
+        with self._lock:
+            if lease == self._lease:
+                self._marked = True
 
     def leased(self, operation: Callable[[int], T]) -> T:
         """Run ``operation(lease)``; once more with a new lease if etcd no longer knows it."""
@@ -82,13 +121,31 @@ class RunSession:
         return operation(renewed)
 
     def release(self) -> None:
-        """Leave the run: delete this node's marker; the last node deletes the whole run."""
+        """Leave the run: delete this node's marker; the last node deletes the whole run.
+
+        One transaction deletes the marker and counts the markers left; only the
+        last node out pays for the cleanup (the prefix, then its lease).
+        """
         if self.released or self._lease is None:
             self.released = True
             return
         self.released = True
-        self.client.delete(self.marker_key)
-        others = self.client.range(self.nodes_prefix, prefix=True, count_only=True)
+        marker = self.marker_key
+        answer = self.client.txn(
+            [],
+            [
+                {"request_delete_range": {"key": b64(marker)}},
+                {
+                    "request_range": {
+                        "key": b64(self.nodes_prefix),
+                        "range_end": b64(prefix_end(self.nodes_prefix)),
+                        "count_only": True,
+                    }
+                },
+            ],
+            [],
+        )
+        others = range_response(answer, 1)
         if int(others.get("count", 0)) == 0:
             self.client.delete(self.root, prefix=True)
             self.client.revoke(self._lease)
