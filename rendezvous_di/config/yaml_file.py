@@ -116,7 +116,7 @@ def settings_under(data: Any, key: str, name: str) -> Any:
             raise ConfigError(
                 "config_key",
                 key,
-                f"{where} of {name} is {type(data).__name__}, not a mapping with key {quote(part)}",
+                f"{where} of {name} is {_kind(data)}, not a mapping with key {quote(part)}",
                 source=source,
             )
         if part not in data:
@@ -137,6 +137,10 @@ def settings_under(data: Any, key: str, name: str) -> Any:
             source=source,
         )
     return data
+
+
+def _kind(data: Any) -> str:
+    return "empty" if data is None else type(data).__name__
 
 
 def _key_names(data: Mapping[Any, Any]) -> list[str]:

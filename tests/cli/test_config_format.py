@@ -11,12 +11,14 @@ import json
 import os
 import re
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from rendezvous_di.cli import main as cli_main
+from tests.support.procs import run_process
 
 FRESH = re.compile(r"[0-9a-f]{32}")
 
@@ -155,6 +157,21 @@ def test_json_is_the_json_flag(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert json.loads(by_format) == json.loads(by_flag)
     assert set(json.loads(by_flag)) == {"values", "sources"}
+
+
+def test_yaml_and_env_import_no_torch() -> None:
+    code = (
+        "import sys\n"
+        "from rendezvous_di.cli import main\n"
+        "for form in ('yaml', 'env'):\n"
+        "    args = ['config', '--format', form, '--nnodes', '2', '--master-addr', 'h']\n"
+        "    assert main(args) == 0\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = run_process([sys.executable, "-c", code], timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "PET_NODE_RANK" not in done.stdout  # no --node-rank given: torchrun's 0 is implied
+    assert "PET_RDZV_BACKEND=static" in done.stdout
 
 
 def parse_env(text: str) -> dict[str, str]:

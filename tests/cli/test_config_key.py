@@ -132,6 +132,11 @@ def test_a_missing_key_in_a_wide_file_stays_one_bounded_line(
     assert len(first) < 1500
 
 
+def test_an_empty_file_has_no_key(capsys: pytest.CaptureFixture[str]) -> None:
+    first = error_of(["config", "--config", "/dev/null", "--config-key", "rendezvous"], capsys)
+    assert "the top of /dev/null is empty, not a mapping with key 'rendezvous'" in first
+
+
 def test_a_key_needs_a_file(capsys: pytest.CaptureFixture[str]) -> None:
     first = error_of(["config", "--config-key", "rendezvous"], capsys)
     assert "needs a config file" in first
