@@ -40,7 +40,15 @@ def backend_notes(description: Any, container_spec: str | None) -> list[str]:
     """What plain torchrun needs to know the selected backend (nothing for torch's built-ins)."""
     name = description.name
     if description.origin == "plugin":
+        from ..backends.builtin import BUILTIN_BACKENDS
+
         distribution = description.distribution or "its distribution"
+        if name in BUILTIN_BACKENDS:
+            return [
+                f"backend {name!r} is served by a plugin of {distribution!r} in place of "
+                f"torch's built-in (plugins.override_builtins): plain torchrun would use "
+                "its built-in, since a plugin never replaces one there"
+            ]
         return [
             f"backend {name!r} is a torchrun.handlers plugin of {distribution!r}: plain "
             "torchrun finds it only where that distribution is installed"

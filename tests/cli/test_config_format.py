@@ -8,7 +8,6 @@ environment, they give the same effective values too, for what PET_* can express
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import sys
@@ -21,13 +20,6 @@ from rendezvous_di.cli import main as cli_main
 from tests.support.procs import run_process
 
 FRESH = re.compile(r"[0-9a-f]{32}")
-
-
-@pytest.fixture(autouse=True)
-def _no_pet_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("PET_", "RENDEZVOUS_DI_")):
-            monkeypatch.delenv(name)
 
 
 def config(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -9,7 +9,6 @@ configuration, which the CLI's class form would lose.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +40,9 @@ platform:
 
 
 @pytest.fixture(autouse=True)
-def _no_pet_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in list(os.environ):
-        if name.startswith(("PET_", "RENDEZVOUS_DI_", "PLATFORM_")):
-            monkeypatch.delenv(name)
+def _no_platform_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The factory reads PLATFORM_CONFIG; the shell running the tests may set it."""
+    monkeypatch.delenv("PLATFORM_CONFIG", raising=False)
 
 
 def config_json(

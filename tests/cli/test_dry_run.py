@@ -30,15 +30,6 @@ def dry_run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, out, err
 
 
-@pytest.fixture(autouse=True)
-def _no_pet_variables(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    for name in list(os.environ):
-        if name.startswith(("PET_", "RENDEZVOUS_DI_")):
-            monkeypatch.delenv(name)
-
-
 class Printed:
     """The dry run's output split into its two forms."""
 
