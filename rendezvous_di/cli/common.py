@@ -25,6 +25,8 @@ examples:
   PET_RDZV_BACKEND=etcd-v2 PET_RDZV_ENDPOINT=etcd:2379 PET_NNODES=2:4 rendezvous-di run train.py
   rendezvous-di backends
   rendezvous-di config --config containers/local.yaml --rdzv-conf join_timeout=60 --json
+  rendezvous-di run --dry-run --nnodes 2 --node-rank 0 --master-addr head train.py
+  rendezvous-di config --rdzv-backend c10d --nnodes 1:4 --format yaml > job.yaml
 
 Settings, lowest precedence first: defaults < --config FILE (or --profile NAME) < PET_*
 environment < flags.
