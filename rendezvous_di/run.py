@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import launcher_flags as launcher
 from .config.torchrun import TORCHRUN_OPTIONS, unquote
-from .config.torchrun_args import parse_mirror
+from .config.torchrun_args import exits_early, parse_mirror
 from .errors import ConfigError, shorten
 
 if TYPE_CHECKING:
@@ -145,10 +145,10 @@ def prepare(
     parser_error: ParserError | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Prepared | None:
-    """Everything checked without torch; None for ``--help`` (torch's parser prints it)."""
+    """Everything checked without torch; None for ``--help`` and the like (torch answers)."""
     environ = os.environ if environ is None else environ
     mirror = parse_mirror(argv, add_flags, parser_error)
-    if mirror.help:
+    if exits_early(mirror):  # --help, --print-completion: torch's parser prints and exits
         return None
     if mirror.training_script is None:
         _parser_error(parser_error, REQUIRED_SCRIPT)

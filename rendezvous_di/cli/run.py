@@ -138,11 +138,11 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
 
 def _launch(argv: Sequence[str], *, debug: bool) -> int:
     """Validate, resolve the rendezvous through the container and launch; the exit code."""
-    from ..config.torchrun_args import parse_mirror
+    from ..config.torchrun_args import exits_early, parse_mirror
     from ..run import launch
 
     mirror = parse_mirror(argv, add_run_flags, _parser_error)
-    if mirror.dry_run and not mirror.help:
+    if mirror.dry_run and not exits_early(mirror):
         return _dry_run(argv, mirror)
 
     state: dict[str, Any] = {

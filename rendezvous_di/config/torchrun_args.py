@@ -4,10 +4,13 @@
 1.3 s): a typo must fail in milliseconds, not after torch's import and a
 store. To find the rendezvous flags, ``--nproc-per-node`` and the training
 script in ``argv`` we need to know which of torchrun's options take a value;
-this table says so for torch 2.13's parser (a test compares it with torch's
-own ``get_args_parser()``). Only option names and arity are mirrored: every
-value is a string here, and torch's parser still parses ``argv`` afterwards,
-with its own types, choices and ``PET_*`` defaults.
+this table says so for the union of the parsers of the torch releases we
+support (a test compares it with the installed torch's own ``get_args_parser()``:
+every option torch has is here with its arity, and what is here beyond it is
+in `NOT_IN_EVERY_TORCH`). An option the installed torch lacks passes the
+mirror and is refused by torch's parser, as torchrun refuses it. Only option
+names and arity are mirrored: every value is a string here, and torch's parser
+still parses ``argv`` afterwards, with its own types, choices and ``PET_*`` defaults.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ VALUE_OPTIONS: tuple[tuple[str, ...], ...] = (
     ("--numa-binding", "--numa_binding"),
     ("--signals-to-handle", "--signals_to_handle"),
     ("--shutdown-timeout", "--shutdown_timeout"),
+    ("--log-line-prefix-template", "--log_line_prefix_template"),
+    ("--print-completion", "--print_completion"),
 )
 """torchrun's options that take one value, with every spelling torch's parser accepts."""
 
@@ -56,8 +61,25 @@ FLAG_OPTIONS: tuple[tuple[str, ...], ...] = (
 )
 """torchrun's options that take no value (torch reads their PET_* twin as 0 or 1)."""
 
-NO_ENV_TWIN = ("--logs-specs", "--numa-binding")
+NO_ENV_TWIN = ("--logs-specs", "--numa-binding", "--print-completion")
 """torchrun's options that torch's parser reads no ``PET_*`` variable for (a test checks it)."""
+
+NOT_IN_EVERY_TORCH: dict[str, str] = {
+    "--event-log-handler": "not in torch 2.6.0",
+    "--duplicate-stdout-filters": "not in torch 2.6.0",
+    "--duplicate-stderr-filters": "not in torch 2.6.0",
+    "--numa-binding": "not in torch 2.6.0",
+    "--signals-to-handle": "not in torch 2.6.0",
+    "--shutdown-timeout": "not in torch 2.6.0",
+    "--virtual-local-rank": "not in torch 2.6.0",
+    "--log-line-prefix-template": "new in torch 2.14 (not in 2.13.0)",
+    "--print-completion": "new in torch 2.14 (not in 2.13.0)",
+}
+"""Mirrored options some supported torch lacks, as measured on 2.6.0, 2.13.0 and 2.14.1."""
+
+EXITS_EARLY = ("--print-completion",)
+"""Options after which torch's parser prints something and exits, like ``--help``:
+no training script is needed, and nothing is validated or started."""
 
 TYPES: dict[str, Callable[[str], object]] = {
     "--max-restarts": int,
@@ -91,6 +113,13 @@ def mirror_parser(
     if error is not None:
         parser.error = error  # type: ignore[method-assign,assignment]
     return parser
+
+
+def exits_early(mirror: argparse.Namespace) -> bool:
+    """``--help`` or `EXITS_EARLY`: torch's parser answers and exits; nothing else happens."""
+    return bool(mirror.help) or any(
+        getattr(mirror, flag[2:].replace("-", "_"), None) is not None for flag in EXITS_EARLY
+    )
 
 
 def parse_mirror(
