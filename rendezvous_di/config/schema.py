@@ -38,26 +38,6 @@ DEFAULT_BACKEND = "c10d"
 SCHEDULERS = ("auto", "none", "slurm", "kubeflow")
 """The ``scheduler`` key's values (the public contract); used once the key is a setting."""
 
-REFERENCE: Json = {
-    "type": "string",
-    "pattern": ENV_REFERENCE.pattern,
-    "description": "${VAR} or ${VAR:default}: expanded from the environment when read",
-}
-
-_SPACE = r"\s*"
-INTEGER_TEXT = r"^\s*[+-]?[0-9](_?[0-9])*\s*$"
-"""What ``int()`` takes after the loader's ``[+-]?[0-9][0-9_]*`` check (single underscores)."""
-NUMBER_TEXT = (
-    r"^\s*[+-]?([0-9](_?[0-9])*(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)"
-    r"([eE][+-]?[0-9](_?[0-9])*)?\s*$"
-)
-"""A finite number as ``float()`` reads it (``inf`` and ``nan`` are refused by the loader)."""
-POSITIVE_TEXT = r"^\s*\+?(0_?)*[1-9](_?[0-9])*\s*$"
-NNODES_TEXT = r"^\s*0*[1-9][0-9]*\s*(:\s*0*[1-9][0-9]*\s*)?$"
-ONE_TEXT = r"^\s*\+?(0_?)*1\s*$"
-ONE_RANGE_TEXT = r"^\s*0*1\s*(:\s*0*1\s*)?$"
-RANK_TEXT = rf"^\s*(\+?[0-9]{{1,{MAX_DIGITS}}}|-0{{1,{MAX_DIGITS}}})\s*$"
-
 
 def any_case(words: Sequence[str]) -> str:
     """A pattern matching one of ``words`` in any case, padded by blanks.
@@ -70,7 +50,36 @@ def any_case(words: Sequence[str]) -> str:
             f"[{c.lower()}{c.upper()}]" if c.lower() != c.upper() else re.escape(c) for c in word
         )
 
-    return f"^{_SPACE}({'|'.join(letters(w) for w in words)}){_SPACE}$"
+    return rf"^\s*({'|'.join(letters(w) for w in words)})\s*$"
+
+
+DEFINITIONS: Json = {
+    "reference": {
+        "type": "string",
+        "pattern": ENV_REFERENCE.pattern,
+        "description": "${VAR} or ${VAR:default}: expanded from the environment when read",
+    },
+    "boolean-word": {
+        "type": "string",
+        "pattern": any_case(TRUE_WORDS + FALSE_WORDS),
+        "description": "one of torch's boolean words, in any case",
+    },
+}
+"""Fragments the schema refers to more than once (``$defs``)."""
+REFERENCE: Json = {"$ref": "#/$defs/reference"}
+
+INTEGER_TEXT = r"^\s*[+-]?[0-9](_?[0-9])*\s*$"
+"""What ``int()`` takes after the loader's ``[+-]?[0-9][0-9_]*`` check (single underscores)."""
+NUMBER_TEXT = (
+    r"^\s*[+-]?([0-9](_?[0-9])*(\.([0-9](_?[0-9])*)?)?|\.[0-9](_?[0-9])*)"
+    r"([eE][+-]?[0-9](_?[0-9])*)?\s*$"
+)
+"""A finite number as ``float()`` reads it (``inf`` and ``nan`` are refused by the loader)."""
+POSITIVE_TEXT = r"^\s*\+?(0_?)*[1-9](_?[0-9])*\s*$"
+NNODES_TEXT = r"^\s*0*[1-9][0-9]*\s*(:\s*0*[1-9][0-9]*\s*)?$"
+ONE_TEXT = r"^\s*\+?(0_?)*1\s*$"
+ONE_RANGE_TEXT = r"^\s*0*1\s*(:\s*0*1\s*)?$"
+RANK_TEXT = rf"^\s*(\+?[0-9]{{1,{MAX_DIGITS}}}|-0{{1,{MAX_DIGITS}}})\s*$"
 
 
 def one_of_text(branches: Sequence[Json], description: str | None = None, **extra: Any) -> Json:
@@ -88,7 +97,7 @@ def boolean(description: str | None = None, default: Any = None) -> Json:
         [
             {"type": "boolean"},
             {"enum": [0, 1]},
-            {"type": "string", "pattern": any_case(TRUE_WORDS + FALSE_WORDS)},
+            {"$ref": "#/$defs/boolean-word"},
         ],
         description,
         default=default,
@@ -228,7 +237,7 @@ def _present(key: str, value: Json | None = None) -> Json:
     condition: Json = {"not": {"type": "null"}}
     if value is not None:
         condition = {"allOf": [condition, value]}
-    return {"required": [key], "properties": {key: condition}}
+    return {"type": "object", "required": [key], "properties": {key: condition}}
 
 
 def _absent(key: str) -> Json:
@@ -307,7 +316,10 @@ def file_schema(
         raise ValueError(f"no value schema for settings key {missing[0]!r}")
     rules: list[Json] = [
         {
-            "not": {"anyOf": [{"required": ["nnodes", k]} for k in ("min_nodes", "max_nodes")]},
+            "not": {
+                "type": "object",
+                "anyOf": [{"required": ["nnodes", k]} for k in ("min_nodes", "max_nodes")],
+            },
             "description": "give either nnodes or min_nodes/max_nodes, not both",
         }
     ]
@@ -337,6 +349,7 @@ def file_schema(
             "properties": {key: _nullable(values[key]) for key in keys},
             "additionalProperties": False,
             "allOf": rules,
+            "$defs": DEFINITIONS,
         }
     )
     return schema
