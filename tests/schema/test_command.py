@@ -1,4 +1,4 @@
-"""``rendezvous-di schema``: stable JSON on stdout or in a file, exit 2 on bad input, --container."""
+"""``rendezvous-di schema``: stable JSON on stdout or in a file, exit 2 on bad input, platforms."""
 
 from __future__ import annotations
 
