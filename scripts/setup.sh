@@ -22,6 +22,11 @@ if ! command -v openssl >/dev/null 2>&1; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq openssl >/dev/null
 fi
+# The completion tests load `rendezvous-di completion zsh` into a real zsh (2.5 MB).
+if ! command -v zsh >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq zsh >/dev/null
+fi
 # The multi-host tests build test hosts from network namespaces with iproute2.
 if ! command -v ip >/dev/null 2>&1; then
   as_root apt-get update -qq

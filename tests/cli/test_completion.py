@@ -4,14 +4,15 @@ The script is run the way argcomplete's shell code runs it (``_ARGCOMPLETE=1``,
 ``COMP_LINE``, ``COMP_POINT``, bash's ``COMP_WORDBREAKS``; the answer on fd 8 or
 in ``_ARGCOMPLETE_STDOUT_FILENAME``), and the shell code that ``rendezvous-di
 completion bash`` prints is sourced into ``bash --norc`` and called as bash
-calls it. zsh is not installed on the test machines: its code is argcomplete's
-own, the same protocol, and only checked to be printed.
+calls it; the zsh code is loaded into an interactive zsh on a pseudo-terminal
+(``tests/support/zsh_complete.zsh``) and a Tab typed.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -217,6 +218,25 @@ def test_real_bash_completes_subcommands_flags_backends_and_conf_keys() -> None:
     etcd_v3 = ["rendezvous-di", "run", "--rdzv-backend", "etcd-v3", "--rdzv-conf"]
     assert bash_complete([*etcd_v3, "protocol=ht"]) == ["http", "https"]
     assert bash_complete([*etcd_v3, "protocol=https,lease_t"]) == ["https,lease_ttl="]
+
+
+def zsh_complete(line: str) -> list[str]:
+    """What zsh's completion system offers after ``line`` and a Tab, in order, once each."""
+    require(shutil.which("zsh") is not None, "zsh is installed (scripts/setup.sh installs it)")
+    capture = REPO / "tests" / "support" / "zsh_complete.zsh"
+    path = f"{_script().parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    done = run_process(["zsh", "-f", str(capture), line], env={"PATH": path}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return list(dict.fromkeys(item for item in done.stdout.splitlines() if item))
+
+
+def test_real_zsh_completes_subcommands_flags_backends_and_conf_keys() -> None:
+    assert zsh_complete("rendezvous-di c") == ["config", "check", "completion"]
+    assert zsh_complete("rendezvous-di run --nproc") == ["--nproc-per-node", "--nproc_per_node"]
+    assert zsh_complete("rendezvous-di run --rdzv-backend etcd-") == ["etcd-v2", "etcd-v3"]
+    line = "rendezvous-di run --rdzv-backend etcd-v3 --rdzv-conf lea"
+    assert zsh_complete(line) == ["lease_ttl="]
+    assert zsh_complete("rendezvous-di run --profile static --rdzv-conf ") == ["rank=", "timeout="]
 
 
 def test_completion_command_prints_shell_code() -> None:
