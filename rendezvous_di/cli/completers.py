@@ -83,6 +83,8 @@ def _completer(action: argparse.Action) -> Completer | None:
         return conf_keys
     if "--profile" in flags:
         return profile_names
+    if "--scheduler" in flags:
+        return schedulers
     return None
 
 
@@ -91,6 +93,13 @@ def profile_names(prefix: str, **_: Any) -> list[str]:
     from ..config.profiles import profile_names as names
 
     return [name for name in names() if name.startswith(prefix)]
+
+
+def schedulers(prefix: str, **_: Any) -> list[str]:
+    """``--scheduler``: its choices (checked with the settings, so argparse has none)."""
+    from ..config.schema import SCHEDULERS
+
+    return [name for name in SCHEDULERS if name.startswith(prefix)]
 
 
 def backend_names(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:

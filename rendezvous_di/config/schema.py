@@ -36,7 +36,8 @@ DEFAULT_BACKEND = "c10d"
 """The backend of a file that names none, on one node (`rendezvous_di.config.settings`)."""
 
 SCHEDULERS = ("auto", "none", "slurm", "kubeflow")
-"""The ``scheduler`` key's values (the public contract); used once the key is a setting."""
+"""The ``scheduler`` key's values (the public contract), read in any case; its value schema is
+used once ``scheduler`` is one of `KEYS`."""
 
 
 def any_case(words: Sequence[str]) -> str:
@@ -213,9 +214,8 @@ def key_schemas(backends: Sequence[str]) -> dict[str, Json]:
         "node_rank": integer(0, None, _help("node_rank"), text=RANK_TEXT),
         "master_addr": {"type": "string", "pattern": r"\S", "description": _help("master_addr")},
         "master_port": integer(0, MAX_PORT, _help("master_port"), text=RANK_TEXT),
-        "scheduler": one_of_text(
-            [{"enum": list(SCHEDULERS)}],
-            "the scheduler whose job values sit under this file: auto detects it",
+        "scheduler": choice(
+            SCHEDULERS, "the scheduler whose job values sit under this file: auto detects it"
         ),
     }
 
