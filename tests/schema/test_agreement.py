@@ -81,6 +81,11 @@ REFUSED = {
     "a null option value": "conf:\n  join_timeout: ~\n",
 }
 
+if "scheduler" in KEYS:  # the scheduler source's key (issue 14), once it is a setting
+    ACCEPTED["a scheduler in any case"] = "scheduler: ' None '\n"
+    ACCEPTED["scheduler detection"] = "scheduler: auto\n"
+    REFUSED["a scheduler not offered"] = "scheduler: pbs\n"
+
 
 def loader_accepts(settings_of: Any, text: str) -> bool:
     try:
