@@ -74,6 +74,8 @@ REFUSED = {
     "another backend's option": "backend: etcd-v3\nconf:\n  store_type: tcp\n",
     "a port past 65535": "master_port: 70000\n",
     "a negative node rank": "node_rank: -1\n",
+    "a node rank with two signs": 'node_rank: "+-3"\nnnodes: 2\n',
+    "a port in superscript digits": 'master_port: "\u00b2"\n',
     "an empty run id": 'run_id: ""\n',
     "a list at the top": "- backend\n- c10d\n",
     "a list of options": "conf: [a, b]\n",
