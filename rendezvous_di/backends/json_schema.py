@@ -9,7 +9,9 @@ key through, as torch does.
 A plugin's options are an attribute of its creator, known once it is loaded:
 `served_options` loads the plugins that serve selectable names in one child
 process (`rendezvous_di.plugins.isolation`), never in this one, so neither torch
-nor a plugin is imported here.
+nor a third-party plugin is imported here. This distribution's own plugin
+(etcd-v3) is read here: its entry point's module imports neither torch nor a
+client, and a child would cost a torch import (about 1.3 s) for our own code.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from .options import OptionSchema, OptionSpec, declared_schema
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
+    from ..plugins.loader import PluginLoader
 
 Json = dict[str, Any]
 OWN = "rendezvous_di."
@@ -70,12 +73,12 @@ def served_options(
     """The options of each selectable name (or of ``names``), as whoever serves it declares.
 
     Built-ins and backends declared in code answer from their descriptions; a
-    plugin's options are read by loading it in a child process (this
-    distribution's own, etcd-v3, in this one: it imports no torch) (a plugin that
-    fails to load, or declares none, passes its options through: None).
+    plugin's options are read by loading it in a child process, this
+    distribution's own in this one. A plugin that fails to load, or declares
+    none, passes its options through: None.
     """
     from ..plugins.isolation import loading_in_a_child
-    from ..plugins.loader import PluginLoader, load_all
+    from ..plugins.loader import load_all
     from .builtin import BUILTIN_BACKENDS
     from .catalog import Catalog, fixed_description
 
@@ -92,12 +95,12 @@ def served_options(
         decision = slot.decide(policy)
         if decision.kind == "builtin":
             found[name] = BUILTIN_BACKENDS[name].schema
-        elif decision.kind == "plugin" and decision.loaders[0].spec.value.startswith(OWN):
-            # A plugin of this distribution (etcd-v3): its entry point's module is ours and
-            # imports neither torch nor a client, so it is read here, in milliseconds.
-            found[name] = declared_schema(name, decision.loaders[0].spec.entry_point.load()())
         elif decision.kind == "plugin":
-            loaders[name] = decision.loaders[0]
+            own = _own_options(name, decision.loaders[0])
+            if own is None:
+                loaders[name] = decision.loaders[0]
+            else:
+                found[name] = own
         # otherwise nobody may serve the name (denied, a conflict): it is not selectable
     if loaders:
         with loading_in_a_child():
@@ -107,6 +110,13 @@ def served_options(
             # A declared schema always holds torch's launcher ``timeout``: none means none declared.
             found[name] = OptionSchema(name, options) if options else None
     return {name: found[name] for name in sorted(found)}
+
+
+def _own_options(name: str, loader: PluginLoader) -> OptionSchema | None:
+    """The options of a plugin of this distribution (etcd-v3), read here; None for others."""
+    if not loader.spec.value.startswith(OWN):
+        return None
+    return declared_schema(name, loader.spec.entry_point.load()())
 
 
 def settings_file_schema(container: Any) -> Json:
