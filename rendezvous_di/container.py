@@ -22,6 +22,8 @@ class RendezvousContainer(containers.DeclarativeContainer):
 
     Attributes:
         config_file: path of a YAML file with the settings keys (lowest precedence).
+        config_key: a dotted key of that file the settings sit under (a platform's
+            own YAML, ``rendezvous``); None: the file is ours, the keys at its top.
         environ: where PET_* variables are read; override with ``{}`` to ignore them.
         config: explicit values: ``backend``, ``endpoint``, ``run_id``,
             ``min_nodes``/``max_nodes`` or ``nnodes``, ``local_addr``, ``conf``, ``plugins``.
@@ -49,13 +51,19 @@ class RendezvousContainer(containers.DeclarativeContainer):
     instance_type = RendezvousDynamicContainer
 
     config_file: providers.Provider[str | os.PathLike[str] | None] = providers.Object(None)
+    config_key: providers.Provider[str | None] = providers.Object(None)
     environ = providers.Object(os.environ)
     config = providers.Configuration()
     flags: providers.Provider[dict[str, object] | None] = providers.Object(None)
 
     # What each source says, lowest precedence first (config.sources.read_layers).
     layers = providers.Callable(
-        sources.read_layers, config_file=config_file, environ=environ, config=config, flags=flags
+        sources.read_layers,
+        config_file=config_file,
+        environ=environ,
+        config=config,
+        flags=flags,
+        config_key=config_key,
     )
 
     fresh_run_id = providers.ThreadSafeSingleton(fresh_run_id)
