@@ -158,6 +158,9 @@ def _container(parsed_args: argparse.Namespace) -> Any:
     config = getattr(parsed_args, "config", None)
     if config:
         container.config_file.override(config)
+        key = getattr(parsed_args, "config_key", None)
+        if key:
+            container.config_key.override(key)
     flags = {}
     for option in TORCHRUN_OPTIONS:
         if option.key == "conf":

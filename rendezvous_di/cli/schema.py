@@ -4,6 +4,7 @@ Printed as JSON with a stable key order and a trailing newline, so a checked-in
 copy changes only when the settings or a backend's options do. The backends are
 the container's (``--container``), under its plugin policy (``--config``'s
 ``plugins`` block); a plugin's options are read by loading it in a child process.
+With ``--config-key KEY`` the settings sit under KEY of a platform's own file.
 """
 
 from __future__ import annotations
@@ -38,11 +39,16 @@ def render(schema: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     from ..backends.json_schema import settings_file_schema
-    from ..errors import ConfigError
+    from ..errors import ConfigError, quote
 
     if args.output == "":
         raise ConfigError("--output", "", "the path is empty; expected a file to write")
-    text = render(settings_file_schema(container_for(args, {})))
+    key = args.config_key
+    if key is not None and (not key.strip() or any(not p.strip() for p in key.split("."))):
+        raise ConfigError("--config-key", key, f"{quote(key)} is not a dotted key (an empty part)")
+    if args.config is None:
+        args.config_key = None  # no file to read a policy from: KEY shapes the schema only
+    text = render(settings_file_schema(container_for(args, {}), under=key))
     if args.output is None:
         sys.stdout.write(text)
         return 0

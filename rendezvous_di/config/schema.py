@@ -295,11 +295,15 @@ def default_backend_rules(conf: Mapping[str, Json | None]) -> list[Json]:
     ]
 
 
+META = ("$schema", "$id", "title", "description", "$comment")
+
+
 def file_schema(
     conf: Mapping[str, Json | None],
     *,
     keys: Sequence[str] = KEYS,
     comment: str | None = None,
+    under: str | None = None,
 ) -> Json:
     """The JSON Schema of a settings file.
 
@@ -308,6 +312,8 @@ def file_schema(
             mapping, or None when its options pass through unchecked.
         keys: the settings keys a file may hold.
         comment: a ``$comment`` (what generated it, and where).
+        under: the dotted key the settings sit under (``--config-key``: a
+            platform's own YAML, whose other keys are its own business).
     """
     names = sorted(conf)
     values = key_schemas(names)
@@ -352,4 +358,16 @@ def file_schema(
             "$defs": DEFINITIONS,
         }
     )
-    return schema
+    return schema if under is None else nested(schema, under)
+
+
+def nested(schema: Json, key: str) -> Json:
+    """``schema`` as the value at the dotted ``key`` of a larger file, which must hold it."""
+    meta = {k: schema[k] for k in META if k in schema}
+    body: Json = {k: v for k, v in schema.items() if k not in META and k != "$defs"}
+    for part in reversed(key.split(".")):
+        body = {"type": "object", "required": [part], "properties": {part: body}}
+    meta["description"] = f"A YAML file with the rendezvous-di settings under {key}: " + (
+        meta.get("description", "")
+    )
+    return {**meta, **body, "$defs": schema["$defs"]}

@@ -126,6 +126,10 @@ def test_conf_keys_of_the_backend_the_settings_choose(tmp_path: Path) -> None:
     assert complete("rendezvous-di config --rdzv-conf ti", env={"PET_RDZV_BACKEND": "etcd"}) == [
         "timeout="
     ]
+    platform = tmp_path / "platform.yaml"
+    platform.write_text("cluster: a\nplatform:\n  rendezvous:\n    backend: static\n")
+    line = f"rendezvous-di config --config {platform} --config-key platform.rendezvous --rdzv-conf "
+    assert complete(line) == ["rank=", "timeout="]
     # No backend, several nodes: torchrun's static, as the settings resolve it.
     assert complete("rendezvous-di run --nnodes 2 --rdzv-conf ") == ["rank=", "timeout="]
     assert "join_timeout=" in complete("rendezvous-di run --nnodes 1 --rdzv-conf ")

@@ -72,3 +72,49 @@ def test_bad_flags_exit_2_with_one_error_line(tmp_path: Path) -> None:
     _refused(["schema", "--config", str(tmp_path / "missing.yaml")], "missing.yaml")
     _refused(["schema", "--profile", "nosuch"], "nosuch")
     _refused(["schema", "--container", "no_such_module:Nothing"], "no_such_module")
+
+
+PLATFORM_FILE = """\
+cluster: a
+platform:
+  nproc_per_node: 8
+  rendezvous:
+    backend: c10d
+    endpoint: h:29400
+    conf:
+      join_timeout: {timeout}
+"""
+
+
+def test_config_key_describes_a_platform_s_file(tmp_path: Path) -> None:
+    """With ``--config-key``, the settings sit under that key; the platform's keys are its own."""
+    from rendezvous_di import ConfigError, RendezvousContainer
+    from tests.schema.conftest import as_an_editor_reads
+
+    done = run_cli(["schema", "--config-key", "platform.rendezvous"])
+    assert done.returncode == 0, done.stderr
+    validator = Draft202012Validator(json.loads(done.stdout))
+    for text, accepted in [
+        (PLATFORM_FILE.format(timeout=60), True),
+        (PLATFORM_FILE.format(timeout="soon"), False),
+        (PLATFORM_FILE.format(timeout=60).replace("join_timeout", "join_timout"), False),
+        ("cluster: a\nplatform:\n  nproc_per_node: 8\n", False),
+    ]:
+        path = tmp_path / "platform.yaml"
+        path.write_text(text)
+        container = RendezvousContainer()
+        container.environ.override({})
+        container.config_file.override(str(path))
+        container.config_key.override("platform.rendezvous")
+        try:
+            container.settings()
+        except ConfigError:
+            loader = False
+        else:
+            loader = True
+        assert (loader, validator.is_valid(as_an_editor_reads(text))) == (accepted, accepted), text
+    # The same key with the file: its plugins policy is read from under the key.
+    path.write_text(PLATFORM_FILE.format(timeout=60))
+    with_file = run_cli(["schema", "--config", str(path), "--config-key", "platform.rendezvous"])
+    assert with_file.stdout == done.stdout
+    _refused(["schema", "--config-key", "a..b"], "--config-key", "a..b")
