@@ -267,3 +267,37 @@ def test_other_commands_never_import_argcomplete() -> None:
         imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
         assert "rendezvous_di.cli" in imported
         assert not {m for m in imported if m.startswith("argcomplete")}, command
+
+
+def test_global_completion_finds_the_marker() -> None:
+    """argcomplete's global completion (activate-global-python-argcomplete) completes only
+    console scripts whose module carries PYTHON_ARGCOMPLETE_OK in its first 1024 bytes."""
+    done = run_process([sys.executable, "-m", "argcomplete._check_console_script", str(_script())])
+    assert done.returncode == 0, done.stderr
+
+
+def test_scheduler_choices() -> None:
+    """``--scheduler`` checks its value with the settings (argparse has no choices to offer)."""
+    from rendezvous_di.cli.completers import schedulers
+
+    assert schedulers(prefix="") == ["auto", "none", "slurm", "kubeflow"]
+    assert schedulers(prefix="k") == ["kubeflow"]
+
+
+def test_every_rendezvous_flag_has_its_completer() -> None:
+    import argparse
+
+    from rendezvous_di.cli.completers import backend_names, completion_parser, conf_keys
+
+    parser = completion_parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in commands.choices.items():
+        by_flag = {flag: a for a in command._actions for flag in a.option_strings}
+        if "--rdzv-backend" in by_flag:
+            assert by_flag["--rdzv-backend"].completer is backend_names, name  # type: ignore[attr-defined]
+            assert by_flag["--rdzv-conf"].completer is conf_keys, name  # type: ignore[attr-defined]
+    assert {"backends", "config", "check", "run"} <= {
+        name
+        for name, c in commands.choices.items()
+        if any("--rdzv-conf" in a.option_strings for a in c._actions)
+    }
