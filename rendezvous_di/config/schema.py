@@ -80,6 +80,11 @@ POSITIVE_TEXT = r"^\s*\+?(0_?)*[1-9](_?[0-9])*\s*$"
 NNODES_TEXT = r"^\s*0*[1-9][0-9]*\s*(:\s*0*[1-9][0-9]*\s*)?$"
 ONE_TEXT = r"^\s*\+?(0_?)*1\s*$"
 ONE_RANGE_TEXT = r"^\s*0*1\s*(:\s*0*1\s*)?$"
+_CONF_ITEM = r"(\s*|[^=,]*[^=,\s][^=,]*=[^,]*[^,\s][^,]*)"
+_CONF_LIST = rf"{_CONF_ITEM}(,{_CONF_ITEM})*"
+CONF_TEXT = rf"^({_CONF_LIST}|\s*'{_CONF_LIST}'\s*|\s*\"{_CONF_LIST}\"\s*)$"
+"""torchrun's ``k1=v1,k2=v2`` (`rendezvous_di.config.torchrun.parse_conf`): each item a key
+and a value, blanks around them and empty items ignored, the whole maybe in quote marks."""
 RANK_TEXT = rf"^\s*(\+?[0-9]{{1,{MAX_DIGITS}}}|-0{{1,{MAX_DIGITS}}})\s*$"
 
 
@@ -207,6 +212,7 @@ def key_schemas(backends: Sequence[str]) -> dict[str, Json]:
         "local_addr": text(_help("local_addr"), min_length=1),
         "conf": {
             "type": ["object", "string"],
+            "pattern": CONF_TEXT,  # a pattern constrains only text: the mapping is per backend
             "description": "the backend's options: a mapping, or torchrun's k1=v1,k2=v2 text",
         },
         "plugins": plugins,

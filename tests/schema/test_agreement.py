@@ -38,6 +38,9 @@ ACCEPTED = {
     "plugins block": 'plugins:\n  autoload: "N"\n  allow: "a,b"\n  deny: [x]\n',
     "etcd-v3 options": "backend: etcd-v3\nconf:\n  lease_ttl: 30\n  protocol: Http\n",
     "torchrun's conf text": 'conf: "join_timeout=60,read_timeout=30"\n',
+    "conf text quoted, with blanks and an empty item": (
+        "conf: \"'join_timeout = 60, ,read_timeout=30,'\"\n"
+    ),
     "static with its rank as text": (
         'backend: static\nendpoint: "h:29500"\nnnodes: 2\nconf:\n  rank: "0"\n'
     ),
@@ -79,6 +82,9 @@ REFUSED = {
     "an empty run id": 'run_id: ""\n',
     "a list at the top": "- backend\n- c10d\n",
     "a list of options": "conf: [a, b]\n",
+    "conf text without a value": 'conf: "join_timeout"\n',
+    "conf text without a key": 'conf: "=60"\n',
+    "conf text with an empty value": 'conf: "join_timeout= ,read_timeout=3"\n',
     "standalone that is not a boolean": "standalone: perhaps\n",
     "a null option value": "conf:\n  join_timeout: ~\n",
 }
