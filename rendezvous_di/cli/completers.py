@@ -184,7 +184,7 @@ def _chosen_backend(container: Any, parsed_args: argparse.Namespace) -> str:
     """The backend the settings name, read from the layers: no plugin is loaded to validate."""
     from ..config.layers import merge
     from ..config.master import STATIC, defaults_to_static
-    from ..config.schema import DEFAULT_BACKEND
+    from ..config.settings import DEFAULT_BACKEND
     from ..config.torchrun import MASTER_KEYS
 
     values = merge(container.layers()).values

@@ -25,6 +25,7 @@ from typing import Any
 from .layers import KEYS
 from .master import MAX_PORT, STATIC
 from .policy import PLUGIN_KEYS
+from .settings import DEFAULT_BACKEND
 from .torchrun import MAX_DIGITS, TORCHRUN_OPTIONS
 from .values import ENV_REFERENCE, FALSE_WORDS, MAX_INTEGER, TRUE_WORDS
 
@@ -32,8 +33,6 @@ Json = dict[str, Any]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:rendezvous-di:config-file"
-DEFAULT_BACKEND = "c10d"
-"""The backend of a file that names none, on one node (`rendezvous_di.config.settings`)."""
 
 SCHEDULERS = ("auto", "none", "slurm", "kubeflow")
 """The ``scheduler`` key's values (the public contract), read in any case; its value schema is
