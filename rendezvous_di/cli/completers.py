@@ -27,6 +27,8 @@ from ..config.torchrun_args import FLAG_OPTIONS, TYPES, VALUE_OPTIONS
 from ..config.values import FALSE_WORDS, TRUE_WORDS
 
 Completer = Callable[..., Iterable[str]]
+PLUGIN_SECONDS = 10.0
+"""How long a key press may wait for a plugin to load (in a child) for its options."""
 
 
 def complete() -> None:
@@ -128,8 +130,11 @@ def conf_keys(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[st
         container = _container(parsed_args)
         backend = _chosen_backend(container, parsed_args)
         from ..backends.json_schema import served_options
+        from ..backends.probing import Deadline
 
-        schema = served_options(container, _policy(container), [backend]).get(backend)
+        policy = _policy(container)
+        deadline = Deadline(PLUGIN_SECONDS)
+        schema = served_options(container, policy, [backend], deadline=deadline).get(backend)
     except Exception:
         return []
     if schema is None:

@@ -15,9 +15,11 @@ import sys
 from typing import Any
 
 from .common import add_shared_flags, container_for
+from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 
 NAME = "schema"
 HELP = "print the JSON Schema (draft 2020-12) of the settings file, for editors"
+DEFAULT_TIMEOUT = 60.0
 
 
 def add_parser(commands: Any) -> None:
@@ -28,6 +30,7 @@ def add_parser(commands: Any) -> None:
         metavar="FILE",
         help="write the schema to FILE instead of standard output",
     )
+    add_timeout_flag(parser, DEFAULT_TIMEOUT, "loading plugins to read their options")
     add_shared_flags(parser)
     parser.set_defaults(command_main=main)
 
@@ -39,7 +42,8 @@ def render(schema: dict[str, Any]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     from ..backends.json_schema import settings_file_schema
-    from ..errors import ConfigError, quote
+    from ..backends.probing import Deadline, ProbeTimeout
+    from ..errors import ConfigError, one_line, quote
 
     if args.output == "":
         raise ConfigError("--output", "", "the path is empty; expected a file to write")
@@ -48,7 +52,14 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError("--config-key", key, f"{quote(key)} is not a dotted key (an empty part)")
     if args.config is None:
         args.config_key = None  # no file to read a policy from: KEY shapes the schema only
-    text = render(settings_file_schema(container_for(args, {}), under=key))
+    container = container_for(args, {})
+    try:
+        schema = settings_file_schema(container, under=key, deadline=Deadline(args.timeout))
+    except ProbeTimeout as error:  # a plugin whose import hangs: killed with its child, named
+        sys.stderr.write(f"error: {one_line(str(error))}\n")
+        sys.stderr.write(SLOW_PLUGIN_FIX)
+        return 1
+    text = render(schema)
     if args.output is None:
         sys.stdout.write(text)
         return 0

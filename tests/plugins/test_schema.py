@@ -12,6 +12,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from tests.support.plugin_dists import IMPORT_DELAY_ENV
 from tests.support.procs import run_cli
 
 Env = Callable[..., dict[str, str]]
@@ -58,3 +59,16 @@ def test_a_plugin_s_options_are_completed(pythonpath: Env, tmp_path: Any) -> Non
         "fast",
         "safe",
     ]
+
+
+def test_a_plugin_whose_import_hangs_is_killed_at_the_timeout(pythonpath: Env) -> None:
+    """``schema --timeout S`` bounds loading plugins, as ``backends --load`` does: exit 1, named."""
+    env = pythonpath("rdzv-tuned", **{IMPORT_DELAY_ENV: "600"})
+    done = run_cli(["schema", "--timeout", "3"], env=env, timeout=300)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    first = done.stderr.splitlines()[0]
+    assert first.startswith("error:")
+    assert "tuned" in first
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert run_cli(["schema", "--timeout", "0"]).returncode == 2
