@@ -4,6 +4,7 @@ A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place
 ``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
 ``benchmark-results``, ``rendezvous-scale``, ``compat-matrix`` (the ``make compat``
 records in ``docs/compat-results/``) and ``changelog`` (CHANGELOG.md, kept once at the top).
+The site also gets ``config.schema.json``, what ``rendezvous-di schema`` prints.
 """
 
 from __future__ import annotations
@@ -177,6 +178,28 @@ GENERATORS = {
     "changelog": changelog,
     "version": version,
 }
+
+
+SCHEMA_FILE = "config.schema.json"
+
+
+def settings_schema() -> str:
+    """``rendezvous-di schema`` as it prints it: the published copy is the command's output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "rendezvous_di", "schema"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return done.stdout
+
+
+def on_files(files: Any, config: Any, **_: Any) -> Any:
+    from mkdocs.structure.files import File
+
+    files.append(File.generated(config, SCHEMA_FILE, content=settings_schema()))
+    return files
 
 
 def on_config(config: Any, **_: Any) -> Any:

@@ -22,6 +22,11 @@ if ! command -v openssl >/dev/null 2>&1; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq openssl >/dev/null
 fi
+# The completion tests load `rendezvous-di completion zsh` into a real zsh (2.5 MB).
+if ! command -v zsh >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq zsh >/dev/null
+fi
 # The multi-host tests build test hosts from network namespaces with iproute2.
 if ! command -v ip >/dev/null 2>&1; then
   as_root apt-get update -qq
@@ -34,4 +39,9 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q "torch==2.13.0"
 "$VENV/bin/python" -m pip install -q -e ".[dev]"
+# The schema tests ask the YAML language server editors run about files (27 MB, with the
+# machine's Node.js and npm).
+if [ ! -x "$VENV/node/node_modules/.bin/yaml-language-server" ]; then
+  npm install --silent --no-audit --no-fund --prefix "$VENV/node" yaml-language-server@1.25.0 >/dev/null
+fi
 touch "$VENV/.installed"
