@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ...errors import ConfigError, shorten
+from ...errors import ConfigError, quote, shorten
 from ..endpoint import host_port
 from ..layers import Layer, Unresolved
 from . import hostlist
@@ -77,13 +77,11 @@ def read_slurm(environ: Mapping[str, str], port: int = SLURM_PORT) -> Layer:
         for key in ("endpoint", "min_nodes", "max_nodes", "run_id"):
             layer.set(key, Unresolved(_het_error(key, het)), f"slurm {het[0]}")
         return layer
-    _set_run_id(layer, environ)
+    run_id, run_id_source = _run_id(environ)
+    layer.set("run_id", run_id, run_id_source)
     nodes = _nodes(environ)
-    if isinstance(nodes, ConfigError):
-        for key in ("endpoint", "min_nodes", "max_nodes"):
-            layer.set(key, Unresolved(nodes), f"slurm {nodes.source}")
-        return layer
-    layer.set("endpoint", host_port(nodes.first, port), f"slurm {nodes.list_name}")
+    endpoint = nodes.first if isinstance(nodes.first, Unresolved) else host_port(nodes.first, port)
+    layer.set("endpoint", endpoint, f"slurm {nodes.list_name}")
     for key in ("min_nodes", "max_nodes"):
         layer.set(key, nodes.size, f"slurm {nodes.size_name}")
     return layer
@@ -92,93 +90,88 @@ def read_slurm(environ: Mapping[str, str], port: int = SLURM_PORT) -> Layer:
 class Nodes(NamedTuple):
     """The nodes running the agents: the first host, how many, and the variables saying so."""
 
-    first: str
-    size: int
+    first: str | Unresolved
+    size: int | Unresolved
     list_name: str
     size_name: str
 
 
-def _nodes(environ: Mapping[str, str]) -> Nodes | ConfigError:
+def _nodes(environ: Mapping[str, str]) -> Nodes:
     """The job's nodes, or the step's when an ``srun`` step runs on fewer of them."""
     job = _read_nodes(environ, JOB_NODELISTS, JOB_COUNTS)
-    step_list = _get(environ, STEP_NODELIST)
-    if step_list is None:
+    if _get(environ, STEP_NODELIST) is None:
         return job
     step = _read_nodes(environ, (STEP_NODELIST,), (STEP_COUNT,))
-    if isinstance(step, ConfigError) or isinstance(job, ConfigError):
-        return step
     if (step.first, step.size) == (job.first, job.size):
         return job  # the step spans the allocation: name the variables users know
     return step
 
 
 def _read_nodes(
-    environ: Mapping[str, str], list_names: tuple[str, ...], count_names: tuple[str, ...]
-) -> Nodes | ConfigError:
+    environ: Mapping[str, str], list_names: tuple[str, ...], size_names: tuple[str, ...]
+) -> Nodes:
+    """The first host and the node count, each an `Unresolved` error when it cannot be read."""
     list_name = next((n for n in list_names if _get(environ, n) is not None), list_names[0])
-    text = _get(environ, list_name)
-    if text is None:
-        return ConfigError(
-            "endpoint",
-            None,
-            f"{list_name} is not set: the first node of the allocation is unknown",
-            hint=WHAT_TO_DO,
-            source=f"slurm {list_name}",
-        )
+    text = _get(environ, list_name) or ""
+    first: str | Unresolved
+    listed: int | Unresolved
     try:
-        first = hostlist.first_host(text)
-        listed = hostlist.count_hosts(text)
+        first, listed = hostlist.first_host(text), hostlist.count_hosts(text)
     except hostlist.HostlistError as error:
-        return ConfigError(
-            "endpoint",
-            text,
-            f"{list_name} is not a Slurm hostlist: {error}",
-            hint=WHAT_TO_DO,
-            source=f"slurm {list_name}",
+        first = listed = _unresolved(
+            "endpoint", list_name, text, f"is not a Slurm hostlist: {error}"
         )
-    count_name = next((n for n in count_names if _get(environ, n) is not None), None)
-    if count_name is None:
+    size_name = next((n for n in size_names if _get(environ, n) is not None), None)
+    if size_name is None:  # no count given: the list's length is the count
         return Nodes(first, listed, list_name, list_name)
-    count_text = environ[count_name].strip()
-    if not (count_text.isascii() and count_text.isdigit()) or len(count_text) > MAX_DIGITS:
-        return ConfigError(
+    size: int | Unresolved
+    size_text = _get(environ, size_name) or ""
+    if not (size_text.isascii() and size_text.isdigit()) or len(size_text) > MAX_DIGITS:
+        size = _unresolved("nnodes", size_name, size_text, "is not a node count")
+    elif isinstance(listed, int) and int(size_text) != listed:
+        size = _unresolved(
             "nnodes",
-            count_text,
-            f"{count_name} is not a node count",
-            hint=WHAT_TO_DO,
-            source=f"slurm {count_name}",
+            size_name,
+            size_text,
+            f"but {list_name}={shorten(text)} names {listed} node(s)",
         )
-    count = int(count_text)
-    if count != listed:
-        return ConfigError(
-            "nnodes",
-            count_text,
-            f"{count_name}={count} but {list_name}={shorten(text)} names {listed} node(s)",
-            hint=WHAT_TO_DO,
-            source=f"slurm {count_name}",
-        )
-    return Nodes(first, count, list_name, count_name)
+        first = size  # which of the two is wrong is not known: neither is used
+    else:
+        size = int(size_text)
+    return Nodes(first, size, list_name, size_name)
 
 
-def _set_run_id(layer: Layer, environ: Mapping[str, str]) -> None:
+def _run_id(environ: Mapping[str, str]) -> tuple[str | Unresolved, str]:
+    """``SLURM_JOB_ID``, with ``.SLURM_STEP_ID`` inside a step; and its label."""
     job = _get(environ, JOB_ID) or ""
     step_name = next((n for n in STEP_ID if _get(environ, n) is not None), None)
-    step = _get(environ, step_name) if step_name else None
+    step = _get(environ, step_name) if step_name is not None else None
     for name, value in ((JOB_ID, job), (step_name, step)):
         if name is not None and value is not None and not (value.isascii() and value.isdigit()):
-            error = ConfigError(
-                "run_id",
-                value,
-                f"{name} is not a Slurm job or step id",
-                hint=WHAT_TO_DO,
-                source=f"slurm {name}",
-            )
-            layer.set("run_id", Unresolved(error), f"slurm {name}")
-            return
+            return _unresolved("run_id", name, value, "is not a Slurm id"), f"slurm {name}"
     if step is None:
-        layer.set("run_id", job, f"slurm {JOB_ID}")
-    else:
-        layer.set("run_id", f"{job}.{step}", f"slurm {JOB_ID}.{step_name}")
+        return job, f"slurm {JOB_ID}"
+    return f"{job}.{step}", f"slurm {JOB_ID}.{step_name}"
+
+
+HINTS = {
+    "endpoint": "give --rdzv-endpoint HOST:PORT",
+    "nnodes": "give --nnodes N",
+    "run_id": "give --rdzv-id ID",
+}
+
+
+def _unresolved(key: str, name: str, value: str, problem: str) -> Unresolved:
+    """An error naming the variable and its value, with what to give instead."""
+    return Unresolved(
+        ConfigError(
+            key,
+            value,
+            f"{name}={quote(value)} {problem}",
+            hint=f"{HINTS[key]}, or --scheduler none",
+            source=f"slurm {name}",
+        )
+    )
 
 
 def _heterogeneous(environ: Mapping[str, str]) -> tuple[str, str] | None:
