@@ -228,6 +228,16 @@ def test_a_malformed_variable_is_named_with_its_value(
     assert shown in str(caught.value)
 
 
+def test_undecodable_bytes_in_a_variable_are_named_and_shown_escaped() -> None:
+    env = {**SBATCH, "SLURM_JOB_NODELIST": "gpu\udcff1", "SLURM_JOB_NUM_NODES": "1"}
+    with pytest.raises(ConfigError) as caught:
+        settings(env)
+    assert "SLURM_JOB_NODELIST='gpu\\udcff1' is not a Slurm hostlist" in str(caught.value)
+    got = settings({**SBATCH, "SLURM_JOB_ID": "81\udcff"}, flags={"run_id": "given"})
+    assert "SLURM_JOB_ID=81\\udcff" in got.source_of("scheduler")
+    got.source_of("scheduler").encode("utf-8")  # printable
+
+
 def test_a_malformed_value_given_above_does_not_matter() -> None:
     env = {**SBATCH, "SLURM_JOB_NODELIST": "gpu[018-017]"}
     got = settings(env, flags={"endpoint": "head:29400"})
