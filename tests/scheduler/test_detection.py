@@ -286,6 +286,15 @@ def test_pet_beats_the_file_explicit_beats_pet_flags_beat_all(tmp_path: Path) ->
     assert got.endpoint == "gpu017:29400"  # nothing above gave one
 
 
+@pytest.mark.parametrize(
+    "flags", [{"standalone": True}, {"endpoint": "localhost:0"}], ids=["standalone", "port-0"]
+)
+def test_a_store_of_this_nodes_own_makes_a_one_node_job(flags: dict[str, Any]) -> None:
+    got = settings(SRUN, flags=flags)
+    assert (got.endpoint, got.min_nodes, got.max_nodes) == ("localhost:0", 1, 1)
+    assert got.scheduler == "slurm"
+
+
 def test_another_backend_chosen_above_does_not_get_the_c10d_endpoint(tmp_path: Path) -> None:
     file = yaml_file(tmp_path, "backend: etcd-v2\n")
     got = settings(SBATCH, file=file)
