@@ -23,6 +23,8 @@ class RendezvousContainer(containers.DeclarativeContainer):
 
     Attributes:
         config_file: path of a YAML file with the settings keys (lowest precedence).
+        config_key: a dotted key of that file the settings sit under (a platform's
+            own YAML, ``rendezvous``); None: the file is ours, the keys at its top.
         environ: where PET_* variables are read; override with ``{}`` to ignore them.
         config: explicit values: ``backend``, ``endpoint``, ``run_id``,
             ``min_nodes``/``max_nodes`` or ``nnodes``, ``local_addr``, ``conf``, ``plugins``.
@@ -52,6 +54,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
     instance_type = RendezvousDynamicContainer
 
     config_file: providers.Provider[str | os.PathLike[str] | None] = providers.Object(None)
+    config_key: providers.Provider[str | None] = providers.Object(None)
     environ = providers.Object(os.environ)
     config = providers.Configuration()
     flags: providers.Provider[dict[str, object] | None] = providers.Object(None)
@@ -64,6 +67,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
         environ=environ,
         config=config,
         flags=flags,
+        config_key=config_key,
         scheduler=scheduler,
     )
 

@@ -51,8 +51,19 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="FILE", help="YAML file with the settings keys (lowest precedence)"
     )
+    add_config_key_flag(parser)
     add_scheduler_flag(parser)
     add_verbose_flag(parser)
+
+
+def add_config_key_flag(parser: argparse.ArgumentParser) -> None:
+    """``--config-key KEY``: the settings sit under KEY of the ``--config`` file (a platform's)."""
+    parser.add_argument(
+        "--config-key",
+        metavar="KEY",
+        help="read the settings from under KEY of the --config file (a platform's own YAML; "
+        "a dotted path such as platform.rendezvous); the file's other keys are ignored",
+    )
 
 
 def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
@@ -155,6 +166,9 @@ def prepare(
     if getattr(mirror, "config", None):
         container.config_file.override(mirror.config)
         overridden.append(container.config_file)
+    if getattr(mirror, "config_key", None) is not None:
+        container.config_key.override(mirror.config_key)
+        overridden.append(container.config_key)
     container.flags.override(flags)
     try:
         from .preflight import validate_locally

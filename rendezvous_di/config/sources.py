@@ -13,13 +13,13 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..errors import ConfigError, ConfigFileError
+from ..errors import ConfigError, ConfigFileError, quote
 from .layers import KEYS, Layer, check_key, text_key
 from .policy import DISABLE_AUTOLOAD_ENV
 from .schedulers import SCHEDULER_ENV, Detector, SchedulerDetector, stack
 from .torchrun import TORCHRUN_OPTIONS
 from .values import parse_bool
-from .yaml_file import read_settings_file
+from .yaml_file import read_settings_file, settings_under
 
 
 def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") -> Layer:
@@ -47,20 +47,36 @@ def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") ->
 
 
 def from_config_file(
-    path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None = None,
+    key: str | None = None,
 ) -> Layer:
-    """A layer from a YAML file (none when ``path`` is None); ``${VAR}`` is expanded first."""
+    """A layer from a YAML file (none when ``path`` is None); ``${VAR}`` is expanded first.
+
+    With ``key`` (``rendezvous``, ``platform.rendezvous``) the file is a platform's own
+    and the settings sit under that key; its other keys are not ours and are ignored.
+    """
     if path is None:
+        if key is not None:
+            raise ConfigError(
+                "config_key",
+                key,
+                f"{quote(key)} needs a config file to look in",
+                hint="give --config FILE (or --profile NAME)",
+            )
         return Layer()
     name = os.fspath(path)
     data = read_settings_file(name, os.environ if environ is None else environ)
+    if key is not None:
+        data = settings_under(data, key, name)
     if data is None:
         return Layer()
     if not isinstance(data, Mapping):
         raise ConfigFileError(
             name, f"expected a mapping of settings at the top, got {type(data).__name__}"
         )
-    return from_mapping(data, source=f"file {name}")
+    label = f"file {name}" if key is None else f"file {name} under {key}"
+    return from_mapping(data, source=label)
 
 
 def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
@@ -91,6 +107,7 @@ def read_layers(
     environ: Mapping[str, str] | None,
     config: Mapping[str, Any] | None,
     flags: Mapping[str, Any] | None,
+    config_key: str | None = None,
     scheduler: Detector | None = None,
 ) -> tuple[Layer, ...]:
     """Every source's layer, lowest precedence first: what settings and the policy read.
@@ -101,7 +118,7 @@ def read_layers(
     ``scheduler`` setting of the layers above (`rendezvous_di.config.schedulers`).
     """
     above = (
-        from_config_file(config_file, environ),
+        from_config_file(config_file, environ, config_key),
         from_environ(environ),
         from_mapping(config, source="config"),
         from_flags(flags),

@@ -13,7 +13,10 @@ with its own types, choices and ``PET_*`` defaults.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
+
+from .torchrun import TORCHRUN_OPTIONS
 
 VALUE_OPTIONS: tuple[tuple[str, ...], ...] = (
     ("--nnodes",),
@@ -52,6 +55,9 @@ FLAG_OPTIONS: tuple[tuple[str, ...], ...] = (
     ("--virtual-local-rank", "--virtual_local_rank"),
 )
 """torchrun's options that take no value (torch reads their PET_* twin as 0 or 1)."""
+
+NO_ENV_TWIN = ("--logs-specs", "--numa-binding")
+"""torchrun's options that torch's parser reads no ``PET_*`` variable for (a test checks it)."""
 
 TYPES: dict[str, Callable[[str], object]] = {
     "--max-restarts": int,
@@ -94,3 +100,49 @@ def parse_mirror(
 ) -> argparse.Namespace:
     """``argv`` parsed by `mirror_parser` (argparse errors exit 2, as torch's do)."""
     return mirror_parser(add_flags, error).parse_args(list(argv))
+
+
+class LauncherOption(NamedTuple):
+    """A torchrun launcher option a job sets: its flag, its ``PET_*`` twin, its value.
+
+    ``text`` is None for an option that takes no value (``--no-python``).
+    ``env`` is None where torch reads no variable for it (`NO_ENV_TWIN`).
+    """
+
+    flag: str
+    env: str | None
+    text: str | None
+
+    def flag_args(self) -> list[str]:
+        return [self.flag] if self.text is None else [self.flag, self.text]
+
+
+def launcher_options(
+    mirror: argparse.Namespace, environ: Mapping[str, str]
+) -> list[LauncherOption]:
+    """torchrun's non-rendezvous options this job sets, by flag or by ``PET_*`` variable.
+
+    What torch's parser would read: the flag, else its variable (torch's
+    ``env`` action; a switch's variable counts when it is a non-zero number,
+    as torch's ``check_env`` reads it). The rendezvous options are the
+    container's (`rendezvous_di.config.torchrun_values`), not listed here.
+    """
+    rendezvous = {option.dest for option in TORCHRUN_OPTIONS}
+    found: list[LauncherOption] = []
+    for names, takes_value in [(n, True) for n in VALUE_OPTIONS] + [
+        (n, False) for n in FLAG_OPTIONS
+    ]:
+        flag = next(name for name in names if name.startswith("--"))
+        dest = flag[2:].replace("-", "_")
+        if dest in rendezvous:
+            continue
+        env = None if flag in NO_ENV_TWIN else f"PET_{dest.upper()}"
+        given = getattr(mirror, dest, None)
+        from_env = environ.get(env, "").strip() if env else ""
+        if takes_value:
+            text = str(given) if given is not None else from_env or None
+            if text is not None:
+                found.append(LauncherOption(flag, env, text))
+        elif given or (from_env.lstrip("+-").isdigit() and int(from_env) != 0):
+            found.append(LauncherOption(flag, env, None))
+    return found

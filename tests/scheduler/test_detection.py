@@ -61,8 +61,9 @@ NARROW_STEP = {
     "SLURM_STEP_NUM_NODES": "2",
     "SLURM_NNODES": "2",  # srun sets the step's count here
     "SLURM_NODELIST": "gpu[018,020]",
+    "SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0": "1(x3)",  # in a plain step too (Slurm 22.05)
 }
-"""``srun -N2`` inside the 3-node allocation."""
+"""``srun -N2`` inside the 3-node allocation (as the Slurm tests recorded one)."""
 
 TRAINER_V2 = {
     "KUBERNETES_SERVICE_HOST": "10.96.0.1",
