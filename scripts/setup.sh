@@ -32,6 +32,11 @@ if ! command -v ip >/dev/null 2>&1; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq iproute2 >/dev/null
 fi
+# The hostlist tests compare our reading of Slurm's node lists with Slurm's own scontrol.
+if ! command -v scontrol >/dev/null 2>&1; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq slurm-wlm >/dev/null
+fi
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"

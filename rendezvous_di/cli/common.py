@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
+from ..config.schedulers.flag import add_scheduler_flag, scheduler_flag
 from ..config.torchrun import TORCHRUN_OPTIONS
 from ..errors import ConfigError, one_line
 
@@ -23,13 +24,14 @@ examples:
   rendezvous-di run --config containers/c10d.yaml --nproc-per-node 4 train.py --epochs 3
   rendezvous-di run --profile c10d --nproc-per-node 4 train.py   (the same file, by name)
   PET_RDZV_BACKEND=etcd-v2 PET_RDZV_ENDPOINT=etcd:2379 PET_NNODES=2:4 rendezvous-di run train.py
+  srun --ntasks-per-node=1 rendezvous-di run --nproc-per-node 4 train.py   (Slurm's nodes and id)
   rendezvous-di backends
   rendezvous-di config --config containers/local.yaml --rdzv-conf join_timeout=60 --json
   rendezvous-di run --dry-run --nnodes 2 --node-rank 0 --master-addr head train.py
   rendezvous-di config --rdzv-backend c10d --nnodes 1:4 --format yaml > job.yaml
 
-Settings, lowest precedence first: defaults < --config FILE (or --profile NAME) < PET_*
-environment < flags.
+Settings, lowest precedence first: defaults < detected scheduler (Slurm, Kubeflow; see
+--scheduler) < --config FILE (or --profile NAME) < PET_* environment < flags.
 """
 
 
@@ -83,6 +85,7 @@ def add_shared_flags(parser: argparse.ArgumentParser) -> None:
         "as a container class, an instance, or a factory (a callable taking no argument that "
         "returns a configured container)",
     )
+    add_scheduler_flag(parser)
     add_debug_flag(parser)
 
 
@@ -134,7 +137,7 @@ def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
         container.config_file.override(args.config)
     if args.config_key is not None:
         container.config_key.override(args.config_key)
-    container.flags.override(flags)
+    container.flags.override({**flags, **scheduler_flag(args)})
     return container
 
 
