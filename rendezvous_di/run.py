@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import launcher_flags as launcher
+from .config.schedulers.flag import add_scheduler_flag, scheduler_flag
 from .config.torchrun import TORCHRUN_OPTIONS, unquote
 from .config.torchrun_args import parse_mirror
 from .errors import ConfigError, shorten
@@ -50,6 +51,7 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="FILE", help="YAML file with the settings keys (lowest precedence)"
     )
+    add_scheduler_flag(parser)
     add_verbose_flag(parser)
 
 
@@ -144,6 +146,7 @@ def prepare(
     check_launcher_flags(mirror, environ)
     note_quoted_conf(mirror.rdzv_conf, environ)
     flags = {o.key: getattr(mirror, o.dest) for o in TORCHRUN_OPTIONS}
+    flags.update(scheduler_flag(mirror))
     if container is None:
         container = make_container(mirror) if make_container is not None else _new_container()
     overridden = [container.flags]

@@ -29,8 +29,9 @@ if ! command -v ip >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq iproute2 >/dev/null
 fi
 # The Slurm tests start a real cluster (munged, slurmctld, a slurmd per namespace host) with their
-# own config in a temp dir; the packaged services are disabled, as for etcd.
-if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 \
+# own config in a temp dir; the packaged services are disabled, as for etcd. The hostlist tests
+# compare our reading of Slurm's node lists with Slurm's own scontrol.
+if ! command -v scontrol >/dev/null 2>&1 || ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 \
   || ! command -v srun >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \

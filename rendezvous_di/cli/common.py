@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
+from ..config.schedulers.flag import add_scheduler_flag, scheduler_flag
 from ..config.torchrun import TORCHRUN_OPTIONS
 from ..errors import ConfigError, one_line
 
@@ -26,8 +27,8 @@ examples:
   rendezvous-di backends
   rendezvous-di config --config containers/local.yaml --rdzv-conf join_timeout=60 --json
 
-Settings, lowest precedence first: defaults < --config FILE (or --profile NAME) < PET_*
-environment < flags.
+Settings, lowest precedence first: defaults < detected scheduler (Slurm, Kubeflow; see
+--scheduler) < --config FILE (or --profile NAME) < PET_* environment < flags.
 """
 
 
@@ -76,6 +77,7 @@ def add_shared_flags(parser: argparse.ArgumentParser) -> None:
         metavar="MODULE:NAME",
         help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
     )
+    add_scheduler_flag(parser)
     add_debug_flag(parser)
 
 
@@ -116,7 +118,7 @@ def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
     container = new_container(args.container_spec)
     if args.config is not None:  # --config "" is an error, not "no file"
         container.config_file.override(args.config)
-    container.flags.override(flags)
+    container.flags.override({**flags, **scheduler_flag(args)})
     return container
 
 

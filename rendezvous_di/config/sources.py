@@ -1,7 +1,7 @@
 """Where settings come from: one function per source, each returning a `Layer`.
 
-`read_layers` stacks them, lowest precedence first (config file < PET_*
-environment < ``config`` < flags), and is what the container's ``layers``
+`read_layers` stacks them, lowest precedence first (detected scheduler <
+config file < PET_* environment < ``config`` < flags), and is what the container's ``layers``
 provider calls. Adding a source is one function here plus its line in
 `read_layers` (and, when it reads a new input, that input as a provider
 of the container).
@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 from ..errors import ConfigError, ConfigFileError
 from .layers import KEYS, Layer, check_key, text_key
 from .policy import DISABLE_AUTOLOAD_ENV
+from .schedulers import SCHEDULER_ENV, Detector, SchedulerDetector, stack
 from .torchrun import TORCHRUN_OPTIONS
 from .values import parse_bool
 from .yaml_file import read_settings_file
@@ -75,6 +76,9 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
         value = environ.get(option.env, "")
         if value.strip():
             layer.set(option.key, value.strip(), f"env {option.env}")
+    scheduler = environ.get(SCHEDULER_ENV, "").strip()
+    if scheduler:
+        layer.set("scheduler", scheduler, f"env {SCHEDULER_ENV}")
     disable = environ.get(DISABLE_AUTOLOAD_ENV, "").strip()
     source = f"env {DISABLE_AUTOLOAD_ENV}"
     if disable and parse_bool(disable, "plugins.autoload", source):
@@ -87,18 +91,22 @@ def read_layers(
     environ: Mapping[str, str] | None,
     config: Mapping[str, Any] | None,
     flags: Mapping[str, Any] | None,
+    scheduler: Detector | None = None,
 ) -> tuple[Layer, ...]:
     """Every source's layer, lowest precedence first: what settings and the policy read.
 
     Every source is read again on each call (a changed file or variable is
     seen at once); the caller may reuse what it computed from equal layers.
+    The ``scheduler`` detector's layer goes under the file, chosen by the
+    ``scheduler`` setting of the layers above (`rendezvous_di.config.schedulers`).
     """
-    return (
+    above = (
         from_config_file(config_file, environ),
         from_environ(environ),
         from_mapping(config, source="config"),
         from_flags(flags),
     )
+    return stack(scheduler or SchedulerDetector(), above, environ)
 
 
 class FlagValue(NamedTuple):
