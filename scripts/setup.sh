@@ -31,8 +31,11 @@ fi
 # The Slurm tests start a real cluster (munged, slurmctld, a slurmd per namespace host) with their
 # own config in a temp dir; the packaged services are disabled, as for etcd. The hostlist tests
 # compare our reading of Slurm's node lists with Slurm's own scontrol.
-if ! command -v scontrol >/dev/null 2>&1 || ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 \
-  || ! command -v srun >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then
+slurm_missing=0
+for program in scontrol srun slurmctld slurmd munged mungekey; do
+  command -v "$program" >/dev/null 2>&1 || slurm_missing=1
+done
+if [ "$slurm_missing" = 1 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
     slurm-wlm munge >/dev/null

@@ -2,9 +2,11 @@
 form ONE elastic job: world size = the step's node count, one run id, a correct all_reduce.
 
 The job runs as a Slurm user runs it: ``srun -N 3 rendezvous-di run
---nproc-per-node 1 train.py``, the venv's console script, no ``--local-addr``
-(each node is found by its host name). gloo uses the hosts' link through
-GLOO_SOCKET_IFNAME, which srun exports to the tasks as a user's shell would.
+--nproc-per-node 1 train.py``, the venv's console script, no rendezvous flag and
+no ``--local-addr``: the rendezvous comes from the step's SLURM_* variables
+(c10d at the first node, port 29400; the node count; the job and step id), and
+each node is found by its host name. gloo uses the hosts' link through
+GLOO_SOCKET_IFNAME, which srun exports to the tasks as from a user's shell.
 Each node's output (agent log and worker lines) goes to its own file.
 """
 
@@ -23,9 +25,10 @@ pytestmark = pytest.mark.slow
 
 TRAIN = Path(__file__).with_name("train.py")
 RENDEZVOUS_DI = str(Path(sys.executable).with_name("rendezvous-di"))
-# Bounded twice: Slurm ends the step after --time minutes, the test waits at most JOB_TIMEOUT.
+RUN = [RENDEZVOUS_DI, "run", "--nproc-per-node", "1", str(TRAIN)]
+# Bounded twice: Slurm ends a step after --time minutes, the test waits at most JOB_TIMEOUT.
 JOB_TIMEOUT = 240
-# torchrun's documented recipe for Slurm, every flag taken from the step's own environment.
+# torchrun's documented recipe for Slurm: every flag taken by hand from the step's environment.
 BY_HAND = (
     'exec "$0" run --rdzv-backend c10d'
     ' --rdzv-endpoint "$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n1):29400"'
@@ -33,13 +36,23 @@ BY_HAND = (
 )
 
 
-def run_job(cluster: SlurmCluster, srun_args: list[str], command: list[str], out: Path) -> str:
-    """``srun SRUN_ARGS COMMAND`` to its end; every node's output joined (it fails with them)."""
+def srun(out: Path, nodes: int) -> list[str]:
+    """``srun -N NODES`` with each node's output in ``out``, bounded, torn down on a failure."""
+    return [
+        "srun",
+        f"--nodes={nodes}",
+        f"--output={out}/%N.out",
+        "--kill-on-bad-exit=1",
+        "--time=4",
+    ]
+
+
+def run_job(cluster: SlurmCluster, argv: list[str], out: Path) -> str:
+    """``argv`` (an ``srun`` or ``salloc``) to its end; every node's output, also on failure."""
     out.mkdir()
-    srun = ["srun", f"--output={out}/%N.out", "--kill-on-bad-exit=1", "--time=4", *srun_args]
-    done = cluster.run([*srun, *command], timeout=JOB_TIMEOUT)
+    done = cluster.run(argv, timeout=JOB_TIMEOUT)
     outputs = "\n".join(f"--- {p.name}:\n{p.read_text()}" for p in sorted(out.iterdir()))
-    assert done.returncode == 0, f"srun exit {done.returncode}\n{done.stderr}\n{outputs}"
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stderr}\n{outputs}"
     return outputs
 
 
@@ -57,12 +70,64 @@ def assert_one_job(reports: list[dict[str, Any]], nodes: list[str], outputs: str
     assert len({r["run_id"] for r in reports}) == 1, outputs
 
 
-def test_flags_taken_by_hand_from_the_step_form_one_job(
+def test_config_in_a_step_shows_the_rendezvous_read_from_slurm(
     slurm: SlurmCluster, tmp_path: Path
 ) -> None:
-    command = ["sh", "-c", BY_HAND, RENDEZVOUS_DI, "--nproc-per-node", "1", str(TRAIN)]
-    outputs = run_job(slurm, ["--nodes=3"], command, tmp_path / "out")
+    out = tmp_path / "out"
+    config = ["sh", "-c", 'echo "STEP $SLURM_JOB_ID.$SLURM_STEP_ID"; exec "$0" config']
+    run_job(slurm, [*srun(out, 3), *config, RENDEZVOUS_DI], out)
+
+    for node in slurm.nodes:
+        lines = (out / f"{node}.out").read_text().splitlines()
+        step = lines[0].removeprefix("STEP ")
+        rows = {tuple(line.split("\t")) for line in lines[1:]}
+        expected = {
+            ("backend", "c10d", "slurm"),
+            ("endpoint", "rdzs1:29400", "slurm SLURM_JOB_NODELIST"),
+            ("min_nodes", "3", "slurm SLURM_JOB_NUM_NODES"),
+            ("max_nodes", "3", "slurm SLURM_JOB_NUM_NODES"),
+            ("run_id", step, "slurm SLURM_JOB_ID.SLURM_STEP_ID"),
+        }
+        assert expected <= rows, f"{node}:\n" + "\n".join(lines)
+
+
+def test_srun_without_rendezvous_flags_forms_one_job_across_the_nodes(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    outputs = run_job(slurm, [*srun(out, 3), *RUN], out)
 
     reports = workers(outputs)
     assert_one_job(reports, slurm.nodes, outputs)
-    assert reports[0]["run_id"].isdigit()  # SLURM_JOB_ID, as the recipe gives it
+    # The step's own rendezvous: SLURM_JOB_ID.SLURM_STEP_ID.
+    steps = {f"{r['slurm_job']}.{r['slurm_step']}" for r in reports}
+    assert {r["run_id"] for r in reports} == steps
+
+
+def test_a_narrower_step_in_an_allocation_forms_a_job_of_the_step_nodes(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    # salloc holds all three nodes (SLURM_JOB_NUM_NODES=3); its step runs on two of them.
+    out = tmp_path / "out"
+    outputs = run_job(slurm, ["salloc", "--nodes=3", "--time=4", *srun(out, 2), *RUN], out)
+
+    reports = workers(outputs)
+    (step_nodes,) = {r["step_nodes"] for r in reports}
+    names = slurm.run(["scontrol", "show", "hostnames", step_nodes]).stdout.split()
+    assert len(names) == 2
+    assert_one_job(reports, names, outputs)
+    assert {r["run_id"] for r in reports} == {
+        f"{r['slurm_job']}.{r['slurm_step']}" for r in reports
+    }
+
+
+def test_flags_taken_by_hand_from_the_step_still_form_one_job(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    by_hand = ["sh", "-c", BY_HAND, RENDEZVOUS_DI, "--nproc-per-node", "1", str(TRAIN)]
+    outputs = run_job(slurm, [*srun(out, 3), *by_hand], out)
+
+    reports = workers(outputs)
+    assert_one_job(reports, slurm.nodes, outputs)
+    assert {r["run_id"] for r in reports} == {r["slurm_job"] for r in reports}

@@ -27,6 +27,9 @@ def main() -> None:
         "world": world,
         "sum": int(value.item()),
         "run_id": os.environ.get("TORCHELASTIC_RUN_ID"),
+        "slurm_job": os.environ.get("SLURM_JOB_ID"),
+        "slurm_step": os.environ.get("SLURM_STEP_ID"),
+        "step_nodes": os.environ.get("SLURM_STEP_NODELIST"),
         "master": f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}",
     }
     # One write per line: workers on three nodes share srun's stdout.

@@ -55,7 +55,6 @@ from tests.support.procs import clean_environ
 
 NODE_PREFIX = "rdzs"
 CPUS_PER_NODE = 2
-DAEMONS = ("munged", "slurmctld", "slurmd", "slurmstepd")
 PROGRAMS = ("munged", "mungekey", "slurmctld", "slurmd", "srun", "salloc", "sinfo", "scontrol")
 # Run ARGS as the node: its own hostname, and the cluster's hosts file as /etc/hosts.
 _AS_NODE = 'mount --bind "$1" /etc/hosts && hostname "$2" && shift 2 && exec "$@"'
