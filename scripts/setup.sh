@@ -41,6 +41,10 @@ if [ "$slurm_missing" = 1 ]; then
     slurm-wlm munge >/dev/null
   for service in slurmctld slurmd munge; do
     as_root systemctl disable --now "$service" >/dev/null 2>&1 || true
+    # Without systemd, the packages' init scripts may have started them instead.
+    if [ -x "/etc/init.d/$service" ]; then
+      as_root "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+    fi
   done
 fi
 
