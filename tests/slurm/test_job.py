@@ -13,6 +13,7 @@ Each node's output (agent log and worker lines) goes to its own file.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,10 +51,17 @@ def srun(out: Path, nodes: int) -> list[str]:
 def run_job(cluster: SlurmCluster, argv: list[str], out: Path) -> str:
     """``argv`` (an ``srun`` or ``salloc``) to its end; every node's output, also on failure."""
     out.mkdir()
-    done = cluster.run(argv, timeout=JOB_TIMEOUT)
-    outputs = "\n".join(f"--- {p.name}:\n{p.read_text()}" for p in sorted(out.iterdir()))
-    assert done.returncode == 0, f"exit {done.returncode}\n{done.stderr}\n{outputs}"
-    return outputs
+
+    def outputs() -> str:
+        return "\n".join(f"--- {p.name}:\n{p.read_text()}" for p in sorted(out.iterdir()))
+
+    try:
+        done = cluster.run(argv, timeout=JOB_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        cluster.cancel_all()  # the module's next test finds the nodes free
+        pytest.fail(f"no end within {JOB_TIMEOUT}s\n{outputs()}\n{cluster.logs()}")
+    assert done.returncode == 0, f"exit {done.returncode}\n{done.stderr}\n{outputs()}"
+    return outputs()
 
 
 def workers(outputs: str) -> list[dict[str, Any]]:

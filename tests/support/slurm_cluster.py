@@ -55,7 +55,8 @@ from tests.support.procs import clean_environ
 
 NODE_PREFIX = "rdzs"
 CPUS_PER_NODE = 2
-PROGRAMS = ("munged", "mungekey", "slurmctld", "slurmd", "srun", "salloc", "sinfo", "scontrol")
+DAEMONS = ("munged", "mungekey", "slurmctld", "slurmd")
+PROGRAMS = (*DAEMONS, "srun", "salloc", "sinfo", "scontrol", "scancel")
 # Run ARGS as the node: its own hostname, and the cluster's hosts file as /etc/hosts.
 _AS_NODE = 'mount --bind "$1" /etc/hosts && hostname "$2" && shift 2 && exec "$@"'
 
@@ -143,6 +144,10 @@ class SlurmCluster:
             check=False,
             cwd=self.dir,
         )
+
+    def cancel_all(self) -> None:
+        """End every job on the cluster (after a test gave up on one), so the nodes are free."""
+        self.run(["scancel", "--full", "--user=root"], timeout=30)
 
     def start(self, timeout: float = 90) -> SlurmCluster:
         os.chmod(self.dir, 0o755)  # munged: its socket's directory must be executable by all
