@@ -75,3 +75,31 @@ def test_a_plugin_whose_import_hangs_is_unreachable_within_the_timeout(
     assert done.stderr.splitlines()[1].startswith("fix: the plugin's import hangs or is slow")
     # The child loading the plugin was killed at the deadline, not left sleeping.
     assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize("args", [["--load"], ["good"]], ids=["load-all", "by-name"])
+def test_backends_loading_a_plugin_whose_import_hangs_stops_at_its_timeout(
+    check_plugin_sites: dict[str, Path], tmp_path: Path, args: list[str]
+) -> None:
+    """``backends --load`` and ``backends NAME`` import plugins too: bounded as ``check`` is."""
+    marker = f"{EVENTS_ENV}={tmp_path / 'events'}"
+    env = {
+        "PYTHONPATH": str(check_plugin_sites["rdzv-good"]),
+        IMPORT_DELAY_ENV: "120",
+        EVENTS_ENV: str(tmp_path / "events"),
+    }
+    done = run_cli(["backends", *args, "--timeout", "2"], env=env, timeout=60)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("error: loading plugin 'good' from distribution 'rdzv-good' 1.0 ")
+    assert lines[0].endswith(" did not finish within 2s")
+    assert lines[1].startswith("fix: the plugin's import hangs or is slow")
+    assert "Traceback" not in done.stderr
+    assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "abc", "1e400"])
+def test_backends_refuses_a_timeout_that_is_not_a_positive_number(value: str) -> None:
+    done = run_cli(["backends", "--timeout", value], timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: argument --timeout: ")
