@@ -24,6 +24,7 @@ examples:
   rendezvous-di run --config containers/c10d.yaml --nproc-per-node 4 train.py --epochs 3
   rendezvous-di run --profile c10d --nproc-per-node 4 train.py   (the same file, by name)
   PET_RDZV_BACKEND=etcd-v2 PET_RDZV_ENDPOINT=etcd:2379 PET_NNODES=2:4 rendezvous-di run train.py
+  srun --ntasks-per-node=1 rendezvous-di run --nproc-per-node 4 train.py   (Slurm's nodes and id)
   rendezvous-di backends
   rendezvous-di config --config containers/local.yaml --rdzv-conf join_timeout=60 --json
 

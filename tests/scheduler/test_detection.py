@@ -193,7 +193,8 @@ def test_a_heterogeneous_job_gets_a_clear_answer_not_a_guess(marker: dict[str, s
     message = str(caught.value)
     assert f"from slurm {name}" in message
     assert f"heterogeneous Slurm job ({name}={value})" in message
-    assert "--rdzv-endpoint" in message and "--scheduler none" in message
+    assert "--rdzv-endpoint" in message
+    assert "--scheduler none" in message
     # Doing what it says works, with the rest still from Slurm.
     given = {
         "endpoint": "gpu017:29400",
@@ -202,7 +203,8 @@ def test_a_heterogeneous_job_gets_a_clear_answer_not_a_guess(marker: dict[str, s
     }
     got = settings(env, flags=given)
     assert (got.endpoint, got.max_nodes, got.run_id) == ("gpu017:29400", 3, "81234-het")
-    assert got.backend == "c10d" and got.source_of("backend") == "slurm"
+    assert got.backend == "c10d"
+    assert got.source_of("backend") == "slurm"
     assert settings(env, flags={"scheduler": "none"}).scheduler == "none"
 
 
@@ -268,7 +270,8 @@ def test_another_backend_chosen_above_does_not_get_the_c10d_endpoint(tmp_path: P
     got = settings(SBATCH, file=file)
     assert got.backend == "etcd-v2"
     assert got.endpoint != "gpu017:29400"
-    assert got.run_id == "81234" and got.max_nodes == 3
+    assert got.run_id == "81234"
+    assert got.max_nodes == 3
 
 
 def test_master_addr_and_port_given_choose_torchruns_static_as_they_do_without_slurm() -> None:
@@ -353,7 +356,8 @@ def test_trainer_v2_meets_as_torchrun_would_with_its_pet_variables() -> None:
     assert got.scheduler == "kubeflow"
     assert "PET_MASTER_ADDR=llama-node-0-0.llama (Trainer v2)" in got.source_of("scheduler")
     assert (got.backend, got.endpoint) == ("static", "llama-node-0-0.llama:29400")
-    assert got.conf["rank"] == 1 and got.max_nodes == 2
+    assert got.conf["rank"] == 1
+    assert got.max_nodes == 2
     assert got.source_of("endpoint") == (
         "master_addr from env PET_MASTER_ADDR, master_port from env PET_MASTER_PORT"
     )
@@ -366,7 +370,8 @@ def test_pytorchjob_masters_variables_count_below_the_file(tmp_path: Path) -> No
     assert got.source_of("endpoint") == (
         "master_addr from kubeflow MASTER_ADDR, master_port from kubeflow MASTER_PORT"
     )
-    assert got.conf["rank"] == 1 and got.max_nodes == 2  # PET_NODE_RANK, PET_NNODES
+    assert got.conf["rank"] == 1
+    assert got.max_nodes == 2
     file = yaml_file(tmp_path, "master_port: 29999\n")
     assert settings(PYTORCHJOB, file=file).endpoint == "mnist-master-0:29999"
 
@@ -380,8 +385,10 @@ def test_an_elastic_pytorchjob_is_read_from_its_pet_variables() -> None:
 
 
 def test_kubernetes_alone_is_not_kubeflow() -> None:
-    got = settings({"KUBERNETES_SERVICE_HOST": "10.96.0.1", "WORLD_SIZE": "2"})
+    pod = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "MASTER_ADDR": "mine", "WORLD_SIZE": "2"}
+    got = settings(pod)
     assert got.scheduler == "none"
+    assert got.endpoint == "localhost:0"
 
 
 # The container's scheduler provider

@@ -24,24 +24,27 @@ and ``RANK`` are not read: their meaning changed across operator versions
 give them also give ``PET_NNODES`` and ``PET_NODE_RANK``.
 
 A Kubeflow pod is recognised by ``KUBERNETES_SERVICE_HOST`` (every pod has
-it) together with a variable only these operators set (`MARKERS`); a plain
-pod or a developer's shell with ``MASTER_ADDR`` exported is not one.
+it) together with what these operators set (`MARKERS`): ``PET_MASTER_ADDR``,
+``PET_RDZV_ENDPOINT``, ``PET_NNODES``, or the four of ``MASTER_ADDR``,
+``MASTER_PORT``, ``WORLD_SIZE`` and ``RANK`` together; a plain pod or a
+shell with ``MASTER_ADDR`` exported is not one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ...errors import shorten
 from ..layers import Layer
 
 KUBERNETES = "KUBERNETES_SERVICE_HOST"
 MARKERS = (
-    ("PET_MASTER_ADDR", "Trainer v2"),
-    ("PET_RDZV_ENDPOINT", "PyTorchJob, elastic"),
-    ("PET_NNODES", "PyTorchJob or Trainer"),
-    ("MASTER_ADDR", "PyTorchJob with a Master replica"),
+    (("PET_MASTER_ADDR",), "Trainer v2"),
+    (("PET_RDZV_ENDPOINT",), "PyTorchJob, elastic"),
+    (("MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK"), "PyTorchJob with a Master replica"),
+    (("PET_NNODES",), "PyTorchJob or Trainer"),
 )
-"""Variables a Kubeflow operator sets in every pod of a job, and who sets them."""
+"""Variables a Kubeflow operator sets in every pod of a job (all of a group), and who sets them."""
 
 MASTER_VARIABLES = (("master_addr", "MASTER_ADDR"), ("master_port", "MASTER_PORT"))
 
@@ -50,10 +53,10 @@ def pod(environ: Mapping[str, str]) -> str | None:
     """Why this looks like a Kubeflow pod (``KUBERNETES_SERVICE_HOST, PET_NNODES=2 (...)``)."""
     if not _get(environ, KUBERNETES):
         return None
-    for name, who in MARKERS:
-        value = _get(environ, name)
-        if value:
-            return f"{KUBERNETES} and {name}={value} ({who})"
+    for names, who in MARKERS:
+        if all(_get(environ, name) for name in names):
+            shown = ", ".join(f"{name}={shorten(_get(environ, name))}" for name in names)
+            return f"{KUBERNETES} and {shown} ({who})"
     return None
 
 
@@ -61,7 +64,8 @@ def missing(environ: Mapping[str, str]) -> str:
     """What is missing for `pod` to see one (for ``--scheduler kubeflow`` elsewhere)."""
     if not _get(environ, KUBERNETES):
         return f"{KUBERNETES} is not set (not a Kubernetes pod)"
-    return f"none of {', '.join(name for name, _ in MARKERS)} is set"
+    groups = ("/".join(names) for names, _ in MARKERS)
+    return f"none of {', '.join(groups)} is set"
 
 
 def read_kubeflow(environ: Mapping[str, str]) -> Layer:
