@@ -54,9 +54,12 @@ from tests.support.netns import IFNAME, Host, HostProcess, TestNetwork
 from tests.support.procs import clean_environ
 
 NODE_PREFIX = "rdzs"
+# What a node offers jobs, as slurm.conf says (config_overrides: not this machine's count).
 CPUS_PER_NODE = 2
-DAEMONS = ("munged", "mungekey", "slurmctld", "slurmd")
-PROGRAMS = (*DAEMONS, "srun", "salloc", "sinfo", "scontrol", "scancel")
+PROGRAMS = (
+    *("munged", "mungekey", "slurmctld", "slurmd"),  # the daemons, and munge's key
+    *("srun", "salloc", "sinfo", "scontrol", "scancel"),  # what the harness and tests run
+)
 # Run ARGS as the node: its own hostname, and the cluster's hosts file as /etc/hosts.
 _AS_NODE = 'mount --bind "$1" /etc/hosts && hostname "$2" && shift 2 && exec "$@"'
 
