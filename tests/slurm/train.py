@@ -17,7 +17,7 @@ import torch.distributed as dist
 
 def main() -> None:
     # Bounded: a worker whose peers never come fails the test instead of hanging it.
-    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=60))
+    dist.init_process_group("gloo", timeout=datetime.timedelta(seconds=120))
     rank, world = dist.get_rank(), dist.get_world_size()
     value = torch.tensor([float(rank + 1)])
     dist.all_reduce(value)
