@@ -168,6 +168,7 @@ SCHEDULER_EXAMPLES: dict[str, dict[str, str]] = {
         "SLURM_JOB_ID": "81234",
         "SLURM_JOB_NODELIST": "gpu[017-018,020]",
         "SLURM_JOB_NUM_NODES": "3",
+        "SLURMD_NODENAME": "gpu017",
     },
     "slurm-step": {
         "SLURM_JOB_ID": "81234",
@@ -176,6 +177,7 @@ SCHEDULER_EXAMPLES: dict[str, dict[str, str]] = {
         "SLURM_STEP_ID": "2",
         "SLURM_STEP_NODELIST": "gpu[018,020]",
         "SLURM_STEP_NUM_NODES": "2",
+        "SLURMD_NODENAME": "gpu018",
     },
     "kubeflow-trainer": {
         "KUBERNETES_SERVICE_HOST": "10.96.0.1",

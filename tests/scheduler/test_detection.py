@@ -235,6 +235,17 @@ def test_a_malformed_value_given_above_does_not_matter() -> None:
     assert got.run_id == "81234"
 
 
+def test_sallocs_shell_on_the_submit_host_is_told_to_use_srun() -> None:
+    salloc = {k: v for k, v in SBATCH.items() if k != "SLURMD_NODENAME"}
+    with pytest.raises(ConfigError) as caught:
+        settings(salloc)
+    assert caught.value.field == "endpoint"
+    assert "SLURMD_NODENAME is not set: this is salloc's shell" in str(caught.value)
+    assert "srun --ntasks-per-node=1" in str(caught.value)
+    got = settings(salloc, flags={"endpoint": "login1:29400"})
+    assert (got.endpoint, got.run_id, got.max_nodes) == ("login1:29400", "81234", 3)
+
+
 def test_a_job_id_without_a_node_list_is_not_an_allocation() -> None:
     got = settings({"SLURM_JOB_ID": "81234"})
     assert got.scheduler == "none"

@@ -15,6 +15,7 @@ SLURM = {
     "SLURM_JOB_NODELIST": "node[07-08]",
     "SLURM_JOB_NUM_NODES": "2",
     "SLURM_NNODES": "2",
+    "SLURMD_NODENAME": "node07",
 }
 CHOICES = "valid choices: auto, none, slurm, kubeflow"
 
@@ -136,6 +137,7 @@ def test_a_one_node_slurm_allocation_runs_a_real_job() -> None:
         "SLURM_JOB_NUM_NODES": "1",
         "SLURM_NNODES": "1",
         "SLURM_JOB_NODELIST": "localhost",
+        "SLURMD_NODENAME": "localhost",
         "TEST_SLURM_PORT": str(port),
     }
     container = "tests.support.slurm_port_container:container"

@@ -14,6 +14,11 @@ module gives those values, each labelled with the variable it came from:
   running at once (``srun -N2 ... & srun -N2 ... &``) would otherwise join one
   rendezvous and form a single wrong-sized job.
 
+``salloc`` gives a shell on the submit host with the allocation's variables
+but no ``SLURMD_NODENAME``: no node of the job runs there, so no agent
+started there would host the store on the first node; that endpoint is an
+error saying to start the agents with ``srun``.
+
 Inside a step narrower than the allocation (``srun -N1`` in a 4-node job) the
 agents run on the step's nodes only: its list and count are used
 (``SLURM_STEP_NODELIST``, ``SLURM_STEP_NUM_NODES``) and the labels say so.
@@ -43,6 +48,8 @@ JOB_COUNTS = ("SLURM_JOB_NUM_NODES", "SLURM_NNODES")
 STEP_ID = ("SLURM_STEP_ID", "SLURM_STEPID")
 STEP_NODELIST = "SLURM_STEP_NODELIST"
 STEP_COUNT = "SLURM_STEP_NUM_NODES"
+NODE_NAME = "SLURMD_NODENAME"
+"""Set by slurmd for a batch script and every ``srun`` task: the node runs inside the job."""
 HET_SIZES = ("SLURM_HET_SIZE", "SLURM_PACK_SIZE")
 HET_PREFIXES = ("SLURM_JOB_NODELIST_HET_GROUP_", "SLURM_JOB_NODELIST_PACK_GROUP_")
 MAX_DIGITS = 9
@@ -81,6 +88,15 @@ def read_slurm(environ: Mapping[str, str], port: int = SLURM_PORT) -> Layer:
     layer.set("run_id", run_id, run_id_source)
     nodes = _nodes(environ)
     endpoint = nodes.first if isinstance(nodes.first, Unresolved) else host_port(nodes.first, port)
+    if _get(environ, NODE_NAME) is None:
+        endpoint = _unresolved(
+            "endpoint",
+            NODE_NAME,
+            "",
+            "is not set: this is salloc's shell on the submit host, not a node of the "
+            "allocation, and no agent there would host the store; start the agents with "
+            "srun (srun --ntasks-per-node=1 rendezvous-di run ...)",
+        )
     layer.set("endpoint", endpoint, f"slurm {nodes.list_name}")
     for key in ("min_nodes", "max_nodes"):
         layer.set(key, nodes.size, f"slurm {nodes.size_name}")
@@ -167,7 +183,7 @@ def _unresolved(key: str, name: str, value: str, problem: str) -> Unresolved:
         ConfigError(
             key,
             value,
-            f"{name}={quote(value)} {problem}",
+            f"{f'{name}={quote(value)}' if value else name} {problem}",
             hint=f"{HINTS[key]}, or --scheduler none",
             source=f"slurm {name}",
         )
