@@ -1,17 +1,20 @@
 """The Slurm harness is a real cluster: ``srun`` steps run on three nodes with Slurm's own
-environment, and the environment of a one-node step is recorded from a real run.
+environment, and the environments a job's programs get are recorded from real runs.
 
-The recording is what scheduler detection is tested against: `record_step`
-writes it as a JSON fixture from the step itself, and ``srun_environ_1node.json``
-next to this file is one such recording, committed as data (regenerate it with
-``RDZV_RECORD_SLURM_SAMPLE=1``); the test checks the sample still has exactly the
-variables a fresh step exports.
+The recordings are what scheduler detection is tested against: `record`
+writes each as a JSON fixture from the real program, and ``recorded/`` next to
+this file holds one of each kind, committed as data (regenerate them with
+``RDZV_RECORD_SLURM_SAMPLE=1``): a one-node ``srun`` step, the shell ``salloc``
+gives on the submit host, an ``sbatch`` script, and a 2-node step of a 3-node
+allocation. The test checks each sample
+still has exactly the variables a fresh run exports.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,9 +25,9 @@ from tests.support.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slow
 
-SAMPLE = Path(__file__).with_name("srun_environ_1node.json")
-# Prints, from inside the step, the node's view: host name, Slurm's variables, and where the
-# job's first node resolves to (the c10d endpoint's host must resolve on every node).
+RECORDED = Path(__file__).with_name("recorded")
+# Prints the program's view: host name, Slurm's variables, and where the job's first node
+# resolves to (the c10d endpoint's host must resolve on every node).
 REPORT = """
 import json, os, socket, subprocess
 first = subprocess.run(["scontrol", "show", "hostnames", os.environ["SLURM_JOB_NODELIST"]],
@@ -33,27 +36,42 @@ env = {k: v for k, v in os.environ.items() if k.startswith("SLURM")}
 print("STEP " + json.dumps({"host": socket.gethostname(), "first": first,
                             "first_address": socket.gethostbyname(first), "env": env}))
 """
+# How each kind of program is started: ``{out}`` a directory for output files, ``{report}``
+# the command printing REPORT.
+KINDS = {
+    "srun-1node": "srun --nodes=1 --output={out}/task-%t.out {report}",
+    "salloc-3node": "salloc --nodes=3 {report}",
+    "sbatch-3node": "sbatch --nodes=3 --wait --output={out}/batch.out --wrap '{report}'",
+    "step-2of3node": "salloc --nodes=3 srun --nodes=2 --output={out}/task-%t.out {report}",
+}
 
 
-def step_reports(cluster: SlurmCluster, srun_args: list[str], out: Path) -> list[dict[str, Any]]:
-    """Each task's report of ``srun SRUN_ARGS python -c REPORT``, one file per task in
-    ``out`` (srun's own stdout interleaves long lines of several tasks)."""
-    out.mkdir()
-    argv = ["srun", f"--output={out}/task-%t.out", *srun_args, sys.executable, "-c", REPORT]
+def reports(cluster: SlurmCluster, argv: list[str], out: Path) -> list[dict[str, Any]]:
+    """Each report printed by ``argv``, from its stdout and the output files in ``out``
+    (srun's own stdout interleaves long lines of several tasks: steps write files)."""
     done = cluster.run(argv, timeout=120)
-    outputs = "\n".join(p.read_text() for p in sorted(out.iterdir()))
+    outputs = "\n".join([done.stdout, *(p.read_text() for p in sorted(out.iterdir()))])
     assert done.returncode == 0, f"{done.stderr}\n{outputs}\n{cluster.logs()}"
     lines = [line for line in outputs.splitlines() if line.startswith("STEP ")]
     return [json.loads(line.removeprefix("STEP ")) for line in lines]
 
 
-def record_step(cluster: SlurmCluster, path: Path) -> dict[str, Any]:
-    """The environment a real one-node ``srun`` step exports, written to ``path`` as JSON."""
-    (report,) = step_reports(cluster, ["--nodes=1"], path.with_suffix(".out"))
+def launch(kind: str, out: Path) -> list[str]:
+    """The command line of ``kind`` (a key of KINDS), its reporter's script in ``out``."""
+    out.mkdir()
+    script = out / "report.py"
+    script.write_text(REPORT)
+    return shlex.split(KINDS[kind].format(out=out, report=f"{sys.executable} {script}"))
+
+
+def record(cluster: SlurmCluster, kind: str, path: Path) -> dict[str, Any]:
+    """The environment a real program of ``kind`` gets, written to ``path`` as JSON."""
+    found = reports(cluster, launch(kind, path.with_suffix(".out")), path.with_suffix(".out"))
+    report = min(found, key=lambda r: int(r["env"].get("SLURM_PROCID", "0")))  # task 0's
     version = cluster.run(["srun", "--version"]).stdout.strip()
     recording = {
         "recorded_by": "tests/slurm/test_cluster.py (tests.support.slurm_cluster), from a "
-        "real step: srun --nodes=1 python -c REPORT",
+        f"real run: {KINDS[kind].format(out='OUT', report='python report.py')}",
         "slurm": version,
         "host": report["host"],
         "environ": dict(sorted(report["env"].items())),
@@ -63,11 +81,14 @@ def record_step(cluster: SlurmCluster, path: Path) -> dict[str, Any]:
 
 
 def test_a_three_node_step_runs_once_on_every_node(slurm: SlurmCluster, tmp_path: Path) -> None:
-    reports = step_reports(slurm, ["--nodes=3"], tmp_path / "out")
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = ["srun", "--nodes=3", f"--output={out}/task-%t.out", sys.executable, "-c", REPORT]
+    steps = reports(slurm, argv, out)
 
-    assert sorted(r["host"] for r in reports) == slurm.nodes
-    assert sorted(r["env"]["SLURM_PROCID"] for r in reports) == ["0", "1", "2"]
-    for report in reports:
+    assert sorted(r["host"] for r in steps) == slurm.nodes
+    assert sorted(r["env"]["SLURM_PROCID"] for r in steps) == ["0", "1", "2"]
+    for report in steps:
         env = report["env"]
         assert env["SLURMD_NODENAME"] == report["host"]
         assert env["SLURM_JOB_NODELIST"] == env["SLURM_STEP_NODELIST"] == "rdzs[1-3]"
@@ -75,23 +96,43 @@ def test_a_three_node_step_runs_once_on_every_node(slurm: SlurmCluster, tmp_path
         assert env["SLURM_JOB_ID"].isdigit()
         # The first node is host 1, and every node reaches it by name.
         assert (report["first"], report["first_address"]) == ("rdzs1", "10.213.0.1")
-    assert len({r["env"]["SLURM_JOB_ID"] for r in reports}) == 1
+    assert len({r["env"]["SLURM_JOB_ID"] for r in steps}) == 1
 
 
-def test_a_one_node_step_environment_is_recorded(slurm: SlurmCluster, tmp_path: Path) -> None:
-    recording = record_step(slurm, tmp_path / "srun_environ.json")
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_the_environment_of_each_kind_of_program_is_recorded(
+    slurm: SlurmCluster, tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / f"{kind}.json"
+    recording = record(slurm, kind, path)
+    sample_path = RECORDED / f"{kind}.json"
     if os.environ.get("RDZV_RECORD_SLURM_SAMPLE"):
-        SAMPLE.write_text((tmp_path / "srun_environ.json").read_text())
+        sample_path.write_text(path.read_text())
 
-    env = recording["environ"]
-    assert json.loads((tmp_path / "srun_environ.json").read_text()) == recording
+    assert json.loads(path.read_text()) == recording
     assert recording["slurm"].startswith("slurm")
-    assert env["SLURM_JOB_NODELIST"] == env["SLURMD_NODENAME"] == recording["host"]
-    assert recording["host"] in slurm.nodes
-    assert env["SLURM_JOB_NUM_NODES"] == env["SLURM_NNODES"] == env["SLURM_NTASKS"] == "1"
+    env, host = recording["environ"], recording["host"]
     assert env["SLURM_JOB_ID"].isdigit()
-    assert env["SLURM_STEP_ID"].isdigit()
+    if kind == "srun-1node":
+        assert env["SLURM_JOB_NODELIST"] == env["SLURMD_NODENAME"] == host
+        assert host in slurm.nodes
+        assert env["SLURM_JOB_NUM_NODES"] == env["SLURM_NNODES"] == env["SLURM_NTASKS"] == "1"
+        assert env["SLURM_STEP_ID"].isdigit()
+    elif kind == "step-2of3node":
+        assert env["SLURM_JOB_NODELIST"] == "rdzs[1-3]"
+        assert env["SLURM_JOB_NUM_NODES"] == "3"
+        assert env["SLURM_STEP_NUM_NODES"] == "2"
+        assert env["SLURMD_NODENAME"] == host
+    else:
+        # salloc's shell and a batch script: the whole allocation, and no step of it.
+        assert env["SLURM_JOB_NODELIST"] == "rdzs[1-3]"
+        assert env["SLURM_JOB_NUM_NODES"] == env["SLURM_NNODES"] == "3"
+        assert "SLURM_STEP_ID" not in env
+        # salloc's shell runs where salloc ran (the submit host, not as a node of the job);
+        # the batch script runs on the job's first node.
+        assert env.get("SLURMD_NODENAME") == (None if kind == "salloc-3node" else "rdzs1")
+        assert host == "rdzs1"
     # The committed sample is such a recording: the same variables, from the same Slurm.
-    sample = json.loads(SAMPLE.read_text())
+    sample = json.loads(sample_path.read_text())
     assert sorted(sample["environ"]) == sorted(env)
     assert sample["slurm"] == recording["slurm"]

@@ -139,3 +139,15 @@ def test_flags_taken_by_hand_from_the_step_still_form_one_job(
     reports = workers(outputs)
     assert_one_job(reports, slurm.nodes, outputs)
     assert {r["run_id"] for r in reports} == {r["slurm_job"] for r in reports}
+
+
+def test_run_in_sallocs_shell_exits_2_saying_to_use_srun(slurm: SlurmCluster) -> None:
+    # salloc's shell runs on the submit host, with the allocation's variables but as no node.
+    done = slurm.run(["salloc", "--nodes=3", "--time=4", *RUN], timeout=120)
+
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2, done.stderr
+    assert len(errors) == 1, done.stderr
+    assert "SLURMD_NODENAME" in errors[0]
+    assert "srun" in errors[0]
+    assert "Traceback" not in done.stderr

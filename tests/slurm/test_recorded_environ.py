@@ -1,8 +1,9 @@
-"""Scheduler detection on the environment a real one-node ``srun`` step exported.
+"""Scheduler detection on the environments real Slurm programs got (``recorded/``).
 
-``srun_environ_1node.json`` was recorded by the Slurm harness from a real step
-(see test_cluster.py, which checks it still has exactly the variables a fresh
-step exports). Reading it needs no Slurm, so this runs everywhere, fast.
+Each file in ``recorded/`` was recorded by the Slurm harness from a real run
+(test_cluster.py records them afresh and checks each still has exactly the
+variables a fresh run exports). Reading them needs no Slurm, so this runs
+everywhere, fast.
 """
 
 from __future__ import annotations
@@ -11,17 +12,48 @@ import json
 from pathlib import Path
 from typing import Any
 
-SAMPLE = Path(__file__).with_name("srun_environ_1node.json")
+import pytest
+
+from rendezvous_di.errors import ConfigError
+
+RECORDED = Path(__file__).with_name("recorded")
 
 
-def test_the_recorded_step_environment_gives_the_step_rendezvous(container: Any) -> None:
-    recording = json.loads(SAMPLE.read_text())
-    env = recording["environ"]
+def recorded(kind: str) -> tuple[str, dict[str, str]]:
+    """The host a recorded program ran on, and its environment."""
+    recording = json.loads((RECORDED / f"{kind}.json").read_text())
+    return recording["host"], recording["environ"]
+
+
+def test_a_one_node_step_meets_at_its_node(container: Any) -> None:
+    host, env = recorded("srun-1node")
     container.environ.override(env)
     settings = container.settings()
 
     assert settings.backend == "c10d"
-    assert settings.endpoint == f"{recording['host']}:29400"
+    assert settings.endpoint == f"{host}:29400"
     assert (settings.min_nodes, settings.max_nodes) == (1, 1)
     assert settings.run_id == f"{env['SLURM_JOB_ID']}.{env['SLURM_STEP_ID']}"
     assert settings.source_of("endpoint") == "slurm SLURM_JOB_NODELIST"
+
+
+def test_a_two_node_step_of_a_three_node_allocation_meets_as_two(container: Any) -> None:
+    _, env = recorded("step-2of3node")
+    container.environ.override(env)
+    settings = container.settings()
+
+    assert settings.endpoint == "rdzs1:29400"
+    assert (settings.min_nodes, settings.max_nodes) == (2, 2)
+    assert settings.source_of("max_nodes") == "slurm SLURM_STEP_NUM_NODES"
+    assert settings.run_id == f"{env['SLURM_JOB_ID']}.{env['SLURM_STEP_ID']}"
+
+
+def test_sallocs_shell_is_told_to_start_the_agents_with_srun(container: Any) -> None:
+    _, env = recorded("salloc-3node")
+    container.environ.override(env)
+    with pytest.raises(ConfigError) as caught:
+        container.settings()
+
+    assert caught.value.field == "endpoint"
+    assert "SLURMD_NODENAME is not set" in str(caught.value)
+    assert "srun" in str(caught.value)
