@@ -27,8 +27,9 @@ pytestmark = pytest.mark.slow
 TRAIN = Path(__file__).with_name("train.py")
 RENDEZVOUS_DI = str(Path(sys.executable).with_name("rendezvous-di"))
 RUN = [RENDEZVOUS_DI, "run", "--nproc-per-node", "1", str(TRAIN)]
-# Bounded twice: Slurm ends a step after --time minutes, the test waits at most JOB_TIMEOUT.
-JOB_TIMEOUT = 240
+# Bounded twice: Slurm ends a job after --time=4 minutes (its message first), the test waits
+# at most JOB_TIMEOUT seconds.
+JOB_TIMEOUT = 300
 # torchrun's documented recipe for Slurm: every flag taken by hand from the step's environment.
 BY_HAND = (
     'exec "$0" run --rdzv-backend c10d'
