@@ -28,7 +28,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
             ``min_nodes``/``max_nodes`` or ``nnodes``, ``local_addr``, ``conf``, ``plugins``.
         flags: torchrun flags by settings key (set by the CLI), above ``config``.
         scheduler: the detector of Slurm and Kubeflow values, which sit under the file;
-            override with ``config.schedulers.fixed(layer)`` or ``NO_SCHEDULER``.
+            override with `rendezvous_di.fixed_scheduler` (fixed values, or none).
         layers: what each source says, lowest precedence first; one provider
             per source inside, each overridable.
         plugin_policy: the ``plugins`` block alone (valid even when other settings

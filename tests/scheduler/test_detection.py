@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 from dependency_injector import providers
 
-from rendezvous_di import RendezvousContainer
+from rendezvous_di import RendezvousContainer, SchedulerDetector, fixed_scheduler
 from rendezvous_di.config.layers import Layer
-from rendezvous_di.config.schedulers import NO_SCHEDULER, SchedulerDetector, fixed
 from rendezvous_di.config.settings import RendezvousSettings
 from rendezvous_di.config.sources import FlagValue
 from rendezvous_di.errors import ConfigError
@@ -183,6 +182,7 @@ def test_a_step_narrower_than_the_allocation_meets_on_its_own_nodes() -> None:
         {"SLURM_HET_SIZE": "2"},
         {"SLURM_PACK_SIZE": "2"},
         {"SLURM_JOB_NODELIST_HET_GROUP_0": "gpu[017-018]"},
+        {"SLURM_JOB_NODELIST_PACK_GROUP_1": "gpu020"},
     ],
 )
 def test_a_heterogeneous_job_gets_a_clear_answer_not_a_guess(marker: dict[str, str]) -> None:
@@ -408,18 +408,27 @@ def test_kubernetes_alone_is_not_kubeflow() -> None:
 def test_the_scheduler_provider_can_be_overridden_with_fixed_values() -> None:
     container = RendezvousContainer()
     container.environ.override(dict(SBATCH))
-    layer = Layer()
-    layer.set("endpoint", "fixed-host:1234", "test's scheduler")
-    layer.set("nnodes", "2", "test's scheduler")
-    container.scheduler.override(providers.Object(fixed(layer, name="lab")))
+    lab = fixed_scheduler({"endpoint": "fixed-host:1234", "nnodes": "2"}, name="lab")
+    container.scheduler.override(providers.Object(lab))
     got = container.settings()
     assert (got.scheduler, got.endpoint, got.max_nodes) == ("lab", "fixed-host:1234", 2)
-    assert got.source_of("endpoint") == "test's scheduler"
-    container.scheduler.override(providers.Object(NO_SCHEDULER))
+    assert got.source_of("endpoint") == "scheduler lab"
+    assert got.source_of("scheduler") == "override of scheduler"
+    assert got.run_id != "81234"  # the environment's Slurm is not asked
+    layer = Layer()
+    layer.set("run_id", "from-a-layer", "test's layer")
+    container.scheduler.override(providers.Object(fixed_scheduler(layer)))
+    assert container.settings().source_of("run_id") == "test's layer"
+    container.scheduler.override(providers.Object(fixed_scheduler(name="none")))
     got = container.settings()
     assert (got.scheduler, got.endpoint) == ("none", "localhost:0")
     container.scheduler.reset_override()
     assert container.settings().endpoint == "gpu017:29400"
+
+
+def test_fixed_values_are_checked_like_any_source() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'endpoint'"):
+        fixed_scheduler({"endpiont": "x:1"})
 
 
 def test_a_platform_may_move_the_slurm_port() -> None:

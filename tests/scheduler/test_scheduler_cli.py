@@ -150,3 +150,17 @@ def test_a_one_node_slurm_allocation_runs_a_real_job() -> None:
         f"backend=c10d (slurm) endpoint=localhost:{port} (slurm SLURM_JOB_NODELIST) "
         "run_id=777 nodes=1:1"
     ) in done.stderr
+
+
+def test_run_main_takes_scheduler_too_and_restores_the_container() -> None:
+    from rendezvous_di import RendezvousContainer
+    from rendezvous_di.run import prepare
+
+    container = RendezvousContainer()
+    container.environ.override(SLURM)
+    prepared = prepare(["--scheduler", "none", "train.py"], container=container)
+    assert prepared is not None
+    assert prepared.settings.scheduler == "none"
+    assert prepared.settings.endpoint == "localhost:0"
+    prepared.restore()
+    assert container.settings().endpoint == "node07:29400"

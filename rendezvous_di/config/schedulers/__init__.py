@@ -15,7 +15,7 @@ from .detection import (
     Detection,
     Detector,
     SchedulerDetector,
-    fixed,
+    fixed_scheduler,
     stack,
 )
 
@@ -27,6 +27,6 @@ __all__ = [
     "Detection",
     "Detector",
     "SchedulerDetector",
-    "fixed",
+    "fixed_scheduler",
     "stack",
 ]

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...errors import ConfigError, nearest, quote
-from ..layers import Layer, merge
+from ..layers import KEYS, Layer, check_key, merge
 from . import kubeflow, slurm
 
 CHOICES = ("auto", "none", "slurm", "kubeflow")
@@ -45,15 +46,21 @@ class Detection:
 
 Detector = Callable[[Choice, "Mapping[str, str] | None"], Detection]
 """What the container's ``scheduler`` provider gives: the choice and the environment in,
-a `Detection` out. Override it with `fixed` (or `NO_SCHEDULER`) in tests and platforms."""
+a `Detection` out. Override it with `fixed_scheduler` (or `NO_SCHEDULER`) in tests and platforms."""
 
 
 class SchedulerDetector:
-    """The built-in detector: Slurm, then Kubeflow, from environment variables alone.
+    """The built-in detector, the container's ``scheduler`` provider: Slurm, then Kubeflow.
 
-    ``slurm_port`` is the c10d port on the allocation's first node (29400,
-    torchrun's convention); a platform whose nodes are shared between jobs may
-    give another, by overriding the container's ``scheduler`` provider.
+    It reads environment variables alone (no ``scontrol``, no torch). Called
+    with the ``scheduler`` choice and the environment, it returns the
+    detected scheduler's values, which sit under the config file.
+
+    Args:
+        slurm_port: the c10d port on the allocation's first node (29400,
+            torchrun's convention). A platform whose nodes are shared between
+            jobs gives another: ``container.scheduler.override(
+            providers.Object(SchedulerDetector(slurm_port=31000)))``.
     """
 
     def __init__(self, *, slurm_port: int = slurm.SLURM_PORT) -> None:
@@ -88,9 +95,30 @@ class SchedulerDetector:
         return hash(self.slurm_port)
 
 
-def fixed(layer: Layer | None = None, name: str = "fixed") -> Detector:
-    """A detector that always answers ``layer`` (a test's or a platform's own values)."""
-    detection = Detection(name, OVERRIDDEN, layer if layer is not None else Layer())
+def fixed_scheduler(
+    values: Mapping[str, Any] | Layer | None = None, name: str = "fixed"
+) -> Detector:
+    """A detector that always answers ``values``: a test's or a platform's own scheduler.
+
+    Override the container's ``scheduler`` provider with it, whatever the
+    environment says; the values keep their place under the config file.
+
+    Args:
+        values: settings keys as a mapping (``{"endpoint": "store:29400", "nnodes": 2}``,
+            each labelled ``scheduler NAME``) or a ready `Layer`; none for no values at all.
+        name: what ``rendezvous-di config`` shows as the scheduler (``none`` for none).
+
+    Example:
+        ``container.scheduler.override(providers.Object(fixed_scheduler(name="none")))``
+    """
+    if isinstance(values, Layer):
+        layer = values
+    else:
+        layer = Layer()
+        for key, value in (values or {}).items():
+            check_key(key, key, KEYS, OVERRIDDEN)
+            layer.set(key, value, f"scheduler {name}")
+    detection = Detection(name, OVERRIDDEN, layer)
 
     def detect(choice: Choice, environ: Mapping[str, str] | None) -> Detection:
         return detection
@@ -98,8 +126,8 @@ def fixed(layer: Layer | None = None, name: str = "fixed") -> Detector:
     return detect
 
 
-NO_SCHEDULER: Detector = fixed(name="none")
-"""A detector that never finds one (``container.scheduler.override(NO_SCHEDULER)``)."""
+NO_SCHEDULER: Detector = fixed_scheduler(name="none")
+"""A detector that never finds one (the same as ``fixed_scheduler(name="none")``)."""
 
 
 def read_choice(above: Sequence[Layer]) -> Choice:

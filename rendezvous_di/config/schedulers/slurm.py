@@ -51,7 +51,9 @@ STEP_COUNT = "SLURM_STEP_NUM_NODES"
 NODE_NAME = "SLURMD_NODENAME"
 """Set by slurmd for a batch script and every ``srun`` task: the node runs inside the job."""
 HET_SIZES = ("SLURM_HET_SIZE", "SLURM_PACK_SIZE")
-HET_PREFIXES = ("SLURM_JOB_NODELIST_HET_GROUP_", "SLURM_JOB_NODELIST_PACK_GROUP_")
+HET_GROUPS = ("_HET_GROUP_", "_PACK_GROUP_")
+"""What a heterogeneous job's per-component variables carry (``SLURM_JOB_NODELIST_HET_GROUP_0``;
+``PACK`` before Slurm 20.02)."""
 MAX_DIGITS = 9
 
 WHAT_TO_DO = "give --rdzv-endpoint HOST:PORT, --nnodes N and --rdzv-id ID, or --scheduler none"
@@ -197,7 +199,8 @@ def _heterogeneous(environ: Mapping[str, str]) -> tuple[str, str] | None:
         if value is not None:
             return name, value
     for name in sorted(environ):
-        if name.startswith(HET_PREFIXES) and environ[name].strip():
+        het_group = name.startswith("SLURM_") and any(group in name for group in HET_GROUPS)
+        if het_group and environ[name].strip():
             return name, environ[name].strip()
     return None
 
