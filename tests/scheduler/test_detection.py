@@ -228,6 +228,16 @@ def test_a_malformed_variable_is_named_with_its_value(
     assert shown in str(caught.value)
 
 
+def test_undecodable_bytes_in_a_variable_are_named_and_shown_escaped() -> None:
+    env = {**SBATCH, "SLURM_JOB_NODELIST": "gpu\udcff1", "SLURM_JOB_NUM_NODES": "1"}
+    with pytest.raises(ConfigError) as caught:
+        settings(env)
+    assert "SLURM_JOB_NODELIST='gpu\\udcff1' is not a Slurm hostlist" in str(caught.value)
+    got = settings({**SBATCH, "SLURM_JOB_ID": "81\udcff"}, flags={"run_id": "given"})
+    assert "SLURM_JOB_ID=81\\udcff" in got.source_of("scheduler")
+    got.source_of("scheduler").encode("utf-8")  # printable
+
+
 def test_a_malformed_value_given_above_does_not_matter() -> None:
     env = {**SBATCH, "SLURM_JOB_NODELIST": "gpu[018-017]"}
     got = settings(env, flags={"endpoint": "head:29400"})
@@ -274,6 +284,15 @@ def test_pet_beats_the_file_explicit_beats_pet_flags_beat_all(tmp_path: Path) ->
     assert got.run_id == "flag"
     assert got.source_of("run_id") == "flag --rdzv-id"
     assert got.endpoint == "gpu017:29400"  # nothing above gave one
+
+
+@pytest.mark.parametrize(
+    "flags", [{"standalone": True}, {"endpoint": "localhost:0"}], ids=["standalone", "port-0"]
+)
+def test_a_store_of_this_nodes_own_makes_a_one_node_job(flags: dict[str, Any]) -> None:
+    got = settings(SRUN, flags=flags)
+    assert (got.endpoint, got.min_nodes, got.max_nodes) == ("localhost:0", 1, 1)
+    assert got.scheduler == "slurm"
 
 
 def test_another_backend_chosen_above_does_not_get_the_c10d_endpoint(tmp_path: Path) -> None:

@@ -157,3 +157,9 @@ def test_a_bad_item_fails_before_any_host_is_given() -> None:
     hosts = expand("good[1-2],bad[2-1]")
     with pytest.raises(HostlistError):
         next(hosts)
+
+
+def test_host_names_are_ascii() -> None:
+    for hostlist in ("n\udcff1", "nö[1-2]"):
+        with pytest.raises(HostlistError, match="not ASCII at position 1"):
+            first_host(hostlist)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import ConfigError, nearest, quote
+from ..endpoint import parse_endpoint
 from ..layers import KEYS, Layer, check_key, merge
 from . import kubeflow, slurm
 
@@ -167,12 +168,17 @@ def stack(
 def _under(layer: Layer, above: Layer) -> Layer:
     """The scheduler's layer, less what the values above make wrong.
 
-    Its endpoint is c10d's: with another backend chosen above it would point
+    An endpoint with port 0 given above (``--standalone``, ``localhost:0``) is
+    a store of this node's own that no other node can reach: the job is one
+    node, whatever the allocation's size. The scheduler's endpoint is c10d's:
+    with another backend chosen above it would point
     that backend at a port nobody serves. And a master address or port given
     above (``--master-addr``) chooses torchrun's ``static`` rendezvous there:
     the scheduler's backend and endpoint step aside rather than silently win.
     """
     drop: set[str] = set()
+    if _port_zero(above.values.get("endpoint")):
+        drop.update(("min_nodes", "max_nodes"))
     backend_above = above.values.get("backend")
     if backend_above is not None and backend_above != layer.values.get("backend"):
         drop.add("endpoint")
@@ -184,6 +190,15 @@ def _under(layer: Layer, above: Layer) -> Layer:
     kept.values = {k: v for k, v in layer.values.items() if k not in drop}
     kept.sources = {k: v for k, v in layer.sources.items() if k not in drop}
     return kept
+
+
+def _port_zero(endpoint: object) -> bool:
+    if not isinstance(endpoint, str):
+        return False
+    try:
+        return parse_endpoint(endpoint).port == 0
+    except ConfigError:
+        return False  # not host:port: the settings' validation says so
 
 
 def _reason(choice: Choice, found: str) -> str:

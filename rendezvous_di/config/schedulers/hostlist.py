@@ -14,7 +14,8 @@ syntax itself, following Slurm's ``src/common/hostlist.c``:
   the last group varies fastest, then the first, the second... (Slurm expands
   the prefix's rightmost group outermost, recursively);
 - nothing may follow the last ``]`` of an item (Slurm refuses ``gpu[1-2]-ib``);
-- one range holds at most 65536 hosts (Slurm's ``MAX_RANGE``); duplicates are kept.
+- one range holds at most 65536 hosts (Slurm's ``MAX_RANGE``); duplicates are kept;
+- host names are ASCII: anything else is refused (undecodable bytes included).
 
 Inputs Slurm itself never writes and ``scontrol`` reads in surprising ways
 (``n[1-3`` gives ``n]``, ``n[+1-2]`` gives ``n01 n02``) are refused here.
@@ -81,6 +82,9 @@ Range = tuple[int, int, int]
 
 def _items(hostlist: str) -> Iterator[str]:
     """The top-level items: split at commas and blanks outside brackets."""
+    if not hostlist.isascii():  # host names are ASCII; undecodable bytes arrive as surrogates
+        bad = next(i for i, c in enumerate(hostlist) if not c.isascii())
+        raise HostlistError(f"has a character that is not ASCII at position {bad}")
     depth, start = 0, 0
     for index, char in enumerate(hostlist):
         if char == "[":

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...errors import shorten
+from ...errors import printable
 from ..layers import Layer
 
 KUBERNETES = "KUBERNETES_SERVICE_HOST"
@@ -55,7 +55,7 @@ def pod(environ: Mapping[str, str]) -> str | None:
         return None
     for names, who in MARKERS:
         if all(_get(environ, name) for name in names):
-            shown = ", ".join(f"{name}={shorten(_get(environ, name))}" for name in names)
+            shown = ", ".join(f"{name}={printable(_get(environ, name))}" for name in names)
             return f"{KUBERNETES} and {shown} ({who})"
     return None
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ...errors import ConfigError, quote, shorten
+from ...errors import ConfigError, printable, quote
 from ..endpoint import host_port
 from ..layers import Layer, Unresolved
 from . import hostlist
@@ -67,7 +67,7 @@ def allocation(environ: Mapping[str, str]) -> str | None:
     lists = [name for name in (*JOB_NODELISTS, STEP_NODELIST) if _get(environ, name)]
     if not lists:
         return None
-    return f"{JOB_ID}={shorten(job)}, {lists[0]}={shorten(environ[lists[0]].strip())}"
+    return f"{JOB_ID}={printable(job)}, {lists[0]}={printable(environ[lists[0]].strip())}"
 
 
 def missing(environ: Mapping[str, str]) -> str:
@@ -136,9 +136,9 @@ def _read_nodes(
     try:
         first, listed = hostlist.first_host(text), hostlist.count_hosts(text)
     except hostlist.HostlistError as error:
-        first = listed = _unresolved(
-            "endpoint", list_name, text, f"is not a Slurm hostlist: {error}"
-        )
+        problem = f"is not a Slurm hostlist: {error}"
+        first = _unresolved("endpoint", list_name, text, problem)
+        listed = _unresolved("nnodes", list_name, text, problem)
     size_name = next((n for n in size_names if _get(environ, n) is not None), None)
     if size_name is None:  # no count given: the list's length is the count
         return Nodes(first, listed, list_name, list_name)
@@ -151,7 +151,7 @@ def _read_nodes(
             "nnodes",
             size_name,
             size_text,
-            f"but {list_name}={shorten(text)} names {listed} node(s)",
+            f"but {list_name}={printable(text)} names {listed} node(s)",
         )
         first = size  # which of the two is wrong is not known: neither is used
     else:
