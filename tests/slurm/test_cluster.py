@@ -5,8 +5,8 @@ The recordings are what scheduler detection is tested against: `record`
 writes each as a JSON fixture from the real program, and ``recorded/`` next to
 this file holds one of each kind, committed as data (regenerate them with
 ``RDZV_RECORD_SLURM_SAMPLE=1``): a one-node ``srun`` step, the shell ``salloc``
-gives on the submit host, an ``sbatch`` script, and a 2-node step of a 3-node
-allocation. The test checks each sample
+gives on the submit host, an ``sbatch`` script, a 2-node step of a 3-node
+allocation, and a step over both components of a heterogeneous job. The test checks each sample
 still has exactly the variables a fresh run exports.
 """
 
@@ -43,6 +43,8 @@ KINDS = {
     "salloc-3node": "salloc --nodes=3 {report}",
     "sbatch-3node": "sbatch --nodes=3 --wait --output={out}/batch.out --wrap '{report}'",
     "step-2of3node": "salloc --nodes=3 srun --nodes=2 --output={out}/task-%t.out {report}",
+    "het-step-1+2node": "salloc --nodes=1 : --nodes=2 srun --het-group=0,1"
+    " --output={out}/task-%t.out {report}",
 }
 
 
@@ -118,6 +120,10 @@ def test_the_environment_of_each_kind_of_program_is_recorded(
         assert host in slurm.nodes
         assert env["SLURM_JOB_NUM_NODES"] == env["SLURM_NNODES"] == env["SLURM_NTASKS"] == "1"
         assert env["SLURM_STEP_ID"].isdigit()
+    elif kind == "het-step-1+2node":
+        assert env["SLURM_HET_SIZE"] == "2"
+        assert env["SLURM_JOB_NODELIST_HET_GROUP_0"] == "rdzs1"
+        assert env["SLURM_JOB_NODELIST_HET_GROUP_1"] == "rdzs[2-3]"
     elif kind == "step-2of3node":
         assert env["SLURM_JOB_NODELIST"] == "rdzs[1-3]"
         assert env["SLURM_JOB_NUM_NODES"] == "3"

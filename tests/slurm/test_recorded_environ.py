@@ -48,6 +48,25 @@ def test_a_two_node_step_of_a_three_node_allocation_meets_as_two(container: Any)
     assert settings.run_id == f"{env['SLURM_JOB_ID']}.{env['SLURM_STEP_ID']}"
 
 
+def test_a_step_inside_salloc_is_not_taken_for_a_heterogeneous_job(container: Any) -> None:
+    # Slurm 22.05 sets SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0 in such a step: not a second component.
+    _, env = recorded("step-2of3node")
+    assert "SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0" in env
+    container.environ.override(env)
+
+    assert container.settings().source_of("endpoint") == "slurm SLURM_STEP_NODELIST"
+
+
+def test_a_heterogeneous_job_is_not_guessed(container: Any) -> None:
+    _, env = recorded("het-step-1+2node")
+    container.environ.override(env)
+    with pytest.raises(ConfigError) as caught:
+        container.settings()
+
+    assert caught.value.field == "endpoint"
+    assert "heterogeneous Slurm job (SLURM_HET_SIZE=2)" in str(caught.value)
+
+
 def test_sallocs_shell_is_told_to_start_the_agents_with_srun(container: Any) -> None:
     _, env = recorded("salloc-3node")
     container.environ.override(env)

@@ -238,6 +238,8 @@ class SlurmCluster:
             "ReturnToService=2",
             # A step being torn down gets SIGKILL 2 s after SIGTERM (not 30 s).
             "KillWait=2",
+            # Only backfill starts a heterogeneous job: every second, not every 30 s.
+            "SchedulerParameters=bf_interval=1",
             *(
                 f"NodeName={node_name(h)} NodeAddr={h.address} CPUs={CPUS_PER_NODE} State=UNKNOWN"
                 for h in self.network.hosts

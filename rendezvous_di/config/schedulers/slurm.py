@@ -52,8 +52,10 @@ NODE_NAME = "SLURMD_NODENAME"
 """Set by slurmd for a batch script and every ``srun`` task: the node runs inside the job."""
 HET_SIZES = ("SLURM_HET_SIZE", "SLURM_PACK_SIZE")
 HET_GROUPS = ("_HET_GROUP_", "_PACK_GROUP_")
-"""What a heterogeneous job's per-component variables carry (``SLURM_JOB_NODELIST_HET_GROUP_0``;
-``PACK`` before Slurm 20.02)."""
+"""What a heterogeneous job's per-component node lists carry (``SLURM_JOB_NODELIST_HET_GROUP_0``;
+``PACK`` before Slurm 20.02). Only node lists count: Slurm 22.05 sets
+``SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0`` in every ``srun`` step inside ``salloc``, heterogeneous
+or not (tests/slurm/recorded/step-2of3node.json, recorded from a real step)."""
 MAX_DIGITS = 9
 
 WHAT_TO_DO = "give --rdzv-endpoint HOST:PORT, --nnodes N and --rdzv-id ID, or --scheduler none"
@@ -199,7 +201,8 @@ def _heterogeneous(environ: Mapping[str, str]) -> tuple[str, str] | None:
         if value is not None:
             return name, value
     for name in sorted(environ):
-        het_group = name.startswith("SLURM_") and any(group in name for group in HET_GROUPS)
+        het_group = name.startswith("SLURM_") and "NODELIST" in name
+        het_group = het_group and any(group in name for group in HET_GROUPS)
         if het_group and environ[name].strip():
             return name, environ[name].strip()
     return None
