@@ -53,7 +53,8 @@ NODE_NAME = "SLURMD_NODENAME"
 HET_SIZES = ("SLURM_HET_SIZE", "SLURM_PACK_SIZE")
 HET_LISTS = ("SLURM_JOB_NODELIST_HET_GROUP_", "SLURM_JOB_NODELIST_PACK_GROUP_")
 """A heterogeneous job's node list per component (``PACK`` before Slurm 20.02). Only these:
-a plain ``srun`` step of Slurm 22.05 also exports ``SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0``."""
+a plain ``srun`` step of Slurm 22.05 also exports ``SLURM_JOB_CPUS_PER_NODE_PACK_GROUP_0``
+(tests/slurm/recorded/step-2of3node.json, recorded from a real step)."""
 MAX_DIGITS = 9
 
 WHAT_TO_DO = "give --rdzv-endpoint HOST:PORT, --nnodes N and --rdzv-id ID, or --scheduler none"
