@@ -110,14 +110,7 @@ def torchrun_options(_: str | None) -> str:
 
 def cli_help(command: str | None) -> str:
     args = [command, "--help"] if command and command != "main" else ["--help"]
-    done = subprocess.run(
-        [sys.executable, "-m", "rendezvous_di", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    return f"```text\n{done.stdout.rstrip()}\n```"
+    return f"```text\n{_cli(*args).stdout.rstrip()}\n```"
 
 
 def benchmark_results(_: str | None) -> str:
@@ -208,14 +201,7 @@ def scheduler_config(example: str | None) -> str:
     """``rendezvous-di config`` in one of `SCHEDULER_EXAMPLES`: its command and its table."""
     given = SCHEDULER_EXAMPLES[str(example)]
     env = {k: v for k, v in os.environ.items() if not k.startswith(_SCHEDULER_VARIABLES)}
-    done = subprocess.run(
-        [sys.executable, "-m", "rendezvous_di", "config"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-        env={**env, **given},
-    )
+    done = _cli("config", env={**env, **given})
     command = " ".join(f"{k}={v}" for k, v in given.items()) + " rendezvous-di config"
     rows = ["| setting | value | source |", "| --- | --- | --- |"]
     for line in done.stdout.splitlines():
@@ -249,14 +235,19 @@ SCHEMA_FILE = "config.schema.json"
 
 def settings_schema() -> str:
     """``rendezvous-di schema`` as it prints it: the published copy is the command's output."""
-    done = subprocess.run(
-        [sys.executable, "-m", "rendezvous_di", "schema"],
+    return _cli("schema").stdout
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``rendezvous-di ARGS`` from this checkout, as a reader would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "rendezvous_di", *args],
         capture_output=True,
         text=True,
         check=True,
         cwd=ROOT,
+        env=env,
     )
-    return done.stdout
 
 
 def on_files(files: Any, config: Any, **_: Any) -> Any:
