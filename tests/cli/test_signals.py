@@ -51,7 +51,7 @@ def stacks_if_stuck(process: subprocess.Popen[str], timeout: float) -> str:
         return process.communicate(timeout=timeout)[1]
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGABRT)
-        _, stderr = communicate_all([process], timeout=30)
+        ((_, stderr),) = communicate_all([process], timeout=30)
         pytest.fail(f"still running {timeout:g}s after the signal; its stacks:\n{stderr}")
 
 
