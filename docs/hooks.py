@@ -3,12 +3,15 @@
 A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place:
 ``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
 ``benchmark-results``, ``rendezvous-scale``, ``compat-matrix`` (the ``make compat``
-records in ``docs/compat-results/``) and ``changelog`` (CHANGELOG.md, kept once at the top).
+records in ``docs/compat-results/``), ``changelog`` (CHANGELOG.md, kept once at the top)
+and ``scheduler-config EXAMPLE`` (``rendezvous-di config`` run in a scheduler's environment).
+The site also gets ``config.schema.json``, what ``rendezvous-di schema`` prints.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -107,14 +110,7 @@ def torchrun_options(_: str | None) -> str:
 
 def cli_help(command: str | None) -> str:
     args = [command, "--help"] if command and command != "main" else ["--help"]
-    done = subprocess.run(
-        [sys.executable, "-m", "rendezvous_di", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    return f"```text\n{done.stdout.rstrip()}\n```"
+    return f"```text\n{_cli(*args).stdout.rstrip()}\n```"
 
 
 def benchmark_results(_: str | None) -> str:
@@ -161,6 +157,60 @@ def changelog(_: str | None) -> str:
     return text.split("\n", 1)[1]  # the page has its own title
 
 
+SCHEDULER_EXAMPLES: dict[str, dict[str, str]] = {
+    "slurm": {
+        "SLURM_JOB_ID": "81234",
+        "SLURM_JOB_NODELIST": "gpu[017-018,020]",
+        "SLURM_JOB_NUM_NODES": "3",
+        "SLURMD_NODENAME": "gpu017",
+    },
+    "slurm-step": {
+        "SLURM_JOB_ID": "81234",
+        "SLURM_JOB_NODELIST": "gpu[017-018,020]",
+        "SLURM_JOB_NUM_NODES": "3",
+        "SLURM_STEP_ID": "2",
+        "SLURM_STEP_NODELIST": "gpu[018,020]",
+        "SLURM_STEP_NUM_NODES": "2",
+        "SLURMD_NODENAME": "gpu018",
+    },
+    "kubeflow-trainer": {
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+        "PET_NNODES": "2",
+        "PET_NPROC_PER_NODE": "4",
+        "PET_NODE_RANK": "1",
+        "PET_MASTER_ADDR": "llama-node-0-0.llama",
+        "PET_MASTER_PORT": "29400",
+    },
+    "kubeflow-pytorchjob": {
+        "KUBERNETES_SERVICE_HOST": "10.96.0.1",
+        "MASTER_ADDR": "mnist-master-0",
+        "MASTER_PORT": "23456",
+        "WORLD_SIZE": "8",
+        "RANK": "1",
+        "PET_NNODES": "2",
+        "PET_NODE_RANK": "1",
+        "PET_NPROC_PER_NODE": "4",
+    },
+}
+"""Environments as the schedulers set them (a few of their variables), for the docs' examples."""
+
+_SCHEDULER_VARIABLES = ("PET_", "RENDEZVOUS_DI_", "SLURM_", "KUBERNETES_SERVICE_HOST")
+
+
+def scheduler_config(example: str | None) -> str:
+    """``rendezvous-di config`` in one of `SCHEDULER_EXAMPLES`: its command and its table."""
+    given = SCHEDULER_EXAMPLES[str(example)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCHEDULER_VARIABLES)}
+    done = _cli("config", env={**env, **given})
+    command = " ".join(f"{k}={v}" for k, v in given.items()) + " rendezvous-di config"
+    rows = ["| setting | value | source |", "| --- | --- | --- |"]
+    for line in done.stdout.splitlines():
+        key, value, source = line.split("\t")
+        if source != "default":
+            rows.append(f"| {cell(key, code=True)} | {cell(value, code=True)} | {cell(source)} |")
+    return f"```text\n$ {command}\n```\n\n" + "\n".join(rows)
+
+
 def version(_: str | None) -> str:
     from rendezvous_di._version import __version__
 
@@ -175,8 +225,36 @@ GENERATORS = {
     "rendezvous-scale": rendezvous_scale,
     "compat-matrix": compat_matrix,
     "changelog": changelog,
+    "scheduler-config": scheduler_config,
     "version": version,
 }
+
+
+SCHEMA_FILE = "config.schema.json"
+
+
+def settings_schema() -> str:
+    """``rendezvous-di schema`` as it prints it: the published copy is the command's output."""
+    return _cli("schema").stdout
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``rendezvous-di ARGS`` from this checkout, as a reader would run it."""
+    return subprocess.run(
+        [sys.executable, "-m", "rendezvous_di", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def on_files(files: Any, config: Any, **_: Any) -> Any:
+    from mkdocs.structure.files import File
+
+    files.append(File.generated(config, SCHEMA_FILE, content=settings_schema()))
+    return files
 
 
 def on_config(config: Any, **_: Any) -> Any:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .backends.description import BackendDescription
     from .backends.listing import BackendInfo, describe_backends
     from .config.policy import PluginPolicy
+    from .config.schedulers import SchedulerDetector, fixed_scheduler
     from .config.settings import RendezvousSettings
     from .container import RendezvousContainer
     from .handlers import NamedHandler, renamed
@@ -43,6 +44,8 @@ _LAZY = {
     "RendezvousContainer": "container",
     "RendezvousSettings": "config.settings",
     "PluginPolicy": "config.policy",
+    "SchedulerDetector": "config.schedulers",
+    "fixed_scheduler": "config.schedulers",
     "install": "torch_registry",
     "adopt": "torch_registry",
     "Installation": "torch_registry",
@@ -75,6 +78,7 @@ __all__ = [
     "RendezvousContainer",
     "RendezvousDIError",
     "RendezvousSettings",
+    "SchedulerDetector",
     "UnknownBackendError",
     "UnknownOptionError",
     "__version__",
@@ -83,6 +87,7 @@ __all__ = [
     "builtin_creator",
     "builtin_options",
     "describe_backends",
+    "fixed_scheduler",
     "install",
     "renamed",
 ]

@@ -9,6 +9,7 @@ from dependency_injector import containers, providers
 
 from .backends.selector import add_out_of_tree_backends, builtin_entries
 from .config import sources
+from .config.schedulers import SchedulerDetector
 from .config.values import fresh_run_id
 from .container_instance import RendezvousDynamicContainer
 from .pipeline import ResolutionCache, build_parameters, open_handler, policy_from, settings_from
@@ -22,10 +23,14 @@ class RendezvousContainer(containers.DeclarativeContainer):
 
     Attributes:
         config_file: path of a YAML file with the settings keys (lowest precedence).
+        config_key: a dotted key of that file the settings sit under (a platform's
+            own YAML, ``rendezvous``); None: the file is ours, the keys at its top.
         environ: where PET_* variables are read; override with ``{}`` to ignore them.
         config: explicit values: ``backend``, ``endpoint``, ``run_id``,
             ``min_nodes``/``max_nodes`` or ``nnodes``, ``local_addr``, ``conf``, ``plugins``.
         flags: torchrun flags by settings key (set by the CLI), above ``config``.
+        scheduler: the detector of Slurm and Kubeflow values, which sit under the file;
+            override with `rendezvous_di.fixed_scheduler` (fixed values, or none).
         layers: what each source says, lowest precedence first; one provider
             per source inside, each overridable.
         plugin_policy: the ``plugins`` block alone (valid even when other settings
@@ -49,13 +54,21 @@ class RendezvousContainer(containers.DeclarativeContainer):
     instance_type = RendezvousDynamicContainer
 
     config_file: providers.Provider[str | os.PathLike[str] | None] = providers.Object(None)
+    config_key: providers.Provider[str | None] = providers.Object(None)
     environ = providers.Object(os.environ)
     config = providers.Configuration()
     flags: providers.Provider[dict[str, object] | None] = providers.Object(None)
+    scheduler = providers.Object(SchedulerDetector())
 
     # What each source says, lowest precedence first (config.sources.read_layers).
     layers = providers.Callable(
-        sources.read_layers, config_file=config_file, environ=environ, config=config, flags=flags
+        sources.read_layers,
+        config_file=config_file,
+        environ=environ,
+        config=config,
+        flags=flags,
+        config_key=config_key,
+        scheduler=scheduler,
     )
 
     fresh_run_id = providers.ThreadSafeSingleton(fresh_run_id)

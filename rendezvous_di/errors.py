@@ -41,6 +41,16 @@ def shorten(text: str, limit: int = MAX_VALUE) -> str:
     return text[: limit - len(suffix)] + suffix
 
 
+def printable(text: str, limit: int = MAX_VALUE) -> str:
+    """``text`` shortened and safe to print: undecodable bytes (lone surrogates) escaped.
+
+    For values shown outside quotes, such as an environment variable in a
+    source label: ``os.environ`` hands bytes that were not UTF-8 over as lone
+    surrogates, which no output stream can encode.
+    """
+    return shorten(text.encode("utf-8", "backslashreplace").decode("utf-8"), limit)
+
+
 class _BoundedRepr(reprlib.Repr):
     """``reprlib`` limits, plus what it does not bound: huge integers and failing ``__repr__``.
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .config import launcher_flags as launcher
+from .config.schedulers.flag import add_scheduler_flag, scheduler_flag
 from .config.torchrun import TORCHRUN_OPTIONS, unquote
-from .config.torchrun_args import parse_mirror
+from .config.torchrun_args import exits_early, parse_mirror
 from .errors import ConfigError, shorten
 
 if TYPE_CHECKING:
@@ -50,7 +51,19 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="FILE", help="YAML file with the settings keys (lowest precedence)"
     )
+    add_config_key_flag(parser)
+    add_scheduler_flag(parser)
     add_verbose_flag(parser)
+
+
+def add_config_key_flag(parser: argparse.ArgumentParser) -> None:
+    """``--config-key KEY``: the settings sit under KEY of the ``--config`` file (a platform's)."""
+    parser.add_argument(
+        "--config-key",
+        metavar="KEY",
+        help="read the settings from under KEY of the --config file (a platform's own YAML; "
+        "a dotted path such as platform.rendezvous); the file's other keys are ignored",
+    )
 
 
 def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
@@ -134,16 +147,17 @@ def prepare(
     parser_error: ParserError | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Prepared | None:
-    """Everything checked without torch; None for ``--help`` (torch's parser prints it)."""
+    """Everything checked without torch; None for ``--help`` and the like (torch answers)."""
     environ = os.environ if environ is None else environ
     mirror = parse_mirror(argv, add_flags, parser_error)
-    if mirror.help:
+    if exits_early(mirror):  # --help, --print-completion: torch's parser prints and exits
         return None
     if mirror.training_script is None:
         _parser_error(parser_error, REQUIRED_SCRIPT)
     check_launcher_flags(mirror, environ)
     note_quoted_conf(mirror.rdzv_conf, environ)
     flags = {o.key: getattr(mirror, o.dest) for o in TORCHRUN_OPTIONS}
+    flags.update(scheduler_flag(mirror))
     if container is None:
         container = make_container(mirror) if make_container is not None else _new_container()
     overridden = [container.flags]
@@ -152,6 +166,9 @@ def prepare(
     if getattr(mirror, "config", None):
         container.config_file.override(mirror.config)
         overridden.append(container.config_file)
+    if getattr(mirror, "config_key", None) is not None:
+        container.config_key.override(mirror.config_key)
+        overridden.append(container.config_key)
     container.flags.override(flags)
     try:
         from .preflight import validate_locally

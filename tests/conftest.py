@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 
+KUBERNETES = ("KUBERNETES_SERVICE_HOST",)
+
 
 @pytest.fixture(autouse=True)
 def _no_pet_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never inherit PET_* variables from the shell that runs them."""
+    """Tests never inherit PET_* variables, nor a scheduler's (a suite run inside a Slurm
+    job or a Kubeflow pod), from the shell that runs them."""
     for name in list(os.environ):
-        if name.startswith("PET_") or name.startswith("RENDEZVOUS_DI_"):
+        if name.startswith(("PET_", "RENDEZVOUS_DI_", "SLURM_")) or name in KUBERNETES:
             monkeypatch.delenv(name)
     return
 

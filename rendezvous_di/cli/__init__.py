@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete's marker: this console script answers completions)
 """The ``rendezvous-di`` command line: one module per command, dispatched here.
 
 Bad input exits with code 2 and a first stderr line starting ``error:``;
@@ -11,15 +12,16 @@ with ``NAME``, ``HELP``, ``add_parser`` and ``main``, plus its entry in
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import RendezvousDIError, one_line
-from . import backends, check, config, run, streams
+from . import backends, check, completion, config, run, schema, streams
 from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 
-COMMANDS = (backends, config, check, run)
+COMMANDS = (backends, config, check, run, schema, completion)
 
 
 def build_parser() -> CliParser:
@@ -39,6 +41,10 @@ def build_parser() -> CliParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m rendezvous_di``."""
+    if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions: answer, exit
+        from .completers import complete
+
+        complete()
     streams.ensure_stdout()
     try:
         return streams.finish(_run(argv))

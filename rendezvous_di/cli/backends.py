@@ -11,10 +11,13 @@ import json
 import sys
 from typing import Any
 
+from ..errors import one_line
 from .common import add_rendezvous_flags, add_shared_flags, container_from_args
+from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 
 NAME = "backends"
 HELP = "list every backend with its source, status and options"
+DEFAULT_TIMEOUT = 60.0  # every plugin's import, in one child: generous, but never a hang
 
 
 def add_parser(commands: Any) -> None:
@@ -33,22 +36,30 @@ def add_parser(commands: Any) -> None:
     )
     add_shared_flags(parser)
     add_rendezvous_flags(parser)
+    add_timeout_flag(parser, DEFAULT_TIMEOUT, "loading plugins (--load, or NAME)")
     parser.set_defaults(command_main=main)
 
 
 def main(args: argparse.Namespace) -> int:
     from ..backends.listing import describe_backends
+    from ..backends.probing import Deadline, ProbeTimeout
     from ..plugins.isolation import loading_in_a_child
     from .render import table
 
     out = sys.stdout
     container = container_from_args(args)
     # --load imports plugins in one child process: one that kills its process or
-    # raises KeyboardInterrupt at import is listed as failed, with how it ended.
-    with loading_in_a_child():
-        if args.name is not None:
-            _load_selected_plugin(container, args.name)
-        infos = describe_backends(container, load=args.load)
+    # raises KeyboardInterrupt at import is listed as failed, with how it ended;
+    # one whose import hangs is killed at the deadline and named.
+    try:
+        with loading_in_a_child(Deadline(args.timeout)):
+            if args.name is not None:
+                _load_selected_plugin(container, args.name)
+            infos = describe_backends(container, load=args.load)
+    except ProbeTimeout as error:
+        sys.stderr.write(f"error: {one_line(str(error))}\n")
+        sys.stderr.write(SLOW_PLUGIN_FIX)
+        return 1
     if args.name is not None:
         return _show_one(args.name, infos, as_json=args.json, load=True)
     if args.json:

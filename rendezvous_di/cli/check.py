@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -22,6 +21,7 @@ from .common import (
     container_from_args,
     warn_about_policy,
 )
+from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 
 __all__ = ["add_parser", "main", "run_check", "validate_for_run"]
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 NAME = "check"
 HELP = "validate the settings and probe the backend: exit 0 ready, 1 unreachable"
 DEFAULT_TIMEOUT = 10.0
-MAX_TIMEOUT = 86400.0  # a day; socket timeouts overflow far beyond, and nobody waits longer
 
 
 def add_parser(commands: Any) -> None:
@@ -40,13 +39,7 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     add_shared_flags(parser)
     add_rendezvous_flags(parser)
-    parser.add_argument(
-        "--timeout",
-        type=positive_seconds,
-        default=DEFAULT_TIMEOUT,
-        metavar="S",
-        help=f"seconds the whole probe may take (default {DEFAULT_TIMEOUT:g})",
-    )
+    add_timeout_flag(parser, DEFAULT_TIMEOUT, "the whole probe")
     parser.set_defaults(command_main=main)
 
 
@@ -70,7 +63,7 @@ def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_js
             settings, description = validate_for_run(container)
     except ProbeTimeout as error:
         err.write(f"error: {one_line(str(error))}\n")
-        err.write("fix: the plugin's import hangs or is slow: raise --timeout, or deny it\n")
+        err.write(SLOW_PLUGIN_FIX)
         return 1
     result = probe(settings, description, deadline)
     if as_json:
@@ -100,16 +93,3 @@ def _as_json(settings: RendezvousSettings, result: ProbeResult, timeout: float) 
         "detail": result.detail,
         "fix": result.fix,
     }
-
-
-def positive_seconds(text: str) -> float:
-    """argparse type of ``--timeout``: a positive number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0 seconds, got {text!r}")
-    if not math.isfinite(value) or value > MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_TIMEOUT:g} seconds, got {text!r}")
-    return value

@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any, NoReturn
 
+from ..config.schedulers.flag import add_scheduler_flag, scheduler_flag
 from ..config.torchrun import TORCHRUN_OPTIONS
 from ..errors import ConfigError, one_line
 
@@ -23,11 +24,14 @@ examples:
   rendezvous-di run --config containers/c10d.yaml --nproc-per-node 4 train.py --epochs 3
   rendezvous-di run --profile c10d --nproc-per-node 4 train.py   (the same file, by name)
   PET_RDZV_BACKEND=etcd-v2 PET_RDZV_ENDPOINT=etcd:2379 PET_NNODES=2:4 rendezvous-di run train.py
+  srun --ntasks-per-node=1 rendezvous-di run --nproc-per-node 4 train.py   (Slurm's nodes and id)
   rendezvous-di backends
   rendezvous-di config --config containers/local.yaml --rdzv-conf join_timeout=60 --json
+  rendezvous-di run --dry-run --nnodes 2 --node-rank 0 --master-addr head train.py
+  rendezvous-di config --rdzv-backend c10d --nnodes 1:4 --format yaml > job.yaml
 
-Settings, lowest precedence first: defaults < --config FILE (or --profile NAME) < PET_*
-environment < flags.
+Settings, lowest precedence first: defaults < detected scheduler (Slurm, Kubeflow; see
+--scheduler) < --config FILE (or --profile NAME) < PET_* environment < flags.
 """
 
 
@@ -70,13 +74,28 @@ def add_shared_flags(parser: argparse.ArgumentParser) -> None:
         help="a deployment profile shipped with rendezvous-di, by name (containers/NAME.yaml: "
         "c10d, local, static, ...), read like --config",
     )
+    from ..run import add_config_key_flag
+
+    add_config_key_flag(parser)
     parser.add_argument(
         "--container",
         dest="container_spec",
         metavar="MODULE:NAME",
-        help="a platform's container (a RendezvousContainer or one nesting it as 'rendezvous')",
+        help="a platform's container: a RendezvousContainer or one nesting it as 'rendezvous', "
+        "as a container class, an instance, or a factory (a callable taking no argument that "
+        "returns a configured container)",
     )
+    add_scheduler_flag(parser)
     add_debug_flag(parser)
+
+
+def add_show_secrets_flag(parser: argparse.ArgumentParser) -> None:
+    """``--show-secrets``: print secret backend options (a ``password``) instead of ``***``."""
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print secret backend options (conf password) instead of masking them",
+    )
 
 
 def add_debug_flag(parser: argparse.ArgumentParser) -> None:
@@ -116,7 +135,9 @@ def container_for(args: argparse.Namespace, flags: dict[str, Any]) -> Any:
     container = new_container(args.container_spec)
     if args.config is not None:  # --config "" is an error, not "no file"
         container.config_file.override(args.config)
-    container.flags.override(flags)
+    if args.config_key is not None:
+        container.config_key.override(args.config_key)
+    container.flags.override({**flags, **scheduler_flag(args)})
     return container
 
 

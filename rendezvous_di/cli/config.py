@@ -1,4 +1,9 @@
-"""``rendezvous-di config``: the effective settings and where each value came from."""
+"""``rendezvous-di config``: the effective settings and where each value came from.
+
+``--format`` says how: a table (the default), ``json`` (``--json``), ``yaml``
+(a ``--config`` file giving the same effective values) or ``env`` (torchrun's
+``PET_*`` lines).
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,37 @@ import json
 import sys
 from typing import Any
 
-from .common import add_rendezvous_flags, add_shared_flags, container_from_args, warn_about_policy
+from .common import (
+    add_rendezvous_flags,
+    add_shared_flags,
+    add_show_secrets_flag,
+    container_from_args,
+    warn_about_policy,
+)
 
 NAME = "config"
 HELP = "show the effective settings and where each value came from"
+FORMATS = ("table", "json", "yaml", "env")
 
 
 def add_parser(commands: Any) -> None:
     parser = commands.add_parser(NAME, help=HELP, description=HELP)
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table (default); json; yaml: a --config file giving the same effective values; "
+        "env: torchrun's PET_* variables",
+    )
+    output.add_argument(
+        "--json",
+        dest="format",
+        action="store_const",
+        const="json",
+        help="the same as --format json",
+    )
+    add_show_secrets_flag(parser)
     add_shared_flags(parser)
     add_rendezvous_flags(parser)
     parser.set_defaults(command_main=main)
@@ -25,10 +52,27 @@ def main(args: argparse.Namespace) -> int:
     from .render import table
 
     out = sys.stdout
-    settings = container_from_args(args).settings()
+    container = container_from_args(args)
+    settings = container.settings()
     warn_about_policy(settings, sys.stderr)
+    if args.format == "yaml":
+        from .settings_yaml import as_yaml
+
+        out.write(as_yaml(settings, show_secrets=args.show_secrets))
+        return 0
+    if args.format == "env":
+        from ..backends.catalog import Catalog
+        from .torchrun_text import env_text
+
+        description = Catalog(container.backends.providers).describe(
+            settings.backend, settings.plugins, settings.sources
+        )
+        out.write(
+            env_text(settings, description, args.container_spec, show_secrets=args.show_secrets)
+        )
+        return 0
     values = settings.to_dict()
-    if args.json:
+    if args.format == "json":
         json.dump({"values": values, "sources": _all_sources(settings, values)}, out, indent=2)
         out.write("\n")
         return 0

@@ -2,9 +2,12 @@
 
 A platform that nests ``RendezvousContainer`` and adds backends of its own
 wants ``rendezvous-di backends``, ``config`` and ``run`` to see that
-container. The target is a container class or instance, or a callable
-returning one; either a rendezvous container itself (it has a ``backends``
-Selector) or one that nests it under a ``rendezvous`` provider.
+container. The target is a container class or instance, or a factory (a
+callable taking no argument) returning one; either a rendezvous container
+itself (it has a ``backends`` Selector) or one that nests it under a
+``rendezvous`` provider. A factory is how a platform keeps its own
+configuration: it builds and configures its container as it does in
+production, and the CLI only adds its sources (flags, ``--config``) on top.
 """
 
 from __future__ import annotations
@@ -46,16 +49,22 @@ def load_container(spec: str) -> Any:
                 "--container", spec, f"module {module_name!r} has no attribute {attribute!r}"
             )
         target = found
-    is_class = isinstance(target, type) and issubclass(target, containers.DeclarativeContainer)
+    is_class = _is_container_class(target)
     is_factory = callable(target) and not isinstance(
         target, (containers.Container, providers.Provider)
     )
     if is_class or is_factory:
         target = _user_code(spec, f"calling {attribute!r}", target)
+    if _is_container_class(target):  # a factory that returned the class: make it as for the class
+        target = _user_code(spec, f"calling what {attribute!r} returned", target)
     return _user_code(spec, f"reading {attribute!r}", lambda: rendezvous_of(target, spec))
 
 
 _MISSING = object()
+
+
+def _is_container_class(target: Any) -> bool:
+    return isinstance(target, type) and issubclass(target, containers.DeclarativeContainer)
 
 
 def rendezvous_of(target: Any, spec: str) -> Any:

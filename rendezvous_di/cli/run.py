@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ConfigError, RendezvousDIError, one_line
-from .common import EXAMPLES, add_shared_flags, fail, new_container
+from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail, new_container
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .progress import ProgressReporter, is_stop
 
@@ -51,6 +51,13 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_shared_flags(parser)
     add_verbose_flag(parser)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check everything, then print the equivalent torchrun command and its PET_* "
+        "variables instead of starting anything",
+    )
+    add_show_secrets_flag(parser)
 
 
 def _parser_error(message: str) -> None:
@@ -131,7 +138,12 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
 
 def _launch(argv: Sequence[str], *, debug: bool) -> int:
     """Validate, resolve the rendezvous through the container and launch; the exit code."""
+    from ..config.torchrun_args import exits_early, parse_mirror
     from ..run import launch
+
+    mirror = parse_mirror(argv, add_run_flags, _parser_error)
+    if mirror.dry_run and not exits_early(mirror):
+        return _dry_run(argv, mirror)
 
     state: dict[str, Any] = {
         "verbose": False,
@@ -178,6 +190,25 @@ def _launch(argv: Sequence[str], *, debug: bool) -> int:
         return _report_failure(error, state["settings"], state["description"])
     if state["settings"] is not None:
         sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
+    return 0
+
+
+def _dry_run(argv: Sequence[str], mirror: argparse.Namespace) -> int:
+    """Every check ``run`` makes, then the equivalent torchrun command; nothing is started."""
+    from ..run import prepare
+    from .dry_run import render
+
+    prepared = prepare(
+        argv,
+        make_container=lambda parsed: new_container(parsed.container_spec),
+        add_flags=add_run_flags,
+        parser_error=_parser_error,
+    )
+    assert prepared is not None  # None only for --help, which is torch's parser's to print
+    try:
+        render(prepared, mirror, sys.stdout)
+    finally:
+        prepared.restore()
     return 0
 
 

@@ -29,9 +29,11 @@ KEYS = (
     "plugins",
     "standalone",
     *MASTER_KEYS,
+    "scheduler",
 )
 """Every key a source may set (``nnodes`` and ``standalone`` expand into others;
-``node_rank``, ``master_addr`` and ``master_port`` shape the static rendezvous)."""
+``node_rank``, ``master_addr`` and ``master_port`` shape the static rendezvous;
+``scheduler`` chooses which scheduler's values sit under the file)."""
 
 STANDALONE = (("backend", "c10d"), ("endpoint", "localhost:0"), ("run_id", FRESH_RUN_ID))
 """torchrun's ``--standalone``: its own rendezvous values win over any given ones."""
@@ -138,6 +140,35 @@ def check_key(field_name: str, key: str, valid: tuple[str, ...], source: str) ->
             hint=f"did you mean {guess!r}?" if guess else None,
             source=source,
         )
+
+
+class Unresolved:
+    """A value a source knows it cannot work out: an error only if it is the value used.
+
+    A heterogeneous Slurm job has no single node list: the detected endpoint is
+    unknown, yet a ``--rdzv-endpoint`` given above makes that harmless. The
+    source sets this in place of the value; `raise_unresolved` raises its
+    error when it survives the merge.
+    """
+
+    def __init__(self, error: ConfigError) -> None:
+        self.error = error
+
+    def __eq__(self, other: object) -> bool:  # layers are compared by the resolution cache
+        return isinstance(other, Unresolved) and str(other.error) == str(self.error)
+
+    def __hash__(self) -> int:
+        return hash(str(self.error))
+
+    def __repr__(self) -> str:
+        return f"Unresolved({str(self.error)!r})"
+
+
+def raise_unresolved(values: Mapping[str, Any]) -> None:
+    """Raise the error of the first `Unresolved` value that won the merge."""
+    for value in values.values():
+        if isinstance(value, Unresolved):
+            raise value.error
 
 
 def merge(layers: Iterable[Layer]) -> Layer:

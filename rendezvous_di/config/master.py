@@ -16,6 +16,7 @@ These rules read the merged values before they become settings;
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ from .torchrun import DEFAULT_MASTER_ADDR, DEFAULT_MASTER_PORT, MASTER_KEYS, MAX
 
 STATIC = "static"
 MAX_PORT = 65535
+_SIGNED_DIGITS = re.compile(r"[+-]?[0-9]+")
 
 
 def pop_master_values(values: dict[str, Any], sources: Mapping[str, str]) -> dict[str, Any]:
@@ -104,8 +106,9 @@ def _integer(
 ) -> int:
     source = sources.get(key)
     text = value.strip() if isinstance(value, str) else None
+    # One sign and ASCII digits: "+-3" or "²" would pass str.isdigit and make int() raise.
     if isinstance(value, bool) or not (
-        isinstance(value, int) or (text and text.lstrip("+-").isdigit())
+        isinstance(value, int) or (text and _SIGNED_DIGITS.fullmatch(text))
     ):
         raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
     if text is not None and len(text.lstrip("+-")) > MAX_DIGITS:

@@ -1,7 +1,7 @@
 """Effective rendezvous settings: one typed model, merged from every source with provenance.
 
-Sources, lowest first: defaults < config file < PET_* environment < explicit
-values and flags. With no backend given, torchrun's own defaults apply where
+Sources, lowest first: defaults < detected scheduler (Slurm, Kubeflow) < config file < PET_*
+environment < explicit values and flags. With no backend given, torchrun's own defaults apply where
 torchrun has one (``static`` at ``--master-addr:--master-port`` for several
 nodes, see `rendezvous_di.config.master`). Validation happens here,
 before torch is imported, so a bad value fails in milliseconds with the
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, UnknownBackendError, quote
 from .endpoint import parse_address
-from .layers import Layer, merge
+from .layers import Layer, merge, raise_unresolved
 from .master import (
     STATIC,
     default_backend_source,
@@ -62,6 +62,8 @@ class RendezvousSettings:
     local_addr: str | None = None
     conf: dict[str, Any] = field(default_factory=dict)
     plugins: PluginPolicy = field(default_factory=PluginPolicy)
+    scheduler: str = "none"
+    """The scheduler whose values sit under the file (`rendezvous_di.config.schedulers`)."""
     _sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -136,6 +138,7 @@ def resolve_settings(
         catalog = builtin_catalog()
     merged = merge(layers)
     values, sources = dict(merged.values), merged.sources
+    raise_unresolved(values)
 
     values["plugins"] = PluginPolicy.from_mapping(values.get("plugins", {}), sources)
     if policy is not None and policy != values["plugins"]:

@@ -1,7 +1,7 @@
 """Where settings come from: one function per source, each returning a `Layer`.
 
-`read_layers` stacks them, lowest precedence first (config file < PET_*
-environment < ``config`` < flags), and is what the container's ``layers``
+`read_layers` stacks them, lowest precedence first (detected scheduler <
+config file < PET_* environment < ``config`` < flags), and is what the container's ``layers``
 provider calls. Adding a source is one function here plus its line in
 `read_layers` (and, when it reads a new input, that input as a provider
 of the container).
@@ -13,12 +13,13 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..errors import ConfigError, ConfigFileError
+from ..errors import ConfigError, ConfigFileError, quote
 from .layers import KEYS, Layer, check_key, text_key
 from .policy import DISABLE_AUTOLOAD_ENV
+from .schedulers import SCHEDULER_ENV, Detector, SchedulerDetector, stack
 from .torchrun import TORCHRUN_OPTIONS
 from .values import parse_bool
-from .yaml_file import read_settings_file
+from .yaml_file import read_settings_file, settings_under
 
 
 def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") -> Layer:
@@ -46,20 +47,36 @@ def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") ->
 
 
 def from_config_file(
-    path: str | os.PathLike[str] | None, environ: Mapping[str, str] | None = None
+    path: str | os.PathLike[str] | None,
+    environ: Mapping[str, str] | None = None,
+    key: str | None = None,
 ) -> Layer:
-    """A layer from a YAML file (none when ``path`` is None); ``${VAR}`` is expanded first."""
+    """A layer from a YAML file (none when ``path`` is None); ``${VAR}`` is expanded first.
+
+    With ``key`` (``rendezvous``, ``platform.rendezvous``) the file is a platform's own
+    and the settings sit under that key; its other keys are not ours and are ignored.
+    """
     if path is None:
+        if key is not None:
+            raise ConfigError(
+                "config_key",
+                key,
+                f"{quote(key)} needs a config file to look in",
+                hint="give --config FILE (or --profile NAME)",
+            )
         return Layer()
     name = os.fspath(path)
     data = read_settings_file(name, os.environ if environ is None else environ)
+    if key is not None:
+        data = settings_under(data, key, name)
     if data is None:
         return Layer()
     if not isinstance(data, Mapping):
         raise ConfigFileError(
             name, f"expected a mapping of settings at the top, got {type(data).__name__}"
         )
-    return from_mapping(data, source=f"file {name}")
+    label = f"file {name}" if key is None else f"file {name} under {key}"
+    return from_mapping(data, source=label)
 
 
 def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
@@ -75,6 +92,9 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
         value = environ.get(option.env, "")
         if value.strip():
             layer.set(option.key, value.strip(), f"env {option.env}")
+    scheduler = environ.get(SCHEDULER_ENV, "").strip()
+    if scheduler:
+        layer.set("scheduler", scheduler, f"env {SCHEDULER_ENV}")
     disable = environ.get(DISABLE_AUTOLOAD_ENV, "").strip()
     source = f"env {DISABLE_AUTOLOAD_ENV}"
     if disable and parse_bool(disable, "plugins.autoload", source):
@@ -87,18 +107,23 @@ def read_layers(
     environ: Mapping[str, str] | None,
     config: Mapping[str, Any] | None,
     flags: Mapping[str, Any] | None,
+    config_key: str | None = None,
+    scheduler: Detector | None = None,
 ) -> tuple[Layer, ...]:
     """Every source's layer, lowest precedence first: what settings and the policy read.
 
     Every source is read again on each call (a changed file or variable is
     seen at once); the caller may reuse what it computed from equal layers.
+    The ``scheduler`` detector's layer goes under the file, chosen by the
+    ``scheduler`` setting of the layers above (`rendezvous_di.config.schedulers`).
     """
-    return (
-        from_config_file(config_file, environ),
+    above = (
+        from_config_file(config_file, environ, config_key),
         from_environ(environ),
         from_mapping(config, source="config"),
         from_flags(flags),
     )
+    return stack(scheduler or SchedulerDetector(), above, environ)
 
 
 class FlagValue(NamedTuple):

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigFileError
+from ..errors import MAX_CHOICES, ConfigError, ConfigFileError, quote, shorten
 from .values import ENV_REFERENCE, expand_references, referenced_names
 
 _last: dict[str, tuple[Any, Any]] = {}  # path -> (key, data)
@@ -33,6 +33,9 @@ or a log passed by mistake must not be read without end."""
 MAX_NODES = 10_000
 """Values a file may stand for once its YAML aliases are expanded. A few hundred bytes of
 nested aliases ("billion laughs") stand for a billion values; walking them hangs."""
+
+MAX_SHOWN_KEYS = MAX_CHOICES
+"""Keys of a file named in a ``config_key`` error; the rest are counted."""
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -89,6 +92,60 @@ def read_settings_file(path: str | os.PathLike[str], environ: Mapping[str, str])
     with _lock:
         _last[name] = ((identity, names, tuple(environ.get(n) for n in names)), data)
     return data
+
+
+def settings_under(data: Any, key: str, name: str) -> Any:
+    """The value at the dotted ``key`` of a file's ``data`` (None: the key holds nothing).
+
+    Raises:
+        ConfigError: ``config_key`` is empty, or missing in the file (the keys that
+            exist are listed), or leads through or to something that is not a mapping.
+    """
+    parts = key.split(".")
+    if not key.strip() or any(not part.strip() for part in parts):
+        raise ConfigError(
+            "config_key",
+            key,
+            f"{quote(key)} is not a dotted key (it has an empty part)",
+            hint="for example rendezvous or platform.rendezvous",
+        )
+    source = f"file {name}"
+    for depth, part in enumerate(parts):
+        where = ".".join(parts[:depth]) or "the top"
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                "config_key",
+                key,
+                f"{where} of {name} is {_kind(data)}, not a mapping with key {quote(part)}",
+                source=source,
+            )
+        if part not in data:
+            raise ConfigError(
+                "config_key",
+                key,
+                f"{name} has no key {quote(part)} at {where}",
+                choices=_key_names(data),
+                hint=f"{len(data)} keys there" if len(data) > MAX_SHOWN_KEYS else None,
+                source=source,
+            )
+        data = data[part]
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError(
+            "config_key",
+            key,
+            f"{quote(key)} of {name} is {type(data).__name__}, not a mapping of settings",
+            source=source,
+        )
+    return data
+
+
+def _kind(data: Any) -> str:
+    return "empty" if data is None else type(data).__name__
+
+
+def _key_names(data: Mapping[Any, Any]) -> list[str]:
+    """The first keys of a mapping, each shortened, for an error (the hint counts them all)."""
+    return [shorten(str(k), 40) for k in list(data)[:MAX_SHOWN_KEYS]]
 
 
 def _read_at_most(name: str, fd: int, limit: int) -> bytes:

@@ -57,15 +57,17 @@ def processes_with(variable: str) -> list[int]:
     return found
 
 
+def hanging_plugin(sites: dict[str, Path], tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """The environment of a plugin whose import sleeps 120 s, and the marker its processes carry."""
+    events = str(tmp_path / "events")
+    env = {"PYTHONPATH": str(sites["rdzv-good"]), IMPORT_DELAY_ENV: "120", EVENTS_ENV: events}
+    return f"{EVENTS_ENV}={events}", env
+
+
 def test_a_plugin_whose_import_hangs_is_unreachable_within_the_timeout(
     check_plugin_sites: dict[str, Path], tmp_path: Path
 ) -> None:
-    marker = f"{EVENTS_ENV}={tmp_path / 'events'}"
-    env = {
-        "PYTHONPATH": str(check_plugin_sites["rdzv-good"]),
-        IMPORT_DELAY_ENV: "120",
-        EVENTS_ENV: str(tmp_path / "events"),
-    }
+    marker, env = hanging_plugin(check_plugin_sites, tmp_path)
     # The 120 s import is never waited for: run_cli gives up (and fails) after 60 s.
     done = run_cli(["check", "--rdzv-backend", "good", "--timeout", "2"], env=env, timeout=60)
     assert done.returncode == 1
@@ -75,3 +77,28 @@ def test_a_plugin_whose_import_hangs_is_unreachable_within_the_timeout(
     assert done.stderr.splitlines()[1].startswith("fix: the plugin's import hangs or is slow")
     # The child loading the plugin was killed at the deadline, not left sleeping.
     assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize("args", [["--load"], ["good"]], ids=["load-all", "by-name"])
+def test_backends_loading_a_plugin_whose_import_hangs_stops_at_its_timeout(
+    check_plugin_sites: dict[str, Path], tmp_path: Path, args: list[str]
+) -> None:
+    """``backends --load`` and ``backends NAME`` import plugins too: bounded as ``check`` is."""
+    marker, env = hanging_plugin(check_plugin_sites, tmp_path)
+    # 15 s: --load first loads etcd-v3 (a torch import) in the same child, which 2 s may not
+    # cover on a loaded machine; the hanging import sleeps 120 s, so 15 s still cuts it.
+    done = run_cli(["backends", *args, "--timeout", "15"], env=env, timeout=90)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("error: loading plugin 'good' from distribution 'rdzv-good' 1.0 ")
+    assert lines[0].endswith(" did not finish within 15s")
+    assert lines[1].startswith("fix: the plugin's import hangs or is slow")
+    assert "Traceback" not in done.stderr
+    assert processes_with(marker) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "abc", "1e400"])
+def test_backends_refuses_a_timeout_that_is_not_a_positive_number(value: str) -> None:
+    done = run_cli(["backends", "--timeout", value], timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: argument --timeout: ")

@@ -29,15 +29,30 @@ time.sleep(120)
 """
 
 
-def start(args: list[str]) -> subprocess.Popen[str]:
+def start(args: list[str], *, faulthandler: bool = False) -> subprocess.Popen[str]:
+    extra = {"OMP_NUM_THREADS": "1"} | ({"PYTHONFAULTHANDLER": "1"} if faulthandler else {})
     return subprocess.Popen(
         [sys.executable, "-m", "rendezvous_di", *args],
-        env=clean_environ({"OMP_NUM_THREADS": "1"}),
+        env=clean_environ(extra),
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def stacks_if_stuck(process: subprocess.Popen[str], timeout: float) -> str:
+    """Its stderr once it exits; if it does not within ``timeout``, fail with every thread's stack.
+
+    SIGABRT makes a process started with ``PYTHONFAULTHANDLER=1`` print each
+    thread's Python stack: a failure that only a loaded machine shows says where it waits.
+    """
+    try:
+        return process.communicate(timeout=timeout)[1]
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        ((_, stderr),) = communicate_all([process], timeout=30)
+        pytest.fail(f"still running {timeout:g}s after the signal; its stacks:\n{stderr}")
 
 
 def running(pid: int) -> bool:
@@ -169,7 +184,8 @@ def test_ctrl_c_while_a_probe_waits_is_one_line_and_exit_130() -> None:
         # --timeout far above any start-up: check's deadline starts before validation, and on
         # a loaded machine the default 10 s could expire right after the connection arrived.
         probe = start(
-            ["check", "--rdzv-backend", "etcd-v2", "--rdzv-endpoint", endpoint, "--timeout", "600"]
+            ["check", "--rdzv-backend", "etcd-v2", "--rdzv-endpoint", endpoint, "--timeout", "600"],
+            faulthandler=True,
         )
         try:
             # Signal once the probe is waiting for an answer: its connection has arrived. A fixed
@@ -180,7 +196,7 @@ def test_ctrl_c_while_a_probe_waits_is_one_line_and_exit_130() -> None:
             assert probe.poll() is None
             probe.send_signal(signal.SIGINT)
         finally:
-            ((_, stderr),) = communicate_all([probe], timeout=60)
+            stderr = stacks_if_stuck(probe, timeout=60)
     waiting.close()
     assert probe.returncode == 130
     assert stderr == "error: interrupted\n"

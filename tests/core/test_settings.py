@@ -90,6 +90,7 @@ def test_every_pet_variable_is_read() -> None:
         "local_addr": "10.0.0.7",
         "conf": {"join_timeout": 30, "protocol": "http"},
         "plugins": {"autoload": False, "allow": [], "deny": [], "override_builtins": []},
+        "scheduler": "none",
     }
 
 

@@ -157,7 +157,10 @@ def test_no_text_is_taken_for_an_html_tag(articles: dict[str, Tag]) -> None:
 
 def test_bold_text_with_pet_star_renders_whole(articles: dict[str, Tag]) -> None:
     bold = [text(b) for b in articles["configuration.md"].find_all("strong")]
-    assert "defaults < config file (YAML) < PET_* environment < explicit values and flags" in bold
+    assert (
+        "defaults < detected scheduler < config file (YAML) < PET_* environment < "
+        "explicit values < flags"
+    ) in bold
 
 
 def test_every_pet_star_of_a_page_survives_rendering(articles: dict[str, Tag]) -> None:

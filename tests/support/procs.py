@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+SCHEDULER_PREFIXES = ("PET_", "RENDEZVOUS_DI_", "SLURM_")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -32,11 +33,12 @@ def require(condition: bool, reason: str) -> None:
 
 
 def clean_environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """This process's environment without PET_* and plugin switches, plus ``extra``."""
+    """This process's environment without PET_*, plugin switches and a scheduler's variables
+    (a suite run inside a Slurm job must not see it), plus ``extra``."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith("PET_") and not k.startswith("RENDEZVOUS_DI_")
+        if not k.startswith(SCHEDULER_PREFIXES) and k != "KUBERNETES_SERVICE_HOST"
     }
     env.update(extra or {})
     return env

@@ -1,0 +1,82 @@
+"""The effective rendezvous in torchrun's words, for ``run --dry-run`` and ``config --format env``.
+
+Both print ``PET_*`` lines and ``#`` notes on what plain torchrun cannot do
+with them; the lines and the notes are made here once.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from ..config.policy import DISABLE_AUTOLOAD_ENV
+from ..config.torchrun_values import TorchrunRendezvous, policy_notes, torchrun_rendezvous
+
+
+def env_line(name: str, value: str) -> str:
+    """``NAME=value`` with the value shell-quoted, ready for a shell or an env file."""
+    return f"{name}={shlex.quote(value)}\n"
+
+
+def rendezvous_and_notes(
+    settings: Any, description: Any, container_spec: str | None, *, show_secrets: bool
+) -> tuple[TorchrunRendezvous, list[str]]:
+    """The rendezvous as torchrun values, and every note about them (backend first)."""
+    rendezvous = torchrun_rendezvous(settings, show_secrets=show_secrets)
+    notes = [
+        *backend_notes(description, container_spec),
+        *rendezvous.notes,
+        *policy_notes(settings),
+    ]
+    if not settings.plugins.autoload:
+        notes.append(
+            "plugins.autoload is off: plain torchrun loads every installed plugin; "
+            f"rendezvous-di reads {DISABLE_AUTOLOAD_ENV}=1"
+        )
+    return rendezvous, notes
+
+
+def backend_notes(description: Any, container_spec: str | None) -> list[str]:
+    """What plain torchrun needs to know the selected backend (nothing for torch's built-ins)."""
+    name = description.name
+    if description.origin == "plugin":
+        from ..backends.builtin import BUILTIN_BACKENDS
+
+        distribution = description.distribution or "its distribution"
+        if name in BUILTIN_BACKENDS:
+            return [
+                f"backend {name!r} is served by a plugin of {distribution!r} in place of "
+                f"torch's built-in (plugins.override_builtins): plain torchrun would use "
+                "its built-in, since a plugin never replaces one there"
+            ]
+        return [
+            f"backend {name!r} is a torchrun.handlers plugin of {distribution!r}: plain "
+            "torchrun finds it only where that distribution is installed"
+        ]
+    if description.origin == "container":
+        where = f" --container {shlex.quote(container_spec)}" if container_spec else ""
+        return [
+            f"backend {name!r} is declared in the container, not known to plain torchrun: "
+            f"run it with 'rendezvous-di run{where}' and these settings"
+        ]
+    if description.origin == "torch-registry":
+        return [
+            f"backend {name!r} was registered on torch's registry in this process: plain "
+            "torchrun knows it only where the same code registers it"
+        ]
+    return []
+
+
+def env_text(
+    settings: Any, description: Any, container_spec: str | None, *, show_secrets: bool
+) -> str:
+    """``rendezvous-di config --format env``: PET_* lines (our own variable for autoload)."""
+    rendezvous, notes = rendezvous_and_notes(
+        settings, description, container_spec, show_secrets=show_secrets
+    )
+    lines = ["# rendezvous-di config --format env: the effective settings as torchrun's PET_*\n"]
+    lines += [f"# {note}\n" for note in notes]
+    lines += [env_line(*value.env_item()) for value in rendezvous.values]
+    if not settings.plugins.autoload:
+        lines.append(env_line(DISABLE_AUTOLOAD_ENV, "1"))
+    return "".join(lines)
