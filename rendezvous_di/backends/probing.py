@@ -11,7 +11,6 @@ Results say what was checked and, when it failed, how to fix it.
 
 from __future__ import annotations
 
-import signal
 import socket
 import ssl
 import threading
@@ -67,10 +66,6 @@ def bounded(call: Callable[[], Any], deadline: Deadline, what: str) -> Any:
     box: dict[str, Any] = {}
 
     def target() -> None:
-        # Ctrl-C and SIGTERM must land on the main thread: one delivered to this helper
-        # would not interrupt the main thread's blocking wait, which then sees it only
-        # when that wait ends (as long as the probe's --timeout).
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             box["value"] = call()
         except BaseException as error:
