@@ -29,11 +29,22 @@ time.sleep(120)
 """
 
 
+def interruptible() -> None:
+    """In the child: SIGINT as a terminal's foreground job has it.
+
+    A suite started in the background by a shell without job control (``make
+    compat ... &``) ignores SIGINT, and so would every child: Python keeps an
+    ignored SIGINT ignored, and Ctrl-C would never reach the command under test.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(args: list[str], *, faulthandler: bool = False) -> subprocess.Popen[str]:
     extra = {"OMP_NUM_THREADS": "1"} | ({"PYTHONFAULTHANDLER": "1"} if faulthandler else {})
     return subprocess.Popen(
         [sys.executable, "-m", "rendezvous_di", *args],
         env=clean_environ(extra),
+        preexec_fn=interruptible,  # pytest starts it from its one thread
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
