@@ -29,6 +29,7 @@ fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # Pins on the same command line as the project, so pip never trades them for the declared ranges.
 "$VENV/bin/python" -m pip install -q "torch==$TORCH" "dependency-injector==$DI" -e "$src[dev]"
+bash scripts/yaml_language_server.sh "$VENV"
 
 mkdir -p "$RESULTS"
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -61,7 +61,5 @@ fi
 "$VENV/bin/python" -m pip install -q -e ".[dev]"
 # The schema tests ask the YAML language server editors run about files (27 MB, with the
 # machine's Node.js and npm).
-if [ ! -x "$VENV/node/node_modules/.bin/yaml-language-server" ]; then
-  npm install --silent --no-audit --no-fund --prefix "$VENV/node" yaml-language-server@1.25.0 >/dev/null
-fi
+bash scripts/yaml_language_server.sh "$VENV"
 touch "$VENV/.installed"
