@@ -182,3 +182,24 @@ def test_run_ids_never_nest_one_run_inside_another() -> None:
     roots = {rid: RunSession(client, "/p/", rid, 60).root for rid in ("a", "a/b", "a%2Fb")}
     assert roots == {"a": b"/p/a/", "a/b": b"/p/a%2Fb/", "a%2Fb": b"/p/a%252Fb/"}
     assert not any(r != roots["a"] and r.startswith(roots["a"]) for r in roots.values())
+
+
+def test_a_torch_with_fixed_keep_alive_refuses_a_lease_shorter_than_two_of_its_beats(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """torch 2.6 heartbeats every 5 s whatever is asked: a 10 s lease would expire mid-job."""
+    from rendezvous_di.backends.etcd_v3 import handler
+    from rendezvous_di.errors import ConfigError
+
+    # The boundary under test: what this torch's from_backend accepts (2.6's takes no keep-alive).
+    monkeypatch.setattr(handler, "_from_backend_takes_keep_alive", lambda: False)
+    with pytest.raises(ConfigError) as caught:
+        handler.keep_alive_settings({"lease_ttl": 10, "keep_alive_interval": 1})
+    assert caught.value.field == "conf.lease_ttl"
+    assert "5s whatever keep_alive_interval says" in str(caught.value)
+    assert handler.keep_alive_settings({"lease_ttl": 11, "keep_alive_interval": 1}) == {}
+    monkeypatch.setattr(handler, "_from_backend_takes_keep_alive", lambda: True)
+    assert handler.keep_alive_settings({"lease_ttl": 4, "keep_alive_interval": 1}) == {
+        "keep_alive_interval": 1,
+        "keep_alive_max_attempt": 3,
+    }

@@ -30,6 +30,14 @@ def run_id(name: str) -> str:
     return f"{name}-{uuid.uuid4().hex[:8]}"
 
 
+def heartbeat_interval() -> int:
+    """1 s, or the 5 s a torch whose ``from_backend`` takes no keep-alive settings uses (2.6)."""
+    from rendezvous_di.backends.etcd_v3 import handler
+
+    fixed = handler.TORCH_FIXED_KEEP_ALIVE["keep_alive_interval"]
+    return 1 if handler._from_backend_takes_keep_alive() else fixed
+
+
 @pytest.mark.parametrize("count", [2, 3])
 def test_processes_meet_and_a_clean_finish_leaves_no_key(
     etcd_v3_server: EtcdServer, count: int
@@ -105,14 +113,15 @@ def test_torch_dynamic_rendezvous_runs_on_the_backend_and_keeps_its_lease(
 
     from rendezvous_di.backends.etcd_v3 import create_handler
 
+    interval = heartbeat_interval()
     params = RendezvousParameters(
         "etcd-v3",
         etcd_v3_server.endpoint,
         run_id("alone"),
         1,
         1,
-        keep_alive_interval="1",
-        lease_ttl="4",
+        keep_alive_interval=str(interval),
+        lease_ttl=str(lease := 2 * interval + 2),
         last_call_timeout="1",
     )
     handler = create_handler(params)
@@ -121,7 +130,7 @@ def test_torch_dynamic_rendezvous_runs_on_the_backend_and_keeps_its_lease(
         info = handler.next_rendezvous()
         assert (info.rank, info.world_size) == (0, 1)
         info.store.set("key", "value")
-        time.sleep(12)  # three TTLs: only the refreshes keep the keys
+        time.sleep(3 * lease)  # three TTLs: only the refreshes keep the keys
         keys = all_keys(etcd_v3_server)
         run = f"/torch/elastic/rendezvous/{params.run_id}/".encode()
         assert run + b"state" in keys
@@ -137,7 +146,7 @@ import sys
 from torch.distributed.elastic.rendezvous import RendezvousParameters
 from rendezvous_di.backends.etcd_v3 import create_handler
 params = RendezvousParameters("etcd-v3", sys.argv[1], sys.argv[2], 2, 2,
-                              lease_ttl="3", keep_alive_interval="1")
+                              lease_ttl=sys.argv[3], keep_alive_interval="1")
 handler = create_handler(params)
 print("joining", flush=True)
 handler.next_rendezvous()  # waits for a second node that never comes
@@ -146,8 +155,9 @@ handler.next_rendezvous()  # waits for a second node that never comes
 
 def test_an_abandoned_run_leaves_no_key_after_the_lease_ttl(etcd_v3_server: EtcdServer) -> None:
     rid = run_id("abandoned")
+    interval = heartbeat_interval()  # the shortest lease this torch allows is > 2 intervals
     node = subprocess.Popen(
-        [sys.executable, "-c", NODE_THAT_WAITS, etcd_v3_server.endpoint, rid],
+        [sys.executable, "-c", NODE_THAT_WAITS, etcd_v3_server.endpoint, rid, str(3 * interval)],
         env=clean_environ(),
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -22,6 +22,7 @@ from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
     RendezvousTimeout,
 )
 
+from ...errors import ConfigError
 from .backend import EtcdV3RendezvousBackend
 from .client import Address, EtcdError, client_from_conf
 from .session import RunSession
@@ -55,6 +56,7 @@ def create_handler(
     need anyway) so a wrong endpoint or password fails here, on creation, as
     torch's etcd-v2 does.
     """
+    keep_alive = keep_alive_settings(conf)
     client = client_from_conf(endpoints, conf)
     session = RunSession(
         client,
@@ -80,12 +82,6 @@ def create_handler(
         close=_seconds(conf, "close_timeout"),
         heartbeat=_seconds(conf, "heartbeat_timeout"),
     )
-    keep_alive: dict[str, int] = {}
-    if _from_backend_takes_keep_alive():  # torch 2.6 fixes them at 5 s and 3 attempts
-        keep_alive = {
-            "keep_alive_interval": int(conf.get("keep_alive_interval", 5)),
-            "keep_alive_max_attempt": int(conf.get("keep_alive_max_attempt", 3)),
-        }
     handler: EtcdV3RendezvousHandler = EtcdV3RendezvousHandler.from_backend(
         params.run_id,
         store,
@@ -98,6 +94,42 @@ def create_handler(
     )
     handler._etcd_session = session
     return handler
+
+
+TORCH_FIXED_KEEP_ALIVE = {"keep_alive_interval": 5, "keep_alive_max_attempt": 3}
+"""What a torch whose ``from_backend`` takes no keep-alive settings (2.6) always uses."""
+
+
+def keep_alive_settings(conf: Mapping[str, Any]) -> dict[str, int]:
+    """The keep-alive arguments for this torch's ``from_backend``.
+
+    torch 2.6 heartbeats every 5 s with 3 attempts whatever is asked, as it does
+    for its own c10d and etcd-v2 backends there. Our lease must outlive two of
+    those heartbeats: a ``lease_ttl`` sized for a shorter interval would let the
+    node's keys expire mid-job, so it is refused now rather than found as a
+    vanished rendezvous later.
+
+    Raises:
+        ConfigError: ``lease_ttl`` is not more than twice this torch's fixed interval.
+    """
+    if _from_backend_takes_keep_alive():
+        return {name: int(conf.get(name, fixed)) for name, fixed in TORCH_FIXED_KEEP_ALIVE.items()}
+    ttl, interval = int(conf.get("lease_ttl", 60)), TORCH_FIXED_KEEP_ALIVE["keep_alive_interval"]
+    if ttl <= 2 * interval:
+        raise ConfigError(
+            "conf.lease_ttl",
+            ttl,
+            f"must be more than twice the keep-alive interval of torch {_torch_version()} "
+            f"({interval}s whatever keep_alive_interval says: its from_backend takes none), "
+            "or a node's keys expire between two heartbeats",
+        )
+    return {}
+
+
+def _torch_version() -> str:
+    import torch
+
+    return str(torch.__version__)
 
 
 @functools.cache
