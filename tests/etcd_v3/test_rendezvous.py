@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.etcd_server import EtcdServer, all_keys, v3_call
 from tests.support.procs import REPO, clean_environ, communicate_all, free_port
+from tests.support.rendezvous_node import start_node
 
 from .conftest import FAST, assert_met, run_nodes
 
@@ -239,14 +240,7 @@ def test_a_node_stalled_for_seconds_still_agrees_on_the_world(etcd_v3_server: Et
     }
 
     def start() -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
-            env=clean_environ(),
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        return start_node(settings)
 
     nodes = [start()]
     try:

@@ -18,19 +18,21 @@ from rendezvous_di import RendezvousContainer
 from tests.support.procs import REPO, clean_environ, communicate_all
 
 
+def start_node(settings: dict[str, Any]) -> subprocess.Popen[str]:
+    """One real process joining the rendezvous ``settings`` describe (this module's ``main``)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
+        env=clean_environ(),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def run_nodes(settings: dict[str, Any], count: int, timeout: float = 120) -> list[dict[str, Any]]:
     """``count`` real processes joining one rendezvous with ``settings``; results by rank."""
-    nodes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.support.rendezvous_node", json.dumps(settings)],
-            env=clean_environ(),
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(count)
-    ]
+    nodes = [start_node(settings) for _ in range(count)]
     outputs = communicate_all(nodes, timeout=timeout)
     for node, (_, err) in zip(nodes, outputs, strict=True):
         assert node.returncode == 0, err[-3000:]
