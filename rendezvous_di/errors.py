@@ -124,6 +124,12 @@ def nearest(value: str, choices: Iterable[str]) -> str | None:
     return prefixed[0] if prefixed else None
 
 
+def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
+    """The ``did you mean 'X'?`` hint for ``value`` among ``choices``; None when none is close."""
+    guess = nearest(value, choices)
+    return f"did you mean {guess!r}?" if guess else None
+
+
 class RendezvousDIError(Exception):
     """Base class of every error raised by rendezvous-di."""
 
@@ -180,13 +186,12 @@ class UnknownBackendError(ConfigError):
 
     def __init__(self, name: str, choices: Iterable[str], *, source: str | None = None) -> None:
         pool = sorted(choices)
-        guess = nearest(name, pool)
         super().__init__(
             "backend",
             name,
             f"unknown rendezvous backend {name!r}",
             choices=pool,
-            hint=f"did you mean {guess!r}?" if guess else None,
+            hint=did_you_mean(name, pool),
             source=source,
         )
 
@@ -198,7 +203,6 @@ class UnknownOptionError(ConfigError):
         self, backend: str, option: str, choices: Iterable[str], *, source: str | None = None
     ) -> None:
         pool = sorted(choices)
-        guess = nearest(option, pool)
         self.backend = backend
         self.option = option
         super().__init__(
@@ -206,7 +210,7 @@ class UnknownOptionError(ConfigError):
             option,
             f"backend {backend!r} has no option {option!r}",
             choices=pool,
-            hint=f"did you mean {guess!r}?" if guess else None,
+            hint=did_you_mean(option, pool),
             source=source,
         )
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, nearest, quote
+from ..errors import ConfigError, did_you_mean, quote
 from .policy import PLUGIN_KEYS
 from .torchrun import MASTER_KEYS, parse_conf, parse_nnodes
 from .values import FRESH_RUN_ID, parse_bool
@@ -131,13 +131,12 @@ def check_text(field_name: str, value: object, source: str) -> None:
 def check_key(field_name: str, key: str, valid: tuple[str, ...], source: str) -> None:
     """Refuse a key that is not in ``valid``, naming the nearest valid one."""
     if key not in valid:
-        guess = nearest(key, valid)
         raise ConfigError(
             field_name,
             key,
             f"unknown setting {key!r}",
             choices=valid,
-            hint=f"did you mean {guess!r}?" if guess else None,
+            hint=did_you_mean(key, valid),
             source=source,
         )
 

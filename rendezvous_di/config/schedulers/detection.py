@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ConfigError, nearest, quote
+from ...errors import ConfigError, did_you_mean, quote
 from ..endpoint import parse_endpoint
 from ..layers import KEYS, Layer, check_key, merge
 from . import kubeflow, slurm
@@ -139,13 +139,12 @@ def read_choice(above: Sequence[Layer]) -> Choice:
     value, source = merged.values["scheduler"], merged.sources["scheduler"]
     name = value.strip().lower() if isinstance(value, str) else value
     if name not in CHOICES:
-        guess = nearest(str(value), CHOICES) if isinstance(value, str) else None
         raise ConfigError(
             "scheduler",
             value,
             f"unknown scheduler {quote(value)}",
             choices=CHOICES,
-            hint=f"did you mean {guess!r}?" if guess else None,
+            hint=did_you_mean(value, CHOICES) if isinstance(value, str) else None,
             source=source,
         )
     return Choice(name, source)
