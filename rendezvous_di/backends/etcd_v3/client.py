@@ -7,7 +7,8 @@ token expires) and one endpoint per client, and importing it costs about
 wrapt) against 15-50 ms for the stdlib modules used below; the grpc client
 ``etcd3`` does not import on protobuf >= 4. The rendezvous needs six calls
 (range, txn, deleterange, lease grant/keepalive/revoke) plus authenticate:
-a few lines of ``http.client`` and JSON each.
+a few lines of ``http.client`` and JSON each, and a watch (`watch`), the one
+streamed call, on a connection of its own.
 
 The gateway maps every v3 RPC to ``POST /v3/<service>/<method>`` with a JSON
 body; keys and values are base64, 64-bit integers arrive as strings, and
@@ -24,6 +25,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from http.client import HTTPConnection, HTTPResponse
 from typing import Any
 
 JSON = dict[str, Any]
@@ -126,17 +128,17 @@ class EtcdClient:
                 connection.sock.settimeout(self.timeout)
             connection.timeout = self.timeout
             return connection, True
-        address = self.addresses[index]
-        if self.context is not None:
-            connection = http.client.HTTPSConnection(
-                address.host, address.port, timeout=self.timeout, context=self.context
-            )
-        else:
-            connection = http.client.HTTPConnection(
-                address.host, address.port, timeout=self.timeout
-            )
+        connection = self._new_connection(index, self.timeout)
         self._connections[index] = connection
         return connection, False
+
+    def _new_connection(self, index: int, timeout: float) -> http.client.HTTPConnection:
+        address = self.addresses[index]
+        if self.context is not None:
+            return http.client.HTTPSConnection(
+                address.host, address.port, timeout=timeout, context=self.context
+            )
+        return http.client.HTTPConnection(address.host, address.port, timeout=timeout)
 
     def _drop(self, index: int) -> None:
         connection = self._connections.pop(index, None)
@@ -213,6 +215,36 @@ class EtcdClient:
                 return (response.status, data), failures
         return None, failures
 
+    def stream(self, path: str, body: JSON, timeout: float) -> tuple[HTTPConnection, HTTPResponse]:
+        """``POST /v3/<path>`` on a connection of its own, answer unread: for a streamed RPC.
+
+        A stream (a watch) stays open while it waits, so it cannot share the
+        kept-alive connection that the keep-alive thread and the agent take turns
+        on. The endpoint in use is asked first, then the others, once each; the
+        caller reads the answer and closes the connection.
+
+        Raises:
+            EtcdConnectionError: no endpoint answered.
+        """
+        payload = json.dumps(body).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self._token is not None:
+            headers["Authorization"] = self._token
+        failures: list[str] = []
+        count = len(self.addresses)
+        for step in range(count):
+            index = (self._current + step) % count
+            connection = self._new_connection(index, timeout)
+            try:
+                connection.request("POST", f"/v3/{path}", body=payload, headers=headers)
+                return connection, connection.getresponse()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                failures.append(f"{self.addresses[index]}: {_reason(error)}")
+        raise EtcdConnectionError(
+            f"cannot reach etcd ({self.scheme}): " + "; ".join(failures), status=0
+        )
+
     # -- the v3 API --------------------------------------------------------------
 
     def call(self, path: str, body: JSON) -> JSON:
@@ -224,7 +256,7 @@ class EtcdClient:
             if status != 200 and self._credentials is not None and _token_expired(data):
                 self.authenticate()
                 status, data = self.http("POST", f"/v3/{path}", body)
-        return _answer(path, status, data)
+        return parse_answer(path, status, data)
 
     def authenticate(self) -> None:
         """Exchange the user name and password for a token sent with every later request."""
@@ -236,7 +268,7 @@ class EtcdClient:
                 "POST", "/v3/auth/authenticate", {"name": name, "password": password}
             )
             try:
-                answer = _answer("auth/authenticate", status, data)
+                answer = parse_answer("auth/authenticate", status, data)
             except EtcdError as error:
                 raise EtcdAuthError(
                     f"etcd at {self.url} refused user {name!r}: {error}", error.code, error.status
@@ -342,7 +374,8 @@ def range_response(txn: JSON, index: int = 0) -> JSON:
     return found
 
 
-def _answer(path: str, status: int, data: bytes) -> JSON:
+def parse_answer(path: str, status: int, data: bytes) -> JSON:
+    """The JSON answer of ``/v3/<path>``, or the `EtcdError` (or `EtcdAuthError`) it reports."""
     try:
         answer: Any = json.loads(data) if data else {}
     except ValueError:

@@ -2,10 +2,10 @@
 
 The v3 twin of torch's ``EtcdStore``: keys live under the run's ``store/``
 prefix, each put under the node's lease, so they go away with the run.
-Blocking reads (``get``, ``wait``) poll with a short, growing interval instead
-of a watch: the gateway's watch is a long-lived stream that a plain HTTP
-connection cannot share with other requests, and the agent waits for only a
-handful of keys per rendezvous round.
+Blocking reads (``get``, ``wait``) read the keys and, while one is missing,
+watch them from that read's revision (`watch`), as torch's ``EtcdStore``
+long-polls etcd's v2 API: a key set by another node is seen as soon as etcd
+has it, with one request, instead of one request per poll.
 """
 
 from __future__ import annotations
@@ -14,14 +14,17 @@ import datetime
 import random
 import time
 from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from torch._C._distributed_c10d import Store
 
-from .client import EtcdError, compare, first_kv, get, put, range_response, unb64
+from .client import EtcdError, compare, first_kv, get, prefix_end, put, range_response, unb64
 from .session import RunSession
+from .watch import watch
 
-_POLL = (0.01, 0.02, 0.05, 0.1, 0.2)
+_PAUSE = (0.05, 0.1, 0.2, 0.5)
+"""Pauses after watches that broke in a row: a few reads a second while etcd is away."""
 
 
 def _bytes(value: str | bytes) -> bytes:
@@ -133,32 +136,62 @@ class EtcdV3Store(Store):
 
     def _read(self, keys: list[bytes]) -> list[bytes] | None:
         """Every key's value, read in one transaction; None unless all are set."""
+        found, _revision = self._read_some(keys)
+        return [found[k] for k in keys] if len(found) == len(keys) else None
+
+    def _read_some(self, keys: list[bytes]) -> tuple[dict[bytes, bytes], int]:
+        """The keys that are set, with their values, and the revision they were read at."""
         answer = self._client.txn([], [get(k) for k in keys], [])
-        values = []
-        for index in range(len(keys)):
+        found = {}
+        for index, key in enumerate(keys):
             kv = first_kv(range_response(answer, index))
-            if kv is None:
-                return None
-            values.append(unb64(kv.get("value")))
-        return values
+            if kv is not None:
+                found[key] = unb64(kv.get("value"))
+        return found, int((answer.get("header") or {}).get("revision", 0))
 
     def _wait_for(
         self, keys: list[bytes], override_timeout: datetime.timedelta | None
     ) -> list[bytes] | None:
+        """Every key's value once all are set: read, then watch from that read's revision.
+
+        Each watch lasts at most a third of the lease's TTL, so the lease is
+        refreshed (`RunSession.lease`) while a node waits long. A watch that
+        breaks or cannot open is followed by a short pause and a new read, which
+        goes through the client's fail-over and retries.
+        """
         default: datetime.timedelta = self.timeout  # type: ignore[attr-defined]
         timeout = default if override_timeout is None else override_timeout
         deadline = time.monotonic() + timeout.total_seconds()
-        step = 0
+        wanted = set(keys)
+        failures = 0
         while True:
             self._session.lease()
-            found = self._read(keys)
-            if found is not None:
-                return found
+            found, revision = self._read_some(keys)
             left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            time.sleep(min(_POLL[min(step, len(_POLL) - 1)], left))
-            step += 1
+            if len(found) == len(keys) or left <= 0:
+                return [found[k] for k in keys] if len(found) == len(keys) else None
+            # one key: watch it alone; several: the store's prefix, filtered here
+            key, end = (
+                (keys[0], None)
+                if len(keys) == 1
+                else (self._session.store_prefix, prefix_end(self._session.store_prefix))
+            )
+            wait = min(left, self._session.lease_ttl / 3)
+            try:
+                with closing(watch(self._client, key, end, revision + 1, wait)) as changes:
+                    for changed, value in changes:
+                        if changed not in wanted:
+                            continue
+                        if value is None:
+                            found.pop(changed, None)
+                        else:
+                            found[changed] = value
+                        if len(found) == len(keys):
+                            return [found[k] for k in keys]
+                failures = 0
+            except EtcdError:
+                time.sleep(min(_PAUSE[min(failures, len(_PAUSE) - 1)], max(left, 0)))
+                failures += 1
 
 
 __all__ = ["EtcdError", "EtcdV3Store"]
