@@ -17,7 +17,13 @@ WORKER = str(REPO / "examples" / "allreduce.py")
 
 @dataclass(frozen=True)
 class Result:
-    """One comparison; ``ratio`` is ours / torch's (lower is better), ``target`` the goal."""
+    """One comparison; ``ratio`` is ours / torch's (lower is better), ``target`` the goal.
+
+    ``low`` and ``high``, when given, are the ratio's 95% interval over paired
+    rounds (`benchmarks.paired`), and ``paired`` the ratio itself (the pairs'
+    geometric mean, which ``ours`` / ``torch``, two medians, need not equal);
+    the verdict then rests on the interval.
+    """
 
     name: str
     unit: str
@@ -26,17 +32,34 @@ class Result:
     target: float | None
     note: str = ""
     baseline: str = "torch"
+    paired: float | None = None
+    low: float | None = None
+    high: float | None = None
 
     @property
     def ratio(self) -> float:
-        return self.ours / self.torch
+        return self.paired if self.paired is not None else self.ours / self.torch
+
+    @property
+    def verdict(self) -> str:
+        """``met``, ``missed``, ``unsettled`` (the interval straddles the target) or ``""``."""
+        if self.target is None:
+            return ""
+        if self.paired is not None:
+            if self.low is None or self.high is None:
+                return "unsettled"  # one pair: no interval to settle it
+            if self.high <= self.target:
+                return "met"
+            return "missed" if self.low > self.target else "unsettled"
+        return "met" if self.ratio <= self.target else "missed"
 
     @property
     def met(self) -> bool | None:
-        return None if self.target is None else self.ratio <= self.target
+        """True or False for a settled target; None without a target or when unsettled."""
+        return {"met": True, "missed": False}.get(self.verdict)
 
     def to_json(self) -> dict[str, object]:
-        return {**asdict(self), "ratio": self.ratio, "met": self.met}
+        return {**asdict(self), "ratio": self.ratio, "met": self.met, "verdict": self.verdict}
 
 
 OURS_LISTING = textwrap.dedent(

@@ -4,17 +4,20 @@ Both etcd backends speak HTTP to etcd (torch's ``etcd-v2`` through python-etcd
 and urllib3, ``etcd-v3`` through etcd's gRPC gateway), so one reverse proxy in
 front of the server counts both alike: requests, writes, and the bytes they
 carry, by phase (snapshots are taken between phases). It forwards one request
-at a time per client connection and buffers each answer, which is all these
-backends need (neither holds a streaming watch open through it); keep-alive
-connections stay open on both sides, as they would without the proxy.
+at a time per client connection and buffers each answer, except a streamed one
+(etcd-v3's watch, chunked), which it relays line by line and counts as one
+request; keep-alive connections stay open on both sides, as they would
+without the proxy.
 """
 
 from __future__ import annotations
 
 import http.client
+import select
+import socket
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -97,18 +100,22 @@ class _Server(ThreadingHTTPServer):
 class _Forward(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as etcd itself offers
     server: _Server
+    _upstream: http.client.HTTPConnection | None = None
 
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
         headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-        upstream = getattr(self, "_upstream", None)
+        upstream = self._upstream
         if upstream is None:
             upstream = http.client.HTTPConnection(*self.server.upstream, timeout=60)
             self._upstream = upstream
         try:
             upstream.request(self.command, self.path, body, headers)
             response = upstream.getresponse()
+            if response.chunked:  # a stream (etcd-v3's watch): relay it as it comes
+                self._relay(upstream, response, length)
+                return
             data = response.read()
         except OSError:
             upstream.close()
@@ -123,6 +130,51 @@ class _Forward(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def _relay(
+        self, upstream: http.client.HTTPConnection, response: http.client.HTTPResponse, sent: int
+    ) -> None:
+        """Forward a streamed answer line by line (one request, counted when it ends).
+
+        The client ends a watch by closing its connection, which this side sees
+        only as end of input on it: a watcher thread then shuts the upstream
+        socket, so that the blocked read returns and nothing lingers.
+        """
+        self._upstream = None  # this upstream connection belongs to the stream
+        self.close_connection = True
+        downstream = self.connection
+
+        relaying = threading.Event()
+        relaying.set()
+
+        def end_with_client() -> None:
+            with suppress(OSError, ValueError):  # the relay ended first and closed both
+                while relaying.is_set():
+                    if select.select([downstream], [], [], 0.2)[0]:
+                        if relaying.is_set() and upstream.sock is not None:
+                            upstream.sock.shutdown(socket.SHUT_RDWR)
+                        return
+
+        threading.Thread(target=end_with_client, daemon=True).start()
+        self.send_response_only(response.status, response.reason)
+        for key, value in response.getheaders():
+            if key.lower() not in _HOP_BY_HOP:
+                self.send_header(key, value)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        relayed = b""
+        try:
+            while line := response.readline():
+                relayed += line
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except (OSError, http.client.HTTPException):
+            pass  # the client closed the stream, as a watch that got its answer does
+        finally:
+            relaying.clear()
+            upstream.close()
+            self.server.counter.record(self.command, self.path, sent, response.status, relayed)
 
     do_GET = do_PUT = do_POST = do_DELETE = _forward
 

@@ -4,11 +4,13 @@ One process per node, kept for many rounds so that torch's import (about 1.3 s
 a process) is paid once, not timed. It reads one JSON command a line on stdin
 and answers one JSON line on stdout:
 
-- ``{"op": "round", "mode", "backend", "endpoint", "run_id", "nodes", "conf"}``:
+- ``{"op": "round", "mode", "backend", "endpoint", "run_id", "nodes", "conf", "seed"}``:
+  seed ``random`` (torch's pacing draws from it: see `benchmarks.paired`),
   create the handler (``mode`` ``ours``: a fresh ``RendezvousContainer`` and
   ``container.handler()``; ``torch``: torch's
   ``registry.get_rendezvous_handler``), call ``next_rendezvous`` and answer
-  ``{"done": <monotonic time>, "rank", "world"}``. Both modes are timed the
+  ``{"done": <monotonic time>, "create_s", "join_s", "rank", "world"}`` (the
+  seconds spent creating the handler and in ``next_rendezvous``). Both modes are timed the
   same way, from the command to the answer, creation included.
 - then, until the next line arrives, the agent idles as torchrun's agent does
   while its workers run: the handler's keep-alive thread beats every
@@ -26,6 +28,7 @@ rendezvous-di's container, and answers ``{"ready": true}``.
 from __future__ import annotations
 
 import json
+import random
 import select
 import sys
 import time
@@ -97,10 +100,23 @@ def main() -> None:
         command = json.loads(line)
         op = command["op"]
         if op == "round":
+            # torch's pacing draws from the global ``random`` (its 0-0.3 s first-join delay):
+            # the same seed for both variants of a pair gives both the same pacing
+            random.seed(command.get("seed"))
+            received = time.monotonic()
             handler, close = _create(command)
+            created = time.monotonic()
             info = handler.next_rendezvous()
             done = time.monotonic()
-            _say({"done": done, "rank": info.rank, "world": info.world_size})
+            _say(
+                {
+                    "done": done,
+                    "create_s": created - received,
+                    "join_s": done - created,
+                    "rank": info.rank,
+                    "world": info.world_size,
+                }
+            )
         elif op == "end":
             if close is not None:
                 close()

@@ -32,16 +32,18 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from .counting_proxy import CountingProxy, Counts, counting_proxy
+from .paired import paired_ratio
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (2, 8, 16)
 KEEP_ALIVE_INTERVAL = 1  # seconds; short, so a steady window of a few intervals is quick
 STEADY_INTERVALS = 3
+STEADY_ROUNDS = 5  # etcd pairs that also measure the steady load; the rest only time rounds
 # Generous: 16 agents on a loaded 2-core machine; nothing here should ever time out.
 COMMON_CONF = {
     "join_timeout": 300,
@@ -103,6 +105,7 @@ class Variant:
             "mode": self.mode,
             "rounds": len(self.seconds),
             "seconds": median(self.seconds),
+            "round_seconds": list(self.seconds),
             "requests_per_agent_per_rendezvous": median(self.per_rendezvous),
             "conflicts_per_agent_per_rendezvous": median(self.conflicts),
             "requests_per_agent_per_interval": median(self.per_interval),
@@ -157,9 +160,10 @@ class AgentPool:
                 assert process.stdout is not None
                 selector.register(process.stdout, selectors.EVENT_READ, index)
             while len(replies) < self.size:
-                for ready, _ in selector.select(timeout=ANSWER_TIMEOUT) or [(None, 0)]:
-                    if ready is None:
-                        raise RuntimeError(f"no answer {key!r} within {ANSWER_TIMEOUT}s")
+                events = selector.select(timeout=ANSWER_TIMEOUT)
+                if not events:
+                    raise RuntimeError(f"no answer {key!r} within {ANSWER_TIMEOUT}s")
+                for ready, _ in events:
                     index = ready.data
                     line = ready.fileobj.readline()  # type: ignore[union-attr]
                     if not line:
@@ -217,8 +221,14 @@ def run_round(
     run_id: str,
     endpoint: str | None,
     proxy: CountingProxy | None,
+    seed: int = 0,
+    steady: bool = True,
 ) -> None:
-    """One rendezvous of the whole pool with ``variant``; its figures appended to it."""
+    """One rendezvous of the whole pool with ``variant``; its figures appended to it.
+
+    Agent ``i`` seeds torch's pacing with ``seed + i`` (`benchmarks.paired`);
+    ``steady`` adds the idle window after an etcd round that measures the
+    steady load (its figures need a few rounds, the times many)."""
     size = pool.size
     if variant.backend == "c10d":
         endpoint = _free_endpoint()
@@ -235,8 +245,9 @@ def run_round(
             "run_id": run_id,
             "nodes": size,
             "conf": conf,
+            "seed": seed + index,
         }
-        for conf in confs
+        for index, conf in enumerate(confs)
     ]
     before = proxy.snapshot() if proxy else Counts()
     started = time.monotonic()
@@ -252,23 +263,26 @@ def run_round(
         joined = formed - before
         variant.per_rendezvous.append(joined.requests / size)
         variant.conflicts.append(joined.conflicts / size)
+    if proxy is not None and steady:
         time.sleep(0.5 * heartbeat_interval())  # every agent idle, its keep-alive thread on
         window_start = proxy.snapshot()
         time.sleep(STEADY_INTERVALS * heartbeat_interval())
-        steady = proxy.snapshot() - window_start
-        variant.per_interval.append(steady.requests / size / STEADY_INTERVALS)
-        variant.writes_per_interval.append(steady.writes / size / STEADY_INTERVALS)
-        variant.conflicts_per_interval.append(steady.conflicts / size / STEADY_INTERVALS)
-        if steady.writes:
-            variant.write_bytes.append(steady.write_body_bytes / steady.writes)
+        window = proxy.snapshot() - window_start
+        variant.per_interval.append(window.requests / size / STEADY_INTERVALS)
+        variant.writes_per_interval.append(window.writes / size / STEADY_INTERVALS)
+        variant.conflicts_per_interval.append(window.conflicts / size / STEADY_INTERVALS)
+        if window.writes:
+            variant.write_bytes.append(window.write_body_bytes / window.writes)
     pool.send([{"op": "end"}] * size)
     pool.answers("closed")
 
 
-def _turns(pair: Sequence[Variant], rounds: int) -> Iterator[Variant]:
-    """a, b, b, a, a, b, ...: neither variant always runs right after the other."""
+def _pairs(pair: Sequence[Variant], rounds: int) -> Iterator[tuple[int, Variant]]:
+    """(pair index, variant): a, b, b, a, a, b, ...; both rounds of a pair share its seed, and
+    neither variant always runs right after the other."""
     for index in range(rounds):
-        yield from (pair if index % 2 == 0 else list(reversed(pair)))
+        for variant in pair if index % 2 == 0 else list(reversed(pair)):
+            yield index, variant
 
 
 @contextmanager
@@ -287,7 +301,7 @@ def _get(url: str) -> str:
     import urllib.request
 
     with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode()
+        return str(response.read().decode())
 
 
 def measure(
@@ -307,17 +321,30 @@ def measure(
                     for v in (*c10d, *etcd):
                         warm = Variant(v.label, v.backend, v.mode)
                         run_round(pool, warm, f"warm-{size}-{v.label}", proxy.endpoint, None)
-                    for index, variant in enumerate(_turns(c10d, rounds)):
-                        run_round(pool, variant, f"c10d-{size}-{index}", None, None)
-                    for index, variant in enumerate(_turns(etcd, rounds)):
-                        run_round(pool, variant, f"etcd-{size}-{index}", proxy.endpoint, proxy)
+                    for index, variant in _pairs(c10d, rounds):
+                        run_id = f"c10d-{size}-{index}-{variant.mode}"
+                        run_round(pool, variant, run_id, None, None, _seed(size, index))
+                    for index, variant in _pairs(etcd, rounds):
+                        run_id = f"etcd-{size}-{index}-{variant.backend}"
+                        steady = index < STEADY_ROUNDS
+                        seed = _seed(size, index)
+                        run_round(pool, variant, run_id, proxy.endpoint, proxy, seed, steady)
             except RuntimeError as error:
                 # One size failing (an agent timed out on an overloaded machine) keeps the
                 # others' figures; the failure is reported with the results, not hidden.
                 failures.append({"agents": size, "error": str(error)[-2000:]})
                 sys.stderr.write(f"rendezvous scale: {size} agents failed: {error}\n")
                 continue
-            rows.append({"agents": size, "variants": [v.summary() for v in (*c10d, *etcd)]})
+            rows.append(
+                {
+                    "agents": size,
+                    "variants": [v.summary() for v in (*c10d, *etcd)],
+                    "paired": {
+                        "c10d": asdict(paired_ratio(c10d[0].seconds, c10d[1].seconds)),
+                        "etcd": asdict(paired_ratio(etcd[1].seconds, etcd[0].seconds)),
+                    },
+                }
+            )
     return {
         "etcd_version": version,
         "keep_alive_interval_s": heartbeat_interval(),
@@ -326,6 +353,11 @@ def measure(
         "sizes": rows,
         "failed": failures,
     }
+
+
+def _seed(size: int, pair: int) -> int:
+    """The seed of one pair's rounds (agent ``i`` adds ``i``): the same for both variants."""
+    return 1_000_000 * size + 1000 * pair
 
 
 def variant(row: dict[str, Any], label: str) -> dict[str, Any]:
@@ -404,22 +436,25 @@ def extrapolate(
 
 def markdown(summary: dict[str, Any], command: str) -> str:
     lines = [
-        f"Measured with `{command}` (etcd {summary['etcd_version']}; median of "
-        f"{summary['rounds']} rounds per variant; keep-alive every "
+        f"Measured with `{command}` (etcd {summary['etcd_version']}; "
+        f"{summary['rounds']} paired rounds per comparison, times are medians, ratios the "
+        f"pairs' geometric mean with its 95% interval; keep-alive every "
         f"{summary['keep_alive_interval_s']} s, steady window of "
-        f"{summary['steady_intervals']} intervals).",
+        f"{summary['steady_intervals']} intervals over the first "
+        f"{min(summary['rounds'], STEADY_ROUNDS)} pairs).",
         "",
-        "| agents | c10d, container | c10d, torch's registry | ratio | etcd-v2 | etcd-v3 | ratio |",
+        "| agents | c10d, container | c10d, torch's registry | ratio (95%) "
+        "| etcd-v2 | etcd-v3 | ratio (95%) |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in summary["sizes"]:
         ours, torch = variant(row, "c10d ours"), variant(row, "c10d torch")
         v2, v3 = variant(row, "etcd-v2"), variant(row, "etcd-v3")
+        c10d, etcd = row["paired"]["c10d"], row["paired"]["etcd"]
         lines.append(
             f"| {row['agents']} | {ours['seconds']:.2f} s | {torch['seconds']:.2f} s "
-            f"| {ours['seconds'] / torch['seconds']:.3f} "
-            f"| {v2['seconds']:.2f} s | {v3['seconds']:.2f} s "
-            f"| {v3['seconds'] / v2['seconds']:.3f} |"
+            f"| {_interval(c10d)} | {v2['seconds']:.2f} s | {v3['seconds']:.2f} s "
+            f"| {_interval(etcd)} |"
         )
     lines += [
         "",
@@ -458,6 +493,12 @@ def markdown(summary: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interval(paired: dict[str, Any]) -> str:
+    if paired["low"] is None:
+        return f"{paired['ratio']:.3f} (1 pair)"
+    return f"{paired['ratio']:.3f} ({paired['low']:.3f}-{paired['high']:.3f})"
+
+
 def write(summary: dict[str, Any], out: Path, command: str) -> str:
     """``rendezvous_scale.json`` and ``.md`` in ``out``; returns the markdown."""
     summary = {**summary, "extrapolation": extrapolate(summary), "command": command}
@@ -475,6 +516,7 @@ def results_dict(summary: dict[str, Any]) -> list[dict[str, Any]]:
         n = row["agents"]
         ours, torch = variant(row, "c10d ours"), variant(row, "c10d torch")
         v2, v3 = variant(row, "etcd-v2"), variant(row, "etcd-v3")
+        c10d, etcd = row["paired"]["c10d"], row["paired"]["etcd"]
         rows.append(
             dict(
                 name=f"rendezvous of {n} agents: c10d, container vs torch's registry",
@@ -482,6 +524,9 @@ def results_dict(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 ours=ours["seconds"],
                 torch=torch["seconds"],
                 target=1.03,
+                paired=c10d["ratio"],
+                low=c10d["low"],
+                high=c10d["high"],
             )
         )
         rows.append(
@@ -492,6 +537,9 @@ def results_dict(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 torch=v2["seconds"],
                 target=1.0,
                 baseline="etcd-v2",
+                paired=etcd["ratio"],
+                low=etcd["low"],
+                high=etcd["high"],
             )
         )
     return rows

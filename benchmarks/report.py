@@ -41,17 +41,32 @@ def merge(published: Sequence[Result], fresh: Sequence[Result]) -> list[Result]:
 
 def targets_sentence(results: Sequence[Result]) -> str:
     """One sentence on the targets, from the results: the prose can never contradict the table."""
-    targeted = [r for r in results if r.met is not None]
+    targeted = [r for r in results if r.verdict]
     if not targeted:
         return "No benchmark in this run has a target."
-    missed = [r for r in targeted if not r.met]
-    text = f"Targets met: {len(targeted) - len(missed)} of {len(targeted)}."
-    if missed:
-        text += " Missed: " + "; ".join(
-            f"{r.name} (ratio {r.ratio:.3f}, target {r.target:g})" for r in missed
-        )
-        text += "."
+    met = [r for r in targeted if r.verdict == "met"]
+    text = f"Targets met: {len(met)} of {len(targeted)}."
+    for verdict, label in (("missed", "Missed"), ("unsettled", "Not settled by this run")):
+        rows = [r for r in targeted if r.verdict == verdict]
+        if rows:
+            text += f" {label}: " + "; ".join(
+                f"{r.name} (ratio {_ratio(r)}, target {r.target:g})" for r in rows
+            )
+            text += "."
     return text
+
+
+def _ratio(r: Result) -> str:
+    """The ratio, with its 95% interval when the rounds were paired."""
+    if r.low is None or r.high is None:
+        return f"{r.ratio:.3f}"
+    return f"{r.ratio:.3f}, 95% {r.low:.3f} to {r.high:.3f}"
+
+
+def _ratio_cell(r: Result) -> str:
+    if r.low is not None and r.high is not None:
+        return f"{r.ratio:.3f} ({r.low:.3f}-{r.high:.3f})"
+    return f"{r.ratio:.3f}" + (" (1 pair)" if r.paired is not None else "")
 
 
 def markdown(results: Sequence[Result]) -> str:
@@ -61,13 +76,23 @@ def markdown(results: Sequence[Result]) -> str:
     ]
     for r in results:
         target = "-" if r.target is None else f"<= {r.target:g}"
-        verdict = {True: "met", False: "missed", None: ""}[r.met]
+        ratio = _ratio_cell(r)
         lines.append(
             f"| {r.name} | {_fmt(r.ours)} {r.unit} | {_fmt(r.torch)} {r.unit} ({r.baseline}) | "
-            f"{r.ratio:.3f} | {target} | {verdict} |"
+            f"{ratio} | {target} | {r.verdict} |"
         )
     notes = [f"- {r.name}: {r.note}" for r in results if r.note]
-    body = [*lines, "", targets_sentence(results), *([""] if notes else []), *notes]
+    paired = any(r.paired is not None for r in results)
+    intervals = (
+        [
+            "",
+            "A ratio in brackets is its 95% interval over paired rounds; a target is met "
+            "when the whole interval is under it, unsettled when it straddles it.",
+        ]
+        if paired
+        else []
+    )
+    body = [*lines, *intervals, "", targets_sentence(results), *([""] if notes else []), *notes]
     return "\n".join(body) + "\n"
 
 
@@ -92,8 +117,13 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if value < 100 else f"{value:.0f}"
 
 
-PALETTE = {True: "#2e7d32", False: "#c62828", None: "#90a4ae"}
-VERDICTS = {True: "target met", False: "target missed", None: "no target"}
+PALETTE = {"met": "#2e7d32", "missed": "#c62828", "unsettled": "#f9a825", "": "#90a4ae"}
+VERDICTS = {
+    "met": "target met",
+    "missed": "target missed",
+    "unsettled": "not settled",
+    "": "no target",
+}
 
 
 def plot(results: Sequence[Result], path: Path) -> None:
@@ -128,7 +158,7 @@ def figure(results: Sequence[Result]) -> Figure:
         [r.name for r in rows],
         [r.ratio - 1.0 for r in rows],
         left=1.0,
-        color=[PALETTE[r.met] for r in rows],
+        color=[PALETTE[r.verdict] for r in rows],
         height=0.6,
     )
     axes.axvline(1.0, color="black", lw=1.5)
@@ -137,8 +167,12 @@ def figure(results: Sequence[Result]) -> Figure:
         if r.target is not None:  # a thin line and a marker above: short bars stay visible
             axes.plot([r.target] * 2, [index - 0.42, index + 0.42], color="black", lw=1)
             axes.plot([r.target], [index + 0.42], marker="v", color="black", markersize=5)
+        interval = [r.low, r.high] if r.low is not None and r.high is not None else []
+        if interval:  # the 95% interval of a paired ratio, as a whisker
+            axes.plot(interval, [index, index], color="black", lw=0.8)
+            axes.plot(interval, [index, index], color="black", lw=0, marker="|", markersize=6)
         right = r.ratio >= 1.0
-        ends = [r.ratio] + ([r.target] if r.target is not None else [])
+        ends = [r.ratio, *interval] + ([r.target] if r.target is not None else [])
         anchor = max(ends) if right else min(ends)
         labels.append(
             axes.annotate(
@@ -152,6 +186,7 @@ def figure(results: Sequence[Result]) -> Figure:
             )
         )
     values = [r.ratio for r in rows] + [r.target for r in rows if r.target is not None]
+    values += [v for r in rows for v in (r.low, r.high) if v is not None and v > 0]
     axes.set_xlim(min(values) / 1.5, max(values) * 1.5)
     _fit_labels(drawn, axes, labels)
     axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
@@ -164,12 +199,15 @@ def figure(results: Sequence[Result]) -> Figure:
         Line2D([], [], color="black", lw=1, marker="v", markersize=5, label="target: at most")
     )
     handles.append(Line2D([], [], color="black", lw=1.5, label="1 = the baseline"))
+    handles.append(
+        Line2D([], [], color="black", lw=0.8, marker="|", markersize=6, label="95% interval")
+    )
     # Between the title and the bars: outside the data, whatever the results are.
     axes.legend(
         handles=handles,
         loc="lower center",
         bbox_to_anchor=(0.5, 1.0),
-        ncol=len(handles),
+        ncol=4,
         fontsize=8,
         frameon=False,
         handlelength=1.8,

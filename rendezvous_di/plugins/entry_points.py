@@ -11,6 +11,7 @@ directories, names normalised the same way, and the first distribution of a
 name wins. Layouts that need importlib.metadata's own machinery (a zip or an
 ``.egg`` on ``sys.path``, or a meta-path finder with its own
 ``find_distributions``) are handed over to it, so the answer never differs.
+An answer is reused until a ``sys.path`` directory changes (`entry_points`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import importlib
 import os
 import re
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,13 +61,54 @@ class InstalledEntryPoint:
 
 
 def entry_points(group: str) -> tuple[InstalledEntryPoint, ...]:
-    """Every entry point of ``group`` that ``importlib.metadata.entry_points`` would return."""
+    """Every entry point of ``group`` that ``importlib.metadata.entry_points`` would return.
+
+    The answer is kept while no ``sys.path`` directory changed (`_path_state`):
+    reading every distribution's metadata costs milliseconds, and a process
+    that makes a container per test or per training job would pay it each
+    time, where torch reads its plugins once per process.
+    """
     if _needs_importlib_metadata():
         return _from_importlib_metadata(group)
+    state = _path_state()
+    cached = _CACHE.get(group)
+    if cached is not None and state is not None and cached[0] == state:
+        return cached[1]
     found: list[InstalledEntryPoint] = []
     for _, location in _first_of_each_distribution():
         found.extend(_read_entry_points(location, group))
-    return tuple(found)
+    answer = tuple(found)
+    if state is not None:
+        _CACHE[group] = (state, answer)
+    return answer
+
+
+_CACHE: dict[str, tuple[tuple[tuple[str, int], ...], tuple[InstalledEntryPoint, ...]]] = {}
+_SETTLED_NS = 2_000_000_000
+"""How old a directory's change must be before an answer read after it is kept (2 s)."""
+
+
+def _path_state() -> tuple[tuple[str, int], ...] | None:
+    """Each ``sys.path`` entry and its directory's mtime; None while one changed just now.
+
+    Installing, upgrading or removing a distribution adds or removes a
+    ``*.dist-info`` directory, which changes the mtime of the directory holding
+    it, so a plugin installed while a process runs is seen by its next
+    container. A change within the last two seconds is not trusted to be the
+    last one (two changes in one clock tick leave one mtime, as git's "racy"
+    index entries do): the answer is then read afresh and not kept.
+    """
+    now = time.time_ns()
+    state = []
+    for entry in sys.path:
+        try:
+            mtime = os.stat(entry or ".").st_mtime_ns
+        except OSError:
+            mtime = -1
+        if mtime > now - _SETTLED_NS:
+            return None
+        state.append((entry, mtime))
+    return tuple(state)
 
 
 def installed_version(distribution: str) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 from benchmarks import report
 from benchmarks.cases import Result
 from benchmarks.counting_proxy import counting_proxy, is_write
+from benchmarks.paired import paired_ratio
 from benchmarks.rendezvous_scale import extrapolate, fit
 from tests.support.etcd_server import EtcdServer, etcd_available
 from tests.support.procs import REPO, require, run_process
@@ -68,6 +70,82 @@ def test_the_proxy_forwards_to_etcd_and_counts_requests_writes_and_write_bytes(
     assert counted.bytes_total > counted.write_body_bytes
     assert counted.conflicts == 0
     assert (cas.requests, cas.writes, cas.conflicts) == (3, 3, 2)
+
+
+def test_the_proxy_relays_a_watch_stream_as_it_comes_and_counts_it_once(
+    etcd: EtcdServer,
+) -> None:
+    """etcd-v3's store watches through the gateway's chunked stream: buffering it would
+    hang the watcher; counting it per line would inflate the requests."""
+    from rendezvous_di.backends.etcd_v3 import parse_endpoints
+    from rendezvous_di.backends.etcd_v3.client import EtcdClient
+    from rendezvous_di.backends.etcd_v3.watch import watch
+
+    with counting_proxy(("127.0.0.1", etcd.client_port)) as proxy:
+        client = EtcdClient(parse_endpoints(proxy.endpoint), timeout=10)
+        revision = int(client.range(b"/bench/watched")["header"]["revision"])
+        before = proxy.snapshot()
+        key = base64.b64encode(b"/bench/watched").decode()
+        put = json.dumps({"key": key, "value": base64.b64encode(b"seen").decode()}).encode()
+        _request(f"http://127.0.0.1:{etcd.client_port}/v3/kv/put", put)  # not through the proxy
+        changes = watch(client, b"/bench/watched", None, revision + 1, timeout=60)
+        assert next(changes) == (b"/bench/watched", b"seen")
+        changes.close()  # the client ends the stream: the proxy's relay ends with it
+        deadline = time.monotonic() + 30
+        while (proxy.snapshot() - before).requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        counted = proxy.snapshot() - before
+        client.close()
+    assert counted.requests == 1
+    assert counted.writes == 0
+    assert counted.bytes_total > 100  # the created and event lines relayed
+
+
+def test_paired_ratios_settle_a_target_only_when_the_interval_is_on_one_side() -> None:
+    steady = paired_ratio([1.01, 1.02, 0.99, 1.00] * 5, [1.0, 1.0, 1.0, 1.0] * 5)
+    assert steady.ratio == pytest.approx(1.005, abs=0.001)
+    assert steady.low < steady.ratio < steady.high < 1.03
+    assert steady.verdict(1.03) == "met"
+    noisy = paired_ratio([0.7, 1.4, 1.0, 1.3], [1.0, 1.0, 1.0, 1.0])
+    assert noisy.verdict(1.03) == "unsettled"
+    assert paired_ratio([2.0] * 6, [1.0] * 6).verdict(1.03) == "missed"
+    one = paired_ratio([3.0], [1.5])
+    assert (one.ratio, one.low, one.high, one.verdict(1.0)) == (2.0, None, None, "unsettled")
+    with pytest.raises(ValueError, match="equal"):
+        paired_ratio([1.0], [])
+
+
+def test_the_report_says_which_targets_are_met_missed_or_unsettled() -> None:
+    rows = [
+        Result("settled", "s", 1.0, 1.0, 1.03, paired=1.004, low=0.99, high=1.02),
+        Result("straddles", "s", 1.0, 1.0, 1.03, paired=1.01, low=0.95, high=1.08),
+        Result("over", "s", 2.0, 1.0, 1.0, paired=1.5, low=1.2, high=1.8),
+    ]
+    assert [r.verdict for r in rows] == ["met", "unsettled", "missed"]
+    assert [r.met for r in rows] == [True, None, False]
+    sentence = report.targets_sentence(rows)
+    assert sentence.startswith("Targets met: 1 of 3. Missed: over (ratio 1.500, 95% 1.200")
+    assert "Not settled by this run: straddles (ratio 1.010, 95% 0.950 to 1.080" in sentence
+    assert "| 1.004 (0.990-1.020) | <= 1.03 | met |" in report.markdown(rows)
+
+
+def test_an_agent_seeds_torchs_pacing_from_its_command() -> None:
+    """Both variants of a pair draw torch's first-join delay from the same seed."""
+    code = (
+        "import json, random, sys\n"
+        "from benchmarks import rendezvous_agent as agent\n"
+        "agent._create = lambda command: (_ for _ in ()).throw(SystemExit(0))\n"
+        "random.seed(99)\n"
+        "sys.stdin = __import__('io').StringIO(json.dumps({'op': 'round', 'seed': 7}) + '\\n')\n"
+        "try:\n"
+        "    agent.main()\n"
+        "finally:\n"
+        "    print(random.random())\n"
+    )
+    done = run_process([sys.executable, "-c", code], timeout=120)
+    import random
+
+    assert done.stdout.strip().splitlines()[-1] == str(random.Random(7).random())
 
 
 def test_writes_are_v2_key_changes_and_v3_txn_put_delete() -> None:

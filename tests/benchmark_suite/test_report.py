@@ -23,6 +23,7 @@ AWKWARD = [
     Result("tiny", "µs", 1.0, 5000.0, None),
     Result("huge", "µs", 300.0, 1.0, None),
     Result("just missed", "s", 3.2, 3.0, 1.05),
+    Result("paired, straddling", "s", 1.0, 1.0, 1.03, paired=1.01, low=0.95, high=1.08),
 ]
 
 
@@ -54,7 +55,9 @@ def test_bars_start_at_one_and_labels_clear_ticks_and_edges(results: list[Result
         assert {t.get_text() for t in legend.get_texts()} >= {
             "target met",
             "target missed",
+            "not settled",
             "no target",
+            "95% interval",
         }
     finally:
         plt.close(drawn)
@@ -67,9 +70,10 @@ def test_plot_writes_a_png(tmp_path: Path) -> None:
 
 def test_the_sentence_under_the_table_follows_the_results() -> None:
     assert report.targets_sentence(AWKWARD) == (
-        "Targets met: 2 of 3. Missed: just missed (ratio 1.067, target 1.05)."
+        "Targets met: 2 of 4. Missed: just missed (ratio 1.067, target 1.05). Not settled by "
+        "this run: paired, straddling (ratio 1.010, 95% 0.950 to 1.080, target 1.03)."
     )
-    all_met = [r for r in AWKWARD if r.met is not False]
+    all_met = [r for r in AWKWARD if r.met]
     assert report.targets_sentence(all_met) == "Targets met: 2 of 2."
     assert report.targets_sentence(AWKWARD[2:4]) == "No benchmark in this run has a target."
     assert report.targets_sentence(AWKWARD) in report.markdown(AWKWARD)
