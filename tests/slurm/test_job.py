@@ -8,6 +8,10 @@ no ``--local-addr``: the rendezvous comes from the step's SLURM_* variables
 each node is found by its host name. gloo uses the hosts' link through
 GLOO_SOCKET_IFNAME, which srun exports to the tasks as from a user's shell.
 Each node's output (agent log and worker lines) goes to its own file.
+
+A batch script is run as ``sbatch --wait`` runs it, on the job's first node:
+``rendezvous-di run`` called there directly is refused (one agent for a 3-node
+job), the same line with ``srun`` in front forms the job.
 """
 
 from __future__ import annotations
