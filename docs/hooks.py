@@ -4,7 +4,8 @@ A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place
 ``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
 ``benchmark-results``, ``rendezvous-scale``, ``compat-matrix`` (the ``make compat``
 records in ``docs/compat-results/``), ``changelog`` (CHANGELOG.md, kept once at the top)
-and ``scheduler-config EXAMPLE`` (``rendezvous-di config`` run in a scheduler's environment).
+``scheduler-config EXAMPLE`` (``rendezvous-di config`` run in a scheduler's environment)
+and ``scheduler-error EXAMPLE`` (the one error line it exits 2 with there).
 The site also gets ``config.schema.json``, what ``rendezvous-di schema`` prints.
 """
 
@@ -162,6 +163,13 @@ SCHEDULER_EXAMPLES: dict[str, dict[str, str]] = {
         "SLURM_JOB_ID": "81234",
         "SLURM_JOB_NODELIST": "gpu[017-018,020]",
         "SLURM_JOB_NUM_NODES": "3",
+        "SLURM_STEP_ID": "0",
+        "SLURMD_NODENAME": "gpu017",
+    },
+    "slurm-batch": {
+        "SLURM_JOB_ID": "81234",
+        "SLURM_JOB_NODELIST": "gpu[017-018,020]",
+        "SLURM_JOB_NUM_NODES": "3",
         "SLURMD_NODENAME": "gpu017",
     },
     "slurm-step": {
@@ -200,15 +208,35 @@ _SCHEDULER_VARIABLES = ("PET_", "RENDEZVOUS_DI_", "SLURM_", "KUBERNETES_SERVICE_
 def scheduler_config(example: str | None) -> str:
     """``rendezvous-di config`` in one of `SCHEDULER_EXAMPLES`: its command and its table."""
     given = SCHEDULER_EXAMPLES[str(example)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCHEDULER_VARIABLES)}
-    done = _cli("config", env={**env, **given})
-    command = " ".join(f"{k}={v}" for k, v in given.items()) + " rendezvous-di config"
+    done = _cli("config", env=_scheduler_environ(given))
+    command = _scheduler_command(given)
     rows = ["| setting | value | source |", "| --- | --- | --- |"]
     for line in done.stdout.splitlines():
         key, value, source = line.split("\t")
         if source != "default":
             rows.append(f"| {cell(key, code=True)} | {cell(value, code=True)} | {cell(source)} |")
     return f"```text\n$ {command}\n```\n\n" + "\n".join(rows)
+
+
+def scheduler_error(example: str | None) -> str:
+    """``rendezvous-di config`` in one of `SCHEDULER_EXAMPLES` that it refuses: its command and
+    its one ``error:`` line (the build fails if it does not exit 2 with one)."""
+    given = SCHEDULER_EXAMPLES[str(example)]
+    done = _cli("config", env=_scheduler_environ(given), check=False)
+    lines = done.stderr.splitlines()
+    if done.returncode != 2 or len(lines) != 1 or not lines[0].startswith("error: "):
+        raise RuntimeError(f"scheduler-error {example}: exit {done.returncode}\n{done.stderr}")
+    return f"```text\n$ {_scheduler_command(given)}\n{lines[0]}\n```"
+
+
+def _scheduler_environ(given: dict[str, str]) -> dict[str, str]:
+    """This environment less its own scheduler variables, plus ``given``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_SCHEDULER_VARIABLES)}
+    return {**env, **given}
+
+
+def _scheduler_command(given: dict[str, str]) -> str:
+    return " ".join(f"{k}={v}" for k, v in given.items()) + " rendezvous-di config"
 
 
 def version(_: str | None) -> str:
@@ -226,6 +254,7 @@ GENERATORS = {
     "compat-matrix": compat_matrix,
     "changelog": changelog,
     "scheduler-config": scheduler_config,
+    "scheduler-error": scheduler_error,
     "version": version,
 }
 
@@ -238,13 +267,15 @@ def settings_schema() -> str:
     return _cli("schema").stdout
 
 
-def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _cli(
+    *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
     """``rendezvous-di ARGS`` from this checkout, as a reader would run it."""
     return subprocess.run(
         [sys.executable, "-m", "rendezvous_di", *args],
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
         cwd=ROOT,
         env=env,
     )

@@ -20,7 +20,7 @@ from rendezvous_di.config.settings import RendezvousSettings
 from rendezvous_di.config.sources import FlagValue
 from rendezvous_di.errors import ConfigError
 
-SBATCH = {
+BATCH = {
     "SLURM_CLUSTER_NAME": "hpc",
     "SLURM_JOB_ID": "81234",
     "SLURM_JOBID": "81234",
@@ -38,23 +38,40 @@ SBATCH = {
     "SLURM_SUBMIT_DIR": "/home/alice",
     "HOSTNAME": "gpu017",
 }
-"""A batch script's environment in a 3-node allocation."""
+"""A batch script's environment in a 3-node allocation: it runs on the first node only."""
 
-SRUN = {
-    **SBATCH,
+STEP = {
+    **BATCH,
     "SLURM_STEP_ID": "0",
     "SLURM_STEPID": "0",
     "SLURM_STEP_NODELIST": "gpu[017-018,020]",
     "SLURM_STEP_NUM_NODES": "3",
     "SLURM_STEP_NUM_TASKS": "3",
+}
+"""``srun --ntasks-per-node=1 rendezvous-di run ...`` (step 0) over the whole allocation,
+its task on the first node: where the agents of a multi-node job run."""
+
+SRUN = {
+    **STEP,
     "SLURM_NODEID": "1",
     "SLURM_PROCID": "1",
     "SLURMD_NODENAME": "gpu018",
 }
-"""``srun --ntasks-per-node=1 rendezvous-di run ...`` over the whole allocation."""
+"""The same step's task on the second node."""
+
+ONE_NODE_BATCH = {
+    **BATCH,
+    "SLURM_JOB_NODELIST": "gpu017",
+    "SLURM_NODELIST": "gpu017",
+    "SLURM_JOB_NUM_NODES": "1",
+    "SLURM_NNODES": "1",
+    "SLURM_NTASKS": "1",
+    "SLURM_TASKS_PER_NODE": "1",
+}
+"""``sbatch -N1``'s script: its node is the whole job."""
 
 NARROW_STEP = {
-    **SBATCH,
+    **BATCH,
     "SLURM_STEP_ID": "2",
     "SLURM_STEPID": "2",
     "SLURM_STEP_NODELIST": "gpu[018,020]",
@@ -128,14 +145,14 @@ def yaml_file(tmp_path: Path, text: str) -> Path:
 # Slurm
 
 
-def test_a_batch_script_gets_what_torchrun_users_write_by_hand() -> None:
-    got = settings(SBATCH)
+def test_an_srun_step_gets_what_torchrun_users_write_by_hand() -> None:
+    got = settings(STEP)
     assert got.scheduler == "slurm"
-    assert (got.backend, got.endpoint, got.run_id) == ("c10d", "gpu017:29400", "81234")
+    assert (got.backend, got.endpoint, got.run_id) == ("c10d", "gpu017:29400", "81234.0")
     assert (got.min_nodes, got.max_nodes) == (3, 3)
     assert got.source_of("endpoint") == "slurm SLURM_JOB_NODELIST"
     assert got.source_of("max_nodes") == "slurm SLURM_JOB_NUM_NODES"
-    assert got.source_of("run_id") == "slurm SLURM_JOB_ID"
+    assert got.source_of("run_id") == "slurm SLURM_JOB_ID.SLURM_STEP_ID"
     assert got.source_of("backend") == "slurm"
     assert got.source_of("scheduler") == (
         "auto, detected: SLURM_JOB_ID=81234, SLURM_JOB_NODELIST=gpu[017-018,020]"
@@ -143,9 +160,7 @@ def test_a_batch_script_gets_what_torchrun_users_write_by_hand() -> None:
 
 
 def test_older_names_are_read_when_the_job_ones_are_missing() -> None:
-    env = {
-        k: v for k, v in SBATCH.items() if k not in ("SLURM_JOB_NODELIST", "SLURM_JOB_NUM_NODES")
-    }
+    env = {k: v for k, v in STEP.items() if k not in ("SLURM_JOB_NODELIST", "SLURM_JOB_NUM_NODES")}
     got = settings(env)
     assert got.endpoint == "gpu017:29400"
     assert got.source_of("endpoint") == "slurm SLURM_NODELIST"
@@ -153,7 +168,7 @@ def test_older_names_are_read_when_the_job_ones_are_missing() -> None:
 
 
 def test_without_a_count_the_node_list_gives_it() -> None:
-    env = {k: v for k, v in SBATCH.items() if k not in ("SLURM_JOB_NUM_NODES", "SLURM_NNODES")}
+    env = {k: v for k, v in STEP.items() if k not in ("SLURM_JOB_NUM_NODES", "SLURM_NNODES")}
     got = settings(env)
     assert (got.min_nodes, got.max_nodes) == (3, 3)
     assert got.source_of("max_nodes") == "slurm SLURM_JOB_NODELIST"
@@ -187,7 +202,7 @@ def test_a_step_narrower_than_the_allocation_meets_on_its_own_nodes() -> None:
     ],
 )
 def test_a_heterogeneous_job_gets_a_clear_answer_not_a_guess(marker: dict[str, str]) -> None:
-    env = {**SBATCH, **marker}
+    env = {**STEP, **marker}
     ((name, value),) = marker.items()
     with pytest.raises(ConfigError) as caught:
         settings(env)
@@ -218,36 +233,41 @@ def test_a_heterogeneous_job_gets_a_clear_answer_not_a_guess(marker: dict[str, s
         ({"SLURM_JOB_NUM_NODES": "4"}, "SLURM_JOB_NUM_NODES", "names 3 node(s)"),
         ({"SLURM_JOB_ID": "81234abc"}, "SLURM_JOB_ID", "81234abc"),
         ({**SRUN, "SLURM_STEP_ID": "x"}, "SLURM_STEP_ID", "'x'"),
+        ({**SRUN, "SLURM_STEP_NODELIST": "gpu[020-018]"}, "SLURM_STEP_NODELIST", "counts down"),
+        ({**SRUN, "SLURM_STEP_NUM_NODES": "4"}, "SLURM_STEP_NUM_NODES", "names 3 node(s)"),
     ],
 )
 def test_a_malformed_variable_is_named_with_its_value(
     change: dict[str, str], variable: str, shown: str
 ) -> None:
+    # The job's variables in its batch script; inside a step, the step's are read too.
     with pytest.raises(ConfigError) as caught:
-        settings({**SBATCH, **change})
+        settings({**BATCH, **change})
     assert f"from slurm {variable}" in str(caught.value)
     assert shown in str(caught.value)
 
 
 def test_undecodable_bytes_in_a_variable_are_named_and_shown_escaped() -> None:
-    env = {**SBATCH, "SLURM_JOB_NODELIST": "gpu\udcff1", "SLURM_JOB_NUM_NODES": "1"}
+    env = {**BATCH, "SLURM_JOB_NODELIST": "gpu\udcff1", "SLURM_JOB_NUM_NODES": "1"}
     with pytest.raises(ConfigError) as caught:
         settings(env)
     assert "SLURM_JOB_NODELIST='gpu\\udcff1' is not a Slurm hostlist" in str(caught.value)
-    got = settings({**SBATCH, "SLURM_JOB_ID": "81\udcff"}, flags={"run_id": "given"})
+    got = settings({**STEP, "SLURM_JOB_ID": "81\udcff"}, flags={"run_id": "given"})
     assert "SLURM_JOB_ID=81\\udcff" in got.source_of("scheduler")
     got.source_of("scheduler").encode("utf-8")  # printable
 
 
 def test_a_malformed_value_given_above_does_not_matter() -> None:
-    env = {**SBATCH, "SLURM_JOB_NODELIST": "gpu[018-017]"}
+    env = {**STEP, "SLURM_STEP_NODELIST": "gpu[018-017]"}
+    with pytest.raises(ConfigError, match="SLURM_STEP_NODELIST='gpu\\[018-017\\]'"):
+        settings(env)
     got = settings(env, flags={"endpoint": "head:29400"})
-    assert got.endpoint == "head:29400"
-    assert got.run_id == "81234"
+    assert (got.endpoint, got.max_nodes) == ("head:29400", 3)
+    assert got.run_id == "81234.0"
 
 
 def test_sallocs_shell_on_the_submit_host_is_told_to_use_srun() -> None:
-    salloc = {k: v for k, v in SBATCH.items() if k != "SLURMD_NODENAME"}
+    salloc = {k: v for k, v in BATCH.items() if k != "SLURMD_NODENAME"}
     with pytest.raises(ConfigError) as caught:
         settings(salloc)
     assert caught.value.field == "endpoint"
@@ -255,6 +275,74 @@ def test_sallocs_shell_on_the_submit_host_is_told_to_use_srun() -> None:
     assert "srun --ntasks-per-node=1" in str(caught.value)
     got = settings(salloc, flags={"endpoint": "login1:29400"})
     assert (got.endpoint, got.run_id, got.max_nodes) == ("login1:29400", "81234", 3)
+    # Not a batch script either: its count is the allocation's, and --nnodes 1 is no way out.
+    with pytest.raises(ConfigError) as caught:
+        settings(salloc, flags={"nnodes": "1"})
+    assert caught.value.field == "endpoint"
+
+
+def test_a_multi_node_batch_script_is_told_to_start_one_agent_per_node() -> None:
+    # The script runs on the first node only: one agent there would wait for all three.
+    with pytest.raises(ConfigError) as caught:
+        settings(BATCH)
+    error = caught.value
+    assert (error.field, error.source) == ("nnodes", "slurm SLURM_JOB_NUM_NODES")
+    message = str(error)
+    assert message.startswith(
+        "nnodes (from slurm SLURM_JOB_NUM_NODES): SLURM_JOB_NUM_NODES=3 but this is the batch "
+        "script of a 3-node job, which runs on its first node only, so one agent would wait for 3"
+    )
+    assert "srun --ntasks-per-node=1 rendezvous-di run" in message
+    assert "--nnodes 1 to train on this node alone" in message
+    assert "\n" not in message
+    # Without a count, the node list gives it and is the variable named.
+    no_count = {k: v for k, v in BATCH.items() if k not in ("SLURM_JOB_NUM_NODES", "SLURM_NNODES")}
+    with pytest.raises(ConfigError) as caught:
+        settings(no_count)
+    assert str(caught.value).startswith(
+        "nnodes (from slurm SLURM_JOB_NODELIST): SLURM_JOB_NODELIST=gpu[017-018,020] but this "
+        "is the batch script of a 3-node job"
+    )
+
+
+def test_a_one_node_batch_script_is_the_whole_job() -> None:
+    got = settings(ONE_NODE_BATCH)
+    assert (got.endpoint, got.min_nodes, got.max_nodes) == ("gpu017:29400", 1, 1)
+    assert got.run_id == "81234"
+    assert got.source_of("max_nodes") == "slurm SLURM_JOB_NUM_NODES"
+
+
+@pytest.mark.parametrize("step_id", ["SLURM_STEP_ID", "SLURM_STEPID"])
+def test_either_step_id_says_it_is_a_step_not_the_batch_script(step_id: str) -> None:
+    got = settings({**BATCH, step_id: "3"})
+    assert (got.max_nodes, got.run_id) == (3, "81234.3")
+
+
+@pytest.mark.parametrize(
+    ("how", "source", "nodes"),
+    [
+        ({"flags": {"nnodes": "1"}}, "flag --nnodes", 1),
+        ({"env": {"PET_NNODES": "1"}}, "env PET_NNODES", 1),
+        ({"file": "nnodes: 1\n"}, "file", 1),
+        ({"config": {"nnodes": "3"}}, "config", 3),  # agents started elsewhere join this one
+    ],
+)
+def test_a_count_given_above_makes_the_batch_script_work(
+    how: dict[str, Any], source: str, nodes: int, tmp_path: Path
+) -> None:
+    env = {**BATCH, **how.get("env", {})}
+    file = yaml_file(tmp_path, how["file"]) if "file" in how else None
+    got = settings(env, flags=how.get("flags"), config=how.get("config"), file=file)
+    assert (got.min_nodes, got.max_nodes) == (nodes, nodes)
+    assert got.source_of("max_nodes").startswith(source)
+    # The rest is still Slurm's, and right: this node hosts the store, the job's id.
+    assert (got.backend, got.endpoint, got.run_id) == ("c10d", "gpu017:29400", "81234")
+    assert got.source_of("endpoint") == "slurm SLURM_JOB_NODELIST"
+
+
+def test_standalone_in_a_batch_script_is_one_node_of_its_own() -> None:
+    got = settings(BATCH, flags={"standalone": True})
+    assert (got.endpoint, got.min_nodes, got.max_nodes) == ("localhost:0", 1, 1)
 
 
 def test_a_job_id_without_a_node_list_is_not_an_allocation() -> None:
@@ -268,7 +356,7 @@ def test_a_job_id_without_a_node_list_is_not_an_allocation() -> None:
 
 def test_the_file_beats_slurm_and_slurm_fills_the_rest(tmp_path: Path) -> None:
     file = yaml_file(tmp_path, "endpoint: store.hpc:29400\nrun_id: from-file\n")
-    got = settings(SBATCH, file=file)
+    got = settings(STEP, file=file)
     assert (got.endpoint, got.run_id, got.max_nodes) == ("store.hpc:29400", "from-file", 3)
     assert got.source_of("endpoint") == f"file {file}"
     assert got.source_of("max_nodes") == "slurm SLURM_JOB_NUM_NODES"
@@ -276,7 +364,7 @@ def test_the_file_beats_slurm_and_slurm_fills_the_rest(tmp_path: Path) -> None:
 
 def test_pet_beats_the_file_explicit_beats_pet_flags_beat_all(tmp_path: Path) -> None:
     file = yaml_file(tmp_path, "run_id: from-file\nnnodes: 5\n")
-    env = {**SBATCH, "PET_RDZV_ID": "from-pet", "PET_NNODES": "6"}
+    env = {**STEP, "PET_RDZV_ID": "from-pet", "PET_NNODES": "6"}
     got = settings(env, file=file)
     assert (got.run_id, got.max_nodes) == ("from-pet", 6)
     got = settings(env, file=file, config={"run_id": "explicit"})
@@ -298,16 +386,16 @@ def test_a_store_of_this_nodes_own_makes_a_one_node_job(flags: dict[str, Any]) -
 
 def test_another_backend_chosen_above_does_not_get_the_c10d_endpoint(tmp_path: Path) -> None:
     file = yaml_file(tmp_path, "backend: etcd-v2\n")
-    got = settings(SBATCH, file=file)
+    got = settings(STEP, file=file)
     assert got.backend == "etcd-v2"
     assert got.endpoint != "gpu017:29400"
-    assert got.run_id == "81234"
+    assert got.run_id == "81234.0"
     assert got.max_nodes == 3
 
 
 def test_master_addr_and_port_given_choose_torchruns_static_as_they_do_without_slurm() -> None:
     flags = {"master_addr": "gpu017", "master_port": "29500", "node_rank": "1"}
-    got = settings(SBATCH, flags=flags)
+    got = settings(STEP, flags=flags)
     assert got.backend == "static"
     assert got.endpoint == "gpu017:29500"
     assert got.conf["rank"] == 1
@@ -326,7 +414,7 @@ def test_master_addr_and_port_given_choose_torchruns_static_as_they_do_without_s
 def test_scheduler_none_disables_detection_from_any_source(
     how: dict[str, Any], source: str, tmp_path: Path
 ) -> None:
-    env = {**SBATCH, **how.get("env", {})}
+    env = {**BATCH, **how.get("env", {})}
     file = yaml_file(tmp_path, how["file"]) if "file" in how else None
     got = settings(env, flags=how.get("flags"), config=how.get("config"), file=file)
     assert got.scheduler == "none"
@@ -335,7 +423,7 @@ def test_scheduler_none_disables_detection_from_any_source(
 
 
 def test_the_flag_beats_the_variable_for_the_choice_too() -> None:
-    env = {**SBATCH, "RENDEZVOUS_DI_SCHEDULER": "none"}
+    env = {**STEP, "RENDEZVOUS_DI_SCHEDULER": "none"}
     got = settings(env, flags={"scheduler": FlagValue("slurm", "--scheduler")})
     assert got.scheduler == "slurm"
     assert got.source_of("scheduler").startswith("flag --scheduler: SLURM_JOB_ID=81234")
@@ -348,7 +436,7 @@ def test_the_flag_beats_the_variable_for_the_choice_too() -> None:
         ("slurm", TRAINER_V2, "not inside a Slurm allocation"),
         ("kubeflow", {}, "not inside a Kubeflow pod: KUBERNETES_SERVICE_HOST is not set"),
         ("kubeflow", {"KUBERNETES_SERVICE_HOST": "10.96.0.1"}, "none of PET_MASTER_ADDR"),
-        ("kubeflow", SBATCH, "not inside a Kubeflow pod"),
+        ("kubeflow", STEP, "not inside a Kubeflow pod"),
     ],
 )
 def test_a_scheduler_asked_for_where_there_is_none_is_an_error(
@@ -427,14 +515,14 @@ def test_kubernetes_alone_is_not_kubeflow() -> None:
 
 def test_the_scheduler_provider_can_be_overridden_with_fixed_values() -> None:
     container = RendezvousContainer()
-    container.environ.override(dict(SBATCH))
+    container.environ.override(dict(STEP))
     lab = fixed_scheduler({"endpoint": "fixed-host:1234", "nnodes": "2"}, name="lab")
     container.scheduler.override(providers.Object(lab))
     got = container.settings()
     assert (got.scheduler, got.endpoint, got.max_nodes) == ("lab", "fixed-host:1234", 2)
     assert got.source_of("endpoint") == "scheduler lab"
     assert got.source_of("scheduler") == "override of scheduler"
-    assert got.run_id != "81234"  # the environment's Slurm is not asked
+    assert not got.run_id.startswith("81234")  # the environment's Slurm is not asked
     layer = Layer()
     layer.set("run_id", "from-a-layer", "test's layer")
     container.scheduler.override(providers.Object(fixed_scheduler(layer)))
@@ -453,7 +541,7 @@ def test_fixed_values_are_checked_like_any_source() -> None:
 
 def test_a_platform_may_move_the_slurm_port() -> None:
     container = RendezvousContainer()
-    container.environ.override(dict(SBATCH))
+    container.environ.override(dict(STEP))
     container.scheduler.override(providers.Object(SchedulerDetector(slurm_port=31000)))
     assert container.settings().endpoint == "gpu017:31000"
 

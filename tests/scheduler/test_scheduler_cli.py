@@ -10,13 +10,22 @@ import pytest
 
 from tests.support.procs import REPO, free_port, run_cli, run_process
 
-SLURM = {
+BATCH = {
     "SLURM_JOB_ID": "4242",
     "SLURM_JOB_NODELIST": "node[07-08]",
     "SLURM_JOB_NUM_NODES": "2",
     "SLURM_NNODES": "2",
     "SLURMD_NODENAME": "node07",
 }
+"""The batch script of a 2-node job (``sbatch -N2``): it runs on the first node only."""
+SLURM = {
+    **BATCH,
+    "SLURM_STEP_ID": "0",
+    "SLURM_STEPID": "0",
+    "SLURM_STEP_NODELIST": "node[07-08]",
+    "SLURM_STEP_NUM_NODES": "2",
+}
+"""Its step ``srun --ntasks-per-node=1 rendezvous-di ...``, the task on the first node."""
 CHOICES = "valid choices: auto, none, slurm, kubeflow"
 
 
@@ -38,7 +47,7 @@ def test_config_shows_the_detected_scheduler_and_why() -> None:
         "auto, detected: SLURM_JOB_ID=4242, SLURM_JOB_NODELIST=node[07-08]",
     )
     assert table["endpoint"] == ("node07:29400", "slurm SLURM_JOB_NODELIST")
-    assert table["run_id"] == ("4242", "slurm SLURM_JOB_ID")
+    assert table["run_id"] == ("4242.0", "slurm SLURM_JOB_ID.SLURM_STEP_ID")
     assert table["max_nodes"] == ("2", "slurm SLURM_JOB_NUM_NODES")
 
 
@@ -109,6 +118,43 @@ def test_a_heterogeneous_job_exits_2_saying_what_to_do() -> None:
     first = done.stderr.splitlines()[0]
     assert first.startswith("error: endpoint (from slurm SLURM_HET_SIZE): a heterogeneous")
     assert "--scheduler none" in first
+
+
+BATCH_ERROR = (
+    "error: nnodes (from slurm SLURM_JOB_NUM_NODES): SLURM_JOB_NUM_NODES=2 but this is the "
+    "batch script of a 2-node job, which runs on its first node only, so one agent would wait "
+    "for 2; start one agent per node with srun (srun --ntasks-per-node=1 rendezvous-di run ...), "
+    "or give --nnodes 1 to train on this node alone"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["config"],
+        ["config", "--json"],
+        ["check", "--timeout", "30"],
+        ["run", "--dry-run", "--nproc-per-node", "1", "train.py"],
+        ["run", "--nproc-per-node", "1", "train.py"],
+    ],
+)
+def test_a_multi_node_batch_script_exits_2_saying_to_use_srun(command: list[str]) -> None:
+    done = run_cli(command, env=BATCH)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [BATCH_ERROR]
+    assert done.stdout == ""
+
+
+def test_nnodes_1_in_a_batch_script_trains_on_its_node_with_slurms_endpoint() -> None:
+    done = run_cli(["config", "--nnodes", "1"], env=BATCH)
+    assert done.returncode == 0, done.stderr
+    table = rows(done.stdout)
+    assert table["max_nodes"] == ("1", "flag --nnodes")
+    assert table["endpoint"] == ("node07:29400", "slurm SLURM_JOB_NODELIST")
+    assert table["run_id"] == ("4242", "slurm SLURM_JOB_ID")
+    done = run_cli(["config"], env={**BATCH, "PET_NNODES": "1"})
+    assert done.returncode == 0, done.stderr
+    assert rows(done.stdout)["min_nodes"] == ("1", "env PET_NNODES")
 
 
 def test_detection_runs_no_process_and_imports_no_torch() -> None:

@@ -8,11 +8,16 @@ no ``--local-addr``: the rendezvous comes from the step's SLURM_* variables
 each node is found by its host name. gloo uses the hosts' link through
 GLOO_SOCKET_IFNAME, which srun exports to the tasks as from a user's shell.
 Each node's output (agent log and worker lines) goes to its own file.
+
+A batch script is run as ``sbatch --wait`` runs it, on the job's first node:
+``rendezvous-di run`` called there directly is refused (one agent for a 3-node
+job), the same line with ``srun`` in front forms the job.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -140,6 +145,75 @@ def test_flags_taken_by_hand_from_the_step_still_form_one_job(
     reports = workers(outputs)
     assert_one_job(reports, slurm.nodes, outputs)
     assert {r["run_id"] for r in reports} == {r["slurm_job"] for r in reports}
+
+
+def batch_script(path: Path, line: list[str]) -> Path:
+    """A batch script running ``line``, as a user writes one for ``sbatch``."""
+    path.write_text(f"#!/bin/sh\n{shlex.join(line)}\n")
+    path.chmod(0o755)
+    return path
+
+
+def sbatch(out: Path, nodes: int, script: Path) -> list[str]:
+    """``sbatch -N NODES`` of ``script``, to the job's end, its output in ``out/batch.out``."""
+    return [
+        "sbatch",
+        f"--nodes={nodes}",
+        "--wait",
+        f"--output={out}/batch.out",
+        "--time=4",
+        str(script),
+    ]
+
+
+def run_batch(
+    cluster: SlurmCluster, argv: list[str], out: Path
+) -> subprocess.CompletedProcess[str]:
+    """An ``sbatch --wait`` to its end; the job gets cancelled if the test gives up on it."""
+    out.mkdir()
+    try:
+        return cluster.run(argv, timeout=JOB_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        cluster.cancel_all()
+        shown = "\n".join(f"--- {p.name}:\n{p.read_text()}" for p in sorted(out.iterdir()))
+        pytest.fail(f"no end within {JOB_TIMEOUT}s\n{shown}\n{cluster.logs()}")
+
+
+def test_run_in_a_multi_node_batch_script_exits_2_saying_to_start_an_agent_per_node(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    # The script of `sbatch -N3` runs on the first node only: one agent there would wait for 3.
+    out = tmp_path / "out"
+    script = batch_script(tmp_path / "job.sh", RUN)
+    done = run_batch(slurm, sbatch(out, 3, script), out)
+
+    output = (out / "batch.out").read_text()
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2, f"{done.stdout}{done.stderr}\n{output}"
+    assert len(errors) == 1, output
+    assert errors[0].startswith(
+        "error: nnodes (from slurm SLURM_JOB_NUM_NODES): SLURM_JOB_NUM_NODES=3 but this is the "
+        "batch script of a 3-node job"
+    )
+    assert "srun --ntasks-per-node=1 rendezvous-di run" in errors[0]
+    assert "Traceback" not in output
+
+
+def test_srun_in_a_batch_script_forms_one_job_across_its_nodes(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    step = ["srun", "--ntasks-per-node=1", f"--output={out}/%N.out", "--kill-on-bad-exit=1"]
+    script = batch_script(tmp_path / "job.sh", [*step, *RUN])
+    done = run_batch(slurm, sbatch(out, 3, script), out)
+
+    outputs = "\n".join(f"--- {p.name}:\n{p.read_text()}" for p in sorted(out.iterdir()))
+    assert done.returncode == 0, f"{done.stdout}{done.stderr}\n{outputs}"
+    reports = workers(outputs)
+    assert_one_job(reports, slurm.nodes, outputs)
+    assert {r["run_id"] for r in reports} == {
+        f"{r['slurm_job']}.{r['slurm_step']}" for r in reports
+    }
 
 
 def test_run_in_sallocs_shell_exits_2_saying_to_use_srun(slurm: SlurmCluster) -> None:

@@ -76,3 +76,22 @@ def test_sallocs_shell_is_told_to_start_the_agents_with_srun(container: Any) -> 
     assert caught.value.field == "endpoint"
     assert "SLURMD_NODENAME is not set" in str(caught.value)
     assert "srun" in str(caught.value)
+
+
+def test_a_multi_node_batch_script_is_told_to_start_one_agent_per_node(container: Any) -> None:
+    # The script of `sbatch --nodes=3` runs on the first node only, in no srun step.
+    host, env = recorded("sbatch-3node")
+    assert (env["SLURMD_NODENAME"], env["SLURM_JOB_NUM_NODES"]) == (host, "3")
+    assert "SLURM_STEP_ID" not in env
+    container.environ.override(env)
+    with pytest.raises(ConfigError) as caught:
+        container.settings()
+
+    assert (caught.value.field, caught.value.source) == ("nnodes", "slurm SLURM_JOB_NUM_NODES")
+    assert "batch script of a 3-node job" in str(caught.value)
+    assert "srun --ntasks-per-node=1" in str(caught.value)
+    # With one node asked for, it trains there: the store on this node, the job's id.
+    container.config.from_dict({"nnodes": "1"})
+    settings = container.settings()
+    assert (settings.endpoint, settings.max_nodes) == (f"{host}:29400", 1)
+    assert settings.run_id == env["SLURM_JOB_ID"]

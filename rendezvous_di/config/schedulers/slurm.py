@@ -19,6 +19,17 @@ but no ``SLURMD_NODENAME``: no node of the job runs there, so no agent
 started there would host the store on the first node; that endpoint is an
 error saying to start the agents with ``srun``.
 
+A batch script (``sbatch -N3 job.sh``) runs on the job's first node only:
+``SLURMD_NODENAME`` is set but no ``SLURM_STEP_ID``, as no ``srun`` started
+it. ``rendezvous-di run`` called there directly is one agent, and with the
+job's count (3) it would wait for two nodes that never come, until the join
+timeout, minutes later: a hang to the user. So in a batch script of more than
+one node the count is an error saying to start one agent per node with
+``srun``, or to give ``--nnodes 1`` to train on that node alone. The endpoint
+and run id stay: they are right (the first node is this one, the job id is
+the job's), and a ``--nnodes`` given above makes them a working one-node job.
+A one-node batch script keeps its count of 1.
+
 Inside a step narrower than the allocation (``srun -N1`` in a 4-node job) the
 agents run on the step's nodes only: its list and count are used
 (``SLURM_STEP_NODELIST``, ``SLURM_STEP_NUM_NODES``) and the labels say so.
@@ -58,6 +69,12 @@ a plain ``srun`` step of Slurm 22.05 also exports ``SLURM_JOB_CPUS_PER_NODE_PACK
 MAX_DIGITS = 9
 
 WHAT_TO_DO = "give --rdzv-endpoint HOST:PORT, --nnodes N and --rdzv-id ID, or --scheduler none"
+SRUN_AGENTS = "srun --ntasks-per-node=1 rendezvous-di run ..."
+"""How a job starts one agent per node: one ``srun`` step, one task on each node."""
+BATCH_WHAT_TO_DO = (
+    f"start one agent per node with srun ({SRUN_AGENTS}), "
+    "or give --nnodes 1 to train on this node alone"
+)
 
 
 def allocation(environ: Mapping[str, str]) -> str | None:
@@ -98,12 +115,35 @@ def read_slurm(environ: Mapping[str, str], port: int = SLURM_PORT) -> Layer:
             "",
             "is not set: this is salloc's shell on the submit host, not a node of the "
             "allocation, and no agent there would host the store; start the agents with "
-            "srun (srun --ntasks-per-node=1 rendezvous-di run ...)",
+            f"srun ({SRUN_AGENTS})",
         )
     layer.set("endpoint", endpoint, f"slurm {nodes.list_name}")
+    size = nodes.size
+    if isinstance(size, int) and size > 1 and _in_batch_script(environ):
+        size = _batch_script_count(nodes.size_name, _get(environ, nodes.size_name) or "", size)
     for key in ("min_nodes", "max_nodes"):
-        layer.set(key, nodes.size, f"slurm {nodes.size_name}")
+        layer.set(key, size, f"slurm {nodes.size_name}")
     return layer
+
+
+def _batch_script_count(name: str, value: str, size: int) -> Unresolved:
+    """The count of a batch script's job, which one agent in the script would wait for."""
+    return Unresolved(
+        ConfigError(
+            "nnodes",
+            value,
+            f"{name}={printable(value)} but this is the batch script of a {size}-node job, "
+            f"which runs on its first node only, so one agent would wait for {size}",
+            hint=BATCH_WHAT_TO_DO,
+            source=f"slurm {name}",
+        )
+    )
+
+
+def _in_batch_script(environ: Mapping[str, str]) -> bool:
+    """Whether this is a job's batch script: on a node of the job, in no ``srun`` step."""
+    in_step = any(_get(environ, name) is not None for name in (*STEP_ID, STEP_NODELIST))
+    return _get(environ, NODE_NAME) is not None and not in_step
 
 
 class Nodes(NamedTuple):
