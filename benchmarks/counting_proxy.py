@@ -102,6 +102,15 @@ class _Forward(BaseHTTPRequestHandler):
     server: _Server
     _upstream: http.client.HTTPConnection | None = None
 
+    def setup(self) -> None:
+        """No Nagle delay: the handler writes an answer's headers and body in two sends,
+        and with Nagle on, the second waits for the client's delayed ACK of the first
+        (40 ms on Linux): every request through the proxy took 44 ms instead of 1 ms.
+        (Its requests upstream are one send each: http.client joins a bytes body to the
+        headers.)"""
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def _forward(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None

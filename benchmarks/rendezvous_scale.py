@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 
@@ -88,12 +88,18 @@ class Variant:
     backend: str
     mode: str  # "ours" (through the container) or "torch" (torch's registry)
     seconds: list[float] = field(default_factory=list)
+    create_seconds: list[float] = field(default_factory=list)  # the slowest agent's creation
     per_rendezvous: list[float] = field(default_factory=list)  # requests per agent
     conflicts: list[float] = field(default_factory=list)  # lost CAS per agent per rendezvous
     per_interval: list[float] = field(default_factory=list)  # requests per agent per interval
     writes_per_interval: list[float] = field(default_factory=list)
     conflicts_per_interval: list[float] = field(default_factory=list)
     write_bytes: list[float] = field(default_factory=list)  # body bytes per write, steady
+
+    def extend(self, other: Variant) -> None:
+        """Add ``other``'s figures (one pair's round) to this variant's."""
+        for name in (f.name for f in fields(self) if f.type == "list[float]"):
+            getattr(self, name).extend(getattr(other, name))
 
     def summary(self) -> dict[str, Any]:
         def median(values: list[float]) -> float | None:
@@ -106,6 +112,7 @@ class Variant:
             "rounds": len(self.seconds),
             "seconds": median(self.seconds),
             "round_seconds": list(self.seconds),
+            "create_seconds": median(self.create_seconds),
             "requests_per_agent_per_rendezvous": median(self.per_rendezvous),
             "conflicts_per_agent_per_rendezvous": median(self.conflicts),
             "requests_per_agent_per_interval": median(self.per_interval),
@@ -254,10 +261,13 @@ def run_round(
     pool.send(commands)
     done = pool.answers("done")
     variant.seconds.append(max(d["done"] for d in done) - started)
+    variant.create_seconds.append(max(d["create_s"] for d in done))
     worlds = {d["world"] for d in done}
     ranks = sorted(d["rank"] for d in done)
     if worlds != {size} or ranks != list(range(size)):
-        raise RuntimeError(f"{variant.label}: worlds {worlds}, ranks {ranks}")
+        pool.send([{"op": "end"}] * size)
+        pool.answers("closed")
+        raise SplitRound(f"{variant.label}: worlds {sorted(worlds)}, ranks {ranks}")
     if proxy is not None:
         formed = proxy.snapshot()
         joined = formed - before
@@ -277,12 +287,37 @@ def run_round(
     pool.answers("closed")
 
 
-def _pairs(pair: Sequence[Variant], rounds: int) -> Iterator[tuple[int, Variant]]:
-    """(pair index, variant): a, b, b, a, a, b, ...; both rounds of a pair share its seed, and
-    neither variant always runs right after the other."""
+class SplitRound(RuntimeError):
+    """The agents of one round disagreed on the world (torch dropped a live node)."""
+
+
+def run_pairs(
+    pool: AgentPool,
+    pair: Sequence[Variant],
+    rounds: int,
+    endpoint: str | None,
+    proxy: CountingProxy | None,
+) -> list[str]:
+    """``rounds`` pairs of rounds: a, b, b, a, ... (neither variant always runs second), both
+    rounds of a pair on one seed. A pair with a split round is left out of both variants'
+    figures (so the pairs stay pairs); the splits are returned, to be reported."""
+    splits: list[str] = []
     for index in range(rounds):
-        for variant in pair if index % 2 == 0 else list(reversed(pair)):
-            yield index, variant
+        order = pair if index % 2 == 0 else list(reversed(pair))
+        fresh = [Variant(v.label, v.backend, v.mode) for v in order]
+        try:
+            for variant in fresh:
+                run_id = f"{variant.backend}-{pool.size}-{index}-{variant.mode}"
+                steady = proxy is not None and index < STEADY_ROUNDS
+                seed = _seed(pool.size, index)
+                run_round(pool, variant, run_id, endpoint, proxy, seed, steady)
+        except SplitRound as split:
+            splits.append(f"pair {index}: {split}")
+            sys.stderr.write(f"rendezvous scale: {pool.size} agents, {split}; pair left out\n")
+            continue
+        for variant in fresh:
+            next(v for v in pair if v.label == variant.label).extend(variant)
+    return splits
 
 
 @contextmanager
@@ -321,14 +356,10 @@ def measure(
                     for v in (*c10d, *etcd):
                         warm = Variant(v.label, v.backend, v.mode)
                         run_round(pool, warm, f"warm-{size}-{v.label}", proxy.endpoint, None)
-                    for index, variant in _pairs(c10d, rounds):
-                        run_id = f"c10d-{size}-{index}-{variant.mode}"
-                        run_round(pool, variant, run_id, None, None, _seed(size, index))
-                    for index, variant in _pairs(etcd, rounds):
-                        run_id = f"etcd-{size}-{index}-{variant.backend}"
-                        steady = index < STEADY_ROUNDS
-                        seed = _seed(size, index)
-                        run_round(pool, variant, run_id, proxy.endpoint, proxy, seed, steady)
+                    splits = run_pairs(pool, c10d, rounds, None, None)
+                    splits += run_pairs(pool, etcd, rounds, proxy.endpoint, proxy)
+                if not c10d[0].seconds or not etcd[0].seconds:
+                    raise RuntimeError(f"no pair without a split: {'; '.join(splits)}")
             except RuntimeError as error:
                 # One size failing (an agent timed out on an overloaded machine) keeps the
                 # others' figures; the failure is reported with the results, not hidden.
@@ -338,6 +369,7 @@ def measure(
             rows.append(
                 {
                     "agents": size,
+                    "split_pairs": splits,
                     "variants": [v.summary() for v in (*c10d, *etcd)],
                     "paired": {
                         "c10d": asdict(paired_ratio(c10d[0].seconds, c10d[1].seconds)),
@@ -473,6 +505,9 @@ def markdown(summary: dict[str, Any], command: str) -> str:
                 f"| {v['requests_per_agent_per_interval']:.2f} "
                 f"| {v['writes_per_agent_per_interval']:.2f} | {v['bytes_per_write']:.0f} |"
             )
+    for row in summary["sizes"]:
+        for split in row.get("split_pairs", []):
+            lines += ["", f"{row['agents']} agents, left out: {split} (torch dropped a live node)."]
     for failed in summary.get("failed", []):
         last = failed["error"].strip().splitlines()[-1] if failed["error"].strip() else "?"
         lines += ["", f"{failed['agents']} agents: not measured, the run failed ({last})."]

@@ -131,7 +131,10 @@ def test_a_wait_outlives_etcd_restarting_with_its_data(
         answer: list[bytes] = []
         thread = threading.Thread(target=lambda: answer.append(waiter.get("late")))
         thread.start()
+        deadline = time.monotonic() + 60
         while streams.call_count == 0:  # the waiter is watching
+            assert time.monotonic() < deadline, "the waiter never opened a watch"
+            assert thread.is_alive(), f"the waiter returned without watching: {answer}"
             time.sleep(0.05)
         server.restart()
         writer.set("late", "after the restart")
