@@ -93,6 +93,7 @@ class _Counter:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 reset connections when 16 agents start at once
     upstream: tuple[str, int]
     counter: _Counter
 

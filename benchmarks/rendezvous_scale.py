@@ -490,6 +490,22 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         )
     lines += [
         "",
+        "Creating the handler, the slowest agent of a round (median): the only step that "
+        "differs between the two c10d variants, which then run the same torch handler on "
+        "the same store:",
+        "",
+        "| agents | c10d, container | c10d, torch's registry | etcd-v2 | etcd-v3 |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in summary["sizes"]:
+        cells = [
+            variant(row, label).get("create_seconds")
+            for label in ("c10d ours", "c10d torch", "etcd-v2", "etcd-v3")
+        ]
+        shown = " | ".join("-" if c is None else f"{c * 1000:.1f} ms" for c in cells)
+        lines.append(f"| {row['agents']} | {shown} |")
+    lines += [
+        "",
         "Requests to etcd per agent (through the counting proxy):",
         "",
         "| agents | backend | per rendezvous | lost CAS per rendezvous | per keep-alive interval "

@@ -88,8 +88,11 @@ class Address:
 class EtcdClient:
     """One etcd cluster through its members' gateways, tried in order on connection errors.
 
-    A single lock serialises requests: the rendezvous' keep-alive thread and the
-    agent share one client, and an ``http.client`` connection is not thread-safe.
+    Each thread has connections of its own (an ``http.client`` connection is
+    not thread-safe): the rendezvous' keep-alive thread and the agent share one
+    client, and with one connection behind a lock the agent's reads waited for
+    the heartbeat's writes, which torch's keep-alive times to fall due just as
+    a round completes. The lock guards the token and the list of connections.
     """
 
     def __init__(
@@ -110,7 +113,8 @@ class EtcdClient:
         self._credentials = (username, password or "") if username else None
         self._token: str | None = None
         self._current = 0
-        self._connections: dict[int, http.client.HTTPConnection] = {}
+        self._local = threading.local()  # .pool: this thread's connections by endpoint
+        self._opened: set[http.client.HTTPConnection] = set()  # every thread's, for close()
         self._lock = threading.RLock()
         self.retry_for = 0.0  # seconds to keep retrying when no endpoint answers (see http)
 
@@ -121,15 +125,23 @@ class EtcdClient:
 
     # -- transport -------------------------------------------------------------
 
+    def _pool(self) -> dict[int, http.client.HTTPConnection]:
+        pool: dict[int, http.client.HTTPConnection] | None = getattr(self._local, "pool", None)
+        if pool is None:
+            pool = self._local.pool = {}
+        return pool
+
     def _connection(self, index: int) -> tuple[http.client.HTTPConnection, bool]:
-        connection = self._connections.get(index)
+        connection = self._pool().get(index)
         if connection is not None:
             if connection.sock is not None:
                 connection.sock.settimeout(self.timeout)
             connection.timeout = self.timeout
             return connection, True
         connection = self._new_connection(index, self.timeout)
-        self._connections[index] = connection
+        self._pool()[index] = connection
+        with self._lock:
+            self._opened.add(connection)
         return connection, False
 
     def _new_connection(self, index: int, timeout: float) -> http.client.HTTPConnection:
@@ -141,14 +153,19 @@ class EtcdClient:
         return http.client.HTTPConnection(address.host, address.port, timeout=timeout)
 
     def _drop(self, index: int) -> None:
-        connection = self._connections.pop(index, None)
+        connection = self._pool().pop(index, None)
         if connection is not None:
             connection.close()
+            with self._lock:
+                self._opened.discard(connection)
 
     def close(self) -> None:
+        """Close every thread's connections (a later request opens a new one)."""
         with self._lock:
-            for index in list(self._connections):
-                self._drop(index)
+            for connection in self._opened:
+                connection.close()
+            self._opened.clear()
+        self._pool().clear()
 
     def http(self, method: str, path: str, body: JSON | None = None) -> tuple[int, bytes]:
         """One request to the first endpoint that answers; ``(status, body)``.
@@ -167,20 +184,19 @@ class EtcdClient:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self._token is not None and path != "/v3/auth/authenticate":
             headers["Authorization"] = self._token
-        with self._lock:
-            deadline = time.monotonic() + self.retry_for
-            pause = 0.1
-            while True:
-                answer, failures = self._try_each(method, path, payload, headers)
-                if answer is not None and answer[0] != UNAVAILABLE:
-                    return answer
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                time.sleep(min(pause, left))
-                pause = min(2 * pause, 1.0)
-            if answer is not None:  # the last member's 503, for the caller to report
+        deadline = time.monotonic() + self.retry_for
+        pause = 0.1
+        while True:
+            answer, failures = self._try_each(method, path, payload, headers)
+            if answer is not None and answer[0] != UNAVAILABLE:
                 return answer
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            time.sleep(min(pause, left))
+            pause = min(2 * pause, 1.0)
+        if answer is not None:  # the last member's 503, for the caller to report
+            return answer
         raise EtcdConnectionError(
             f"cannot reach etcd ({self.scheme}): " + "; ".join(failures), status=0
         )
@@ -249,13 +265,14 @@ class EtcdClient:
 
     def call(self, path: str, body: JSON) -> JSON:
         """``POST /v3/<path>``, authenticating first (and again once a token expired)."""
-        with self._lock:
-            if self._credentials is not None and self._token is None:
-                self.authenticate()
+        if self._credentials is not None and self._token is None:
+            with self._lock:
+                if self._token is None:  # another thread may have logged in meanwhile
+                    self.authenticate()
+        status, data = self.http("POST", f"/v3/{path}", body)
+        if status != 200 and self._credentials is not None and _token_expired(data):
+            self.authenticate()  # two threads may both renew it: harmless
             status, data = self.http("POST", f"/v3/{path}", body)
-            if status != 200 and self._credentials is not None and _token_expired(data):
-                self.authenticate()
-                status, data = self.http("POST", f"/v3/{path}", body)
         return parse_answer(path, status, data)
 
     def authenticate(self) -> None:
