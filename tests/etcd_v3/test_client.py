@@ -84,3 +84,32 @@ def test_an_expired_token_is_renewed() -> None:
         client.close()
     finally:
         server.stop()
+
+
+def test_threads_share_a_client_each_on_its_own_connection(etcd_35: EtcdServer) -> None:
+    """The agent and torch's keep-alive thread use one client at once: neither waits for the
+    other's request, and no answer lands in the other's hands."""
+    from rendezvous_di.backends.etcd_v3.client import put, unb64
+
+    client = EtcdClient(parse_endpoints(etcd_35.endpoint), timeout=30)
+    failures: list[str] = []
+
+    def work(name: str) -> None:
+        for index in range(100):
+            value = f"{name}-{index}".encode()
+            client.txn([], [put(f"/threads/{name}".encode(), value)], [])
+            kvs = client.range(f"/threads/{name}".encode()).get("kvs") or [{}]
+            if unb64(kvs[0].get("value")) != value:
+                failures.append(f"{name} read {kvs!r} for {value!r}")
+
+    threads = [threading.Thread(target=work, args=(f"t{n}",)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads)
+    assert failures == []
+    assert len(client._opened) == 4  # one connection per thread
+    client.delete(b"/threads/", prefix=True)
+    client.close()
+    assert client._opened == set()
