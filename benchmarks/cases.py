@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .measure import Sample, run_interleaved
+from .paired import verdict as paired_verdict
 
 REPO = Path(__file__).resolve().parents[1]
 WORKER = str(REPO / "examples" / "allreduce.py")
@@ -46,11 +47,7 @@ class Result:
         if self.target is None:
             return ""
         if self.paired is not None:
-            if self.low is None or self.high is None:
-                return "unsettled"  # one pair: no interval to settle it
-            if self.high <= self.target:
-                return "met"
-            return "missed" if self.low > self.target else "unsettled"
+            return paired_verdict(self.low, self.high, self.target)
         return "met" if self.ratio <= self.target else "missed"
 
     @property

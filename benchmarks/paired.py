@@ -37,15 +37,25 @@ class PairedRatio:
     pairs: int
 
     def verdict(self, target: float) -> str:
-        """``met`` (the interval is at or under ``target``), ``missed`` (over it) or
-        ``unsettled`` (it straddles the target, or there is no interval)."""
-        if self.low is None or self.high is None:
-            return "unsettled"
-        if self.high <= target:
-            return "met"
-        if self.low > target:
-            return "missed"
+        """See `verdict`."""
+        return verdict(self.low, self.high, target)
+
+
+def verdict(low: float | None, high: float | None, target: float) -> str:
+    """``met`` (the interval is at or under ``target``), ``missed`` (over it) or
+    ``unsettled`` (it straddles the target, or there is no interval: one pair)."""
+    if low is None or high is None:
         return "unsettled"
+    if high <= target:
+        return "met"
+    return "missed" if low > target else "unsettled"
+
+
+def interval_text(ratio: float, low: float | None, high: float | None) -> str:
+    """``1.004 (0.991-1.018)``, or ``2.000 (1 pair)`` without an interval: for tables."""
+    if low is None or high is None:
+        return f"{ratio:.3f} (1 pair)"
+    return f"{ratio:.3f} ({low:.3f}-{high:.3f})"
 
 
 def paired_ratio(a: Sequence[float], b: Sequence[float], seed: int = 0) -> PairedRatio:

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .counting_proxy import CountingProxy, Counts, counting_proxy
-from .paired import paired_ratio
+from .paired import interval_text, paired_ratio
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (2, 8, 16)
@@ -264,16 +264,13 @@ def run_round(
     variant.create_seconds.append(max(d["create_s"] for d in done))
     worlds = {d["world"] for d in done}
     ranks = sorted(d["rank"] for d in done)
-    if worlds != {size} or ranks != list(range(size)):
-        pool.send([{"op": "end"}] * size)
-        pool.answers("closed")
-        raise SplitRound(f"{variant.label}: worlds {sorted(worlds)}, ranks {ranks}")
-    if proxy is not None:
+    split = worlds != {size} or ranks != list(range(size))
+    if proxy is not None and not split:
         formed = proxy.snapshot()
         joined = formed - before
         variant.per_rendezvous.append(joined.requests / size)
         variant.conflicts.append(joined.conflicts / size)
-    if proxy is not None and steady:
+    if proxy is not None and steady and not split:
         time.sleep(0.5 * heartbeat_interval())  # every agent idle, its keep-alive thread on
         window_start = proxy.snapshot()
         time.sleep(STEADY_INTERVALS * heartbeat_interval())
@@ -285,6 +282,8 @@ def run_round(
             variant.write_bytes.append(window.write_body_bytes / window.writes)
     pool.send([{"op": "end"}] * size)
     pool.answers("closed")
+    if split:
+        raise SplitRound(f"{variant.label}: worlds {sorted(worlds)}, ranks {ranks}")
 
 
 class SplitRound(RuntimeError):
@@ -308,7 +307,7 @@ def run_pairs(
         try:
             for variant in fresh:
                 run_id = f"{variant.backend}-{pool.size}-{index}-{variant.mode}"
-                steady = proxy is not None and index < STEADY_ROUNDS
+                steady = index < STEADY_ROUNDS  # etcd rounds only: run_round needs a proxy
                 seed = _seed(pool.size, index)
                 run_round(pool, variant, run_id, endpoint, proxy, seed, steady)
         except SplitRound as split:
@@ -545,9 +544,7 @@ def markdown(summary: dict[str, Any], command: str) -> str:
 
 
 def _interval(paired: dict[str, Any]) -> str:
-    if paired["low"] is None:
-        return f"{paired['ratio']:.3f} (1 pair)"
-    return f"{paired['ratio']:.3f} ({paired['low']:.3f}-{paired['high']:.3f})"
+    return interval_text(paired["ratio"], paired["low"], paired["high"])
 
 
 def write(summary: dict[str, Any], out: Path, command: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .cases import Result
+from .paired import interval_text
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -64,9 +65,7 @@ def _ratio(r: Result) -> str:
 
 
 def _ratio_cell(r: Result) -> str:
-    if r.low is not None and r.high is not None:
-        return f"{r.ratio:.3f} ({r.low:.3f}-{r.high:.3f})"
-    return f"{r.ratio:.3f}" + (" (1 pair)" if r.paired is not None else "")
+    return f"{r.ratio:.3f}" if r.paired is None else interval_text(r.ratio, r.low, r.high)
 
 
 def markdown(results: Sequence[Result]) -> str:

@@ -181,9 +181,7 @@ class EtcdClient:
             EtcdConnectionError: naming every endpoint and why it failed last.
         """
         payload = None if body is None else json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._token is not None and path != "/v3/auth/authenticate":
-            headers["Authorization"] = self._token
+        headers = self._headers(token=path != "/v3/auth/authenticate")
         deadline = time.monotonic() + self.retry_for
         pause = 0.1
         while True:
@@ -197,7 +195,17 @@ class EtcdClient:
             pause = min(2 * pause, 1.0)
         if answer is not None:  # the last member's 503, for the caller to report
             return answer
-        raise EtcdConnectionError(
+        raise self._unreachable(failures)
+
+    def _headers(self, token: bool = True) -> dict[str, str]:
+        """A JSON request's headers, with the auth token (once there is one) if ``token``."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if token and self._token is not None:
+            headers["Authorization"] = self._token
+        return headers
+
+    def _unreachable(self, failures: list[str]) -> EtcdConnectionError:
+        return EtcdConnectionError(
             f"cannot reach etcd ({self.scheme}): " + "; ".join(failures), status=0
         )
 
@@ -234,18 +242,16 @@ class EtcdClient:
     def stream(self, path: str, body: JSON, timeout: float) -> tuple[HTTPConnection, HTTPResponse]:
         """``POST /v3/<path>`` on a connection of its own, answer unread: for a streamed RPC.
 
-        A stream (a watch) stays open while it waits, so it cannot share the
-        kept-alive connection that the keep-alive thread and the agent take turns
-        on. The endpoint in use is asked first, then the others, once each; the
-        caller reads the answer and closes the connection.
+        A stream (a watch) stays open while it waits, so it does not take the
+        thread's kept-alive connection, which later requests of that thread
+        reuse. The endpoint in use is asked first, then the others, once each;
+        the caller reads the answer and closes the connection.
 
         Raises:
             EtcdConnectionError: no endpoint answered.
         """
         payload = json.dumps(body).encode()
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._token is not None:
-            headers["Authorization"] = self._token
+        headers = self._headers()
         failures: list[str] = []
         count = len(self.addresses)
         for step in range(count):
@@ -257,9 +263,7 @@ class EtcdClient:
             except (OSError, http.client.HTTPException) as error:
                 connection.close()
                 failures.append(f"{self.addresses[index]}: {_reason(error)}")
-        raise EtcdConnectionError(
-            f"cannot reach etcd ({self.scheme}): " + "; ".join(failures), status=0
-        )
+        raise self._unreachable(failures)
 
     # -- the v3 API --------------------------------------------------------------
 

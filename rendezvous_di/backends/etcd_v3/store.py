@@ -137,7 +137,7 @@ class EtcdV3Store(Store):
     def _read(self, keys: list[bytes]) -> list[bytes] | None:
         """Every key's value, read in one transaction; None unless all are set."""
         found, _revision = self._read_some(keys)
-        return [found[k] for k in keys] if len(found) == len(keys) else None
+        return _all_of(found, keys)
 
     def _read_some(self, keys: list[bytes]) -> tuple[dict[bytes, bytes], int]:
         """The keys that are set, with their values, and the revision they were read at."""
@@ -169,7 +169,7 @@ class EtcdV3Store(Store):
             found, revision = self._read_some(keys)
             left = deadline - time.monotonic()
             if len(found) == len(keys) or left <= 0:
-                return [found[k] for k in keys] if len(found) == len(keys) else None
+                return _all_of(found, keys)
             # one key: watch it alone; several: the store's prefix, filtered here
             key, end = (
                 (keys[0], None)
@@ -187,11 +187,16 @@ class EtcdV3Store(Store):
                         else:
                             found[changed] = value
                         if len(found) == len(keys):
-                            return [found[k] for k in keys]
+                            return _all_of(found, keys)
                 failures = 0
             except EtcdError:
                 time.sleep(min(_PAUSE[min(failures, len(_PAUSE) - 1)], max(left, 0)))
                 failures += 1
+
+
+def _all_of(found: dict[bytes, bytes], keys: list[bytes]) -> list[bytes] | None:
+    """The values of ``keys`` in their order, or None unless every one was found."""
+    return [found[k] for k in keys] if len(found) == len(keys) else None
 
 
 __all__ = ["EtcdError", "EtcdV3Store"]
