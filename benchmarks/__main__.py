@@ -37,14 +37,30 @@ CASES = {
 DETAILED = {"rendezvous_scale": cases.rendezvous_scale}
 
 
+def _count(text: str) -> int:
+    """A count of at least 1 (runs, agents): 0 would measure nothing and divide by it."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def _counts(text: str) -> list[int]:
+    """Comma-separated counts (``2,8,16``)."""
+    return [_count(part) for part in text.split(",")]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--runs", type=int, default=7, help="runs per measurement (median)")
+    parser.add_argument("--runs", type=_count, default=7, help="runs per measurement (median)")
     parser.add_argument("--only", choices=sorted({**CASES, **DETAILED}), action="append")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
         "--agents",
-        type=lambda text: [int(n) for n in text.split(",")],
+        type=_counts,
         default=[2, 8, 16],
         help="agent counts for rendezvous_scale (default 2,8,16)",
     )
@@ -67,6 +83,9 @@ def main() -> int:
         published = args.out / "results.json"
         if args.only and args.out == DEFAULT_OUT and published.exists():
             results = report.merge(report.read_json(published), results)
+        if not results:  # every case failed, each said why above
+            sys.stderr.write("error: no benchmark produced a result\n")
+            return 1
         meta = {**report.machine(), "runs": args.runs}
         report.write_json(results, args.out / "results.json", meta)
     table = report.markdown(results)

@@ -217,3 +217,24 @@ def test_a_short_run_measures_every_variant_and_writes_its_table(tmp_path: Path)
         "rendezvous of 2 agents: etcd-v3 vs etcd-v2",
     ]
     assert readme.read_text() == readme_before
+
+
+@pytest.mark.parametrize("args", [["--runs", "0"], ["--runs", "abc"], ["--agents", "2,0"]])
+def test_counts_that_would_measure_nothing_are_refused(args: list[str], tmp_path: Path) -> None:
+    done = run_process(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--only",
+            "rendezvous_scale",
+            *args,
+            "--out",
+            str(tmp_path),
+        ],
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("python -m benchmarks: error: argument")
+    assert "expected a whole number of at least 1" in done.stderr
+    assert "Traceback" not in done.stderr
