@@ -30,15 +30,15 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .backends.builtin import builtin_creator, builtin_options
-    from .backends.declared import add_backend
     from .backends.description import BackendDescription
-    from .backends.listing import BackendInfo, describe_backends
     from .config.policy import PluginPolicy
     from .config.schedulers import SchedulerDetector, fixed_scheduler
     from .config.settings import RendezvousSettings
     from .container import RendezvousContainer
     from .handlers import NamedHandler, renamed
-    from .torch_registry import Installation, adopt, install
+    from .registry.declared import add_backend
+    from .registry.listing import BackendInfo, describe_backends
+    from .registry.torch_bridge import Installation, add_torch_registry_backends, install
 
 _LAZY = {
     "RendezvousContainer": "container",
@@ -46,15 +46,15 @@ _LAZY = {
     "PluginPolicy": "config.policy",
     "SchedulerDetector": "config.schedulers",
     "fixed_scheduler": "config.schedulers",
-    "install": "torch_registry",
-    "adopt": "torch_registry",
-    "Installation": "torch_registry",
-    "add_backend": "backends.declared",
+    "install": "registry.torch_bridge",
+    "add_torch_registry_backends": "registry.torch_bridge",
+    "Installation": "registry.torch_bridge",
+    "add_backend": "registry.declared",
     "builtin_creator": "backends.builtin",
     "builtin_options": "backends.builtin",
     "BackendDescription": "backends.description",
-    "BackendInfo": "backends.listing",
-    "describe_backends": "backends.listing",
+    "BackendInfo": "registry.listing",
+    "describe_backends": "registry.listing",
     "NamedHandler": "handlers",
     "renamed": "handlers",
 }
@@ -83,7 +83,7 @@ __all__ = [
     "UnknownOptionError",
     "__version__",
     "add_backend",
-    "adopt",
+    "add_torch_registry_backends",
     "builtin_creator",
     "builtin_options",
     "describe_backends",
@@ -93,4 +93,7 @@ __all__ = [
 ]
 
 
-__getattr__ = lazy_attributes(__name__, _LAZY)
+_DEPRECATED = {"adopt": "add_torch_registry_backends"}
+"""Old names still served, with a DeprecationWarning naming the new one (see CHANGELOG)."""
+
+__getattr__ = lazy_attributes(__name__, _LAZY, deprecated=_DEPRECATED)

@@ -7,12 +7,14 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from .backends.selector import add_out_of_tree_backends, builtin_entries
 from .config import sources
 from .config.schedulers import SchedulerDetector
 from .config.values import fresh_run_id
 from .container_instance import RendezvousDynamicContainer
-from .pipeline import ResolutionCache, build_parameters, open_handler, policy_from, settings_from
+from .pipeline import ResolutionCache, open_handler, policy_from, settings_from
+from .registry.declared import shared_by_every_instance
+from .registry.parameters import build_parameters
+from .registry.selector import add_out_of_tree_backends, builtin_entries
 from .resource import ThreadSafeResource
 
 
@@ -77,7 +79,7 @@ class RendezvousContainer(containers.DeclarativeContainer):
 
     # The Selector's key and its entries depend on settings, and settings need the
     # Selector's descriptions to validate the backend: declare it first, complete it below.
-    backends = providers.Selector()
+    backends = shared_by_every_instance(providers.Selector())
 
     settings = providers.Callable(
         settings_from,

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from dependency_injector import providers
 
-from .backends.catalog import Catalog
 from .config.layers import Layer
 from .config.policy import PluginPolicy
 from .config.settings import RendezvousSettings, resolve_policy, resolve_settings
-from .errors import BackendMismatchError
+from .registry.catalog import Catalog
+from .registry.parameters import check_handler
 
 if TYPE_CHECKING:
-    from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
+    from torch.distributed.elastic.rendezvous import RendezvousHandler
 
 T = TypeVar("T")
 
@@ -104,63 +104,6 @@ def settings_from(
         settings, entry, overridden = compute_with_server()
         cache.put("settings", key, (settings, entry, overridden))
     return settings
-
-
-def build_parameters(settings: RendezvousSettings, selector: Any) -> RendezvousParameters:
-    """Torch's ``RendezvousParameters`` for ``settings``, options converted and complete.
-
-    A new parameters object every time: a handler may keep it.
-    """
-    from ._torch import rendezvous_module
-
-    description = Catalog(selector.providers).describe(
-        settings.backend, settings.plugins, settings.sources
-    )
-    conf = description.convert_options(settings.conf, settings.sources, complete=True)
-    return _parameters(rendezvous_module().RendezvousParameters, settings, conf)
-
-
-def normalize_parameters(
-    params: RendezvousParameters, selector: Any, policy: PluginPolicy
-) -> RendezvousParameters:
-    """Validate and convert parameters someone else built (torch's launcher, a test).
-
-    torchrun passes every option as a string and adds ``timeout`` (and ``rank``
-    for static); the backend's schema accepts those and converts the rest,
-    exactly as for parameters the container builds itself, and its settings
-    check (static's rank below ``max_nodes``) applies too.
-    """
-    description = Catalog(selector.providers).describe(params.backend, policy)
-    if description.schema is None:
-        return params
-    source = "torch's parameters"
-    sources = {f"conf.{key}": source for key in params.config}
-    conf = description.convert_options(params.config, sources, complete=True)
-    view = RendezvousSettings(**_fields(params), conf=conf, plugins=policy)
-    description.check(view.with_sources({**sources, "endpoint": source}))
-    return _parameters(type(params), params, conf)
-
-
-_SHARED_FIELDS = ("backend", "endpoint", "run_id", "min_nodes", "max_nodes", "local_addr")
-"""What torch's ``RendezvousParameters`` and our settings both have, by the same names."""
-
-
-def _fields(given: Any) -> dict[str, Any]:
-    return {name: getattr(given, name) for name in _SHARED_FIELDS}
-
-
-def _parameters(cls: Any, given: Any, conf: dict[str, Any]) -> RendezvousParameters:
-    """``cls(...)`` with ``given``'s fields (settings or parameters) and the options ``conf``."""
-    params: RendezvousParameters = cls(**_fields(given), **conf)
-    return params
-
-
-def check_handler(handler: RendezvousHandler, backend: str, provider: str) -> RendezvousHandler:
-    """torch's own guard: the handler must serve the backend that was asked for."""
-    got = handler.get_backend()
-    if got != backend:
-        raise BackendMismatchError(backend, got, provider)
-    return handler
 
 
 def open_handler(handler: RendezvousHandler, backend: str) -> Iterator[RendezvousHandler]:

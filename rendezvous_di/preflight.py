@@ -21,7 +21,7 @@ def validate_for_run(container: Any) -> tuple[RendezvousSettings, BackendDescrip
     Raises:
         ConfigError: for any invalid value (``rendezvous-di`` exits with 2).
     """
-    from .backends.catalog import Catalog
+    from .registry.catalog import Catalog
 
     settings: RendezvousSettings = container.settings()
     description = Catalog(container.backends.providers).describe(

@@ -30,7 +30,8 @@ from .config import launcher_flags as launcher
 from .config.schedulers.flag import add_scheduler_flag, scheduler_flag
 from .config.torchrun import TORCHRUN_OPTIONS, unquote
 from .config.torchrun_args import exits_early, parse_mirror
-from .errors import ConfigError, shorten
+from .errors import ConfigError
+from .text import shorten
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler
@@ -228,7 +229,7 @@ def run_prepared(
     # after it walks them all (~80 ms each here). The agent allocates little and
     # frees it promptly: move what exists now out of the collector's sight.
     gc.freeze()
-    from .torch_registry import install
+    from .registry.torch_bridge import install
 
     args = torch_parser(add_flags, parser_error).parse_args(list(argv))
     if prepared is None:  # --help was given with something torch's parser accepts

@@ -1,7 +1,7 @@
 """One description per backend, whatever its origin: everything we know about it in one value.
 
 Built-ins (torch's creators), installed plugins, backends declared in code
-with ``add_backend`` and backends adopted from torch's registry are all
+with ``add_backend`` and backends registered on torch's registry by other code are all
 described the same way: an option schema (or none: options pass through),
 the default endpoint and port, what it needs installed, a settings check and
 a readiness probe. Settings validation, ``rendezvous-di check``, the listing
@@ -20,8 +20,24 @@ if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousParameters
 
     from ..config.settings import RendezvousSettings
+    from .deadline import Deadline
     from .options import OptionSchema
-    from .probing import Deadline, ProbeResult
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe's verdict: ``ok``, what was found, and how to fix it when not ok.
+
+    ``answered``: the backend's server answered, and what it serves is the
+    problem (an etcd without the v2 API, refused credentials). Once a job
+    failed, such a finding says more than the job's own error.
+    """
+
+    ok: bool
+    detail: str
+    fix: str | None = None
+    answered: bool = False
+
 
 Origin = Literal["builtin", "plugin", "container", "torch-registry"]
 """Where a backend comes from; shown as the listing's SOURCE column."""

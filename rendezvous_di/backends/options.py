@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..config.values import parse_bool, parse_number
-from ..errors import ConfigError, UnknownOptionError, quote
+from ..errors import ConfigError, UnknownOptionError
+from ..text import quote
 
 OptionKind = Literal["int", "float", "bool", "str", "choice", "file"]
 DECLARED_TYPES = ("int", "float", "bool", "str")

@@ -13,72 +13,29 @@ from __future__ import annotations
 
 import socket
 import ssl
-import threading
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .deadline import Deadline, ProbeTimeout, bounded
+from .description import BackendDescription, ProbeResult
 
 if TYPE_CHECKING:
     from ..config.settings import RendezvousSettings
-    from .description import BackendDescription
 
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """One probe's verdict: ``ok``, what was found, and how to fix it when not ok.
-
-    ``answered``: the backend's server answered, and what it serves is the
-    problem (an etcd without the v2 API, refused credentials). Once a job
-    failed, such a finding says more than the job's own error.
-    """
-
-    ok: bool
-    detail: str
-    fix: str | None = None
-    answered: bool = False
-
-
-class Deadline:
-    """The time left of one overall budget, handed out to each network step."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._end = time.monotonic() + seconds
-
-    def left(self) -> float:
-        """Seconds left, at least a small positive value so that a step can still fail fast."""
-        return max(self._end - time.monotonic(), 0.05)
-
-    def expired(self) -> bool:
-        """Whether the budget is spent."""
-        return time.monotonic() >= self._end
-
-
-class ProbeTimeout(Exception):
-    """A step did not finish within the probe's budget."""
-
-
-def bounded(call: Callable[[], Any], deadline: Deadline, what: str) -> Any:
-    """Run a call that has no timeout of its own (DNS lookups) within the budget."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = call()
-        except BaseException as error:
-            box["error"] = error
-
-    worker = threading.Thread(target=target, name="rdzv-probe", daemon=True)
-    worker.start()
-    worker.join(deadline.left())
-    if worker.is_alive():
-        raise ProbeTimeout(f"{what} did not finish within {deadline.seconds:g}s")
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
+__all__ = [
+    "BackendDescription",
+    "Deadline",
+    "ProbeResult",
+    "ProbeTimeout",
+    "bounded",
+    "connect",
+    "http_get",
+    "probe",
+    "probe_tcp_store",
+    "url_error",
+    "why",
+]
 
 
 def resolve(host: str, port: int, deadline: Deadline) -> list[tuple[Any, ...]]:
@@ -213,7 +170,7 @@ def probe(
     """Probe the selected backend of ``settings`` within ``timeout`` seconds (or what a
     deadline already started has left).
 
-    A backend without a probe (one declared in code, adopted from torch's
+    A backend without a probe (one declared in code, registered on torch's
     registry) cannot be probed without side effects: that is reported as
     such, without failing the check.
     """

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import RendezvousDIError, one_line
+from ..errors import RendezvousDIError
+from ..text import one_line
 from . import backends, check, completion, config, run, schema, streams
 from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 

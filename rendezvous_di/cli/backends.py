@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from ..errors import one_line
+from ..text import one_line
 from .common import add_rendezvous_flags, add_shared_flags, container_from_args
 from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 
@@ -41,9 +41,9 @@ def add_parser(commands: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..backends.listing import describe_backends
-    from ..backends.probing import Deadline, ProbeTimeout
+    from ..backends.deadline import Deadline, ProbeTimeout
     from ..plugins.isolation import loading_in_a_child
+    from ..registry.listing import describe_backends
     from .render import table
 
     out = sys.stdout
@@ -93,10 +93,10 @@ def _load_selected_plugin(container: Any, name: str) -> None:
     """
     from ..plugins.loader import load_all
 
-    slot = getattr(container.backends.providers.get(name), "slot", None)
-    if slot is None:
+    claim = getattr(container.backends.providers.get(name), "claim", None)
+    if claim is None:
         return
-    decision = slot.decide(container.plugin_policy())
+    decision = claim.decide(container.plugin_policy())
     if decision.kind == "plugin":
         load_all(decision.loaders[:1])
 

@@ -13,8 +13,8 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..errors import one_line
 from ..preflight import validate_for_run
+from ..text import one_line
 from .common import (
     add_rendezvous_flags,
     add_shared_flags,
@@ -26,7 +26,7 @@ from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 __all__ = ["add_parser", "main", "run_check", "validate_for_run"]
 
 if TYPE_CHECKING:
-    from ..backends.probing import ProbeResult
+    from ..backends.description import ProbeResult
     from ..config.settings import RendezvousSettings
 
 NAME = "check"
@@ -50,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
 
 def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_json: bool) -> int:
     """Validate, probe, report; return the exit code."""
-    from ..backends.probing import Deadline, ProbeTimeout, probe
+    from ..backends.deadline import Deadline, ProbeTimeout
+    from ..backends.probing import probe
     from ..plugins.isolation import loading_in_a_child
 
     deadline = Deadline(timeout)

@@ -13,7 +13,8 @@ from typing import Any, NoReturn
 
 from ..config.schedulers.flag import add_scheduler_flag, scheduler_flag
 from ..config.torchrun import TORCHRUN_OPTIONS
-from ..errors import ConfigError, one_line
+from ..errors import ConfigError
+from ..text import one_line
 
 PROG = "rendezvous-di"
 
@@ -151,8 +152,8 @@ def warn_about_policy(settings: Any, err: Any) -> None:
     the first stderr line of a failing command is its ``error:``)."""
     if not (settings.plugins.allow or settings.plugins.override_builtins):
         return
-    from ..plugins.loader import discover
-    from ..plugins.policy_check import policy_warnings
+    from ..plugins.spec import discover
+    from ..registry.policy import policy_warnings
 
     for line in policy_warnings(settings.plugins, discover()):
         err.write(one_line(line) + "\n")

@@ -108,7 +108,7 @@ def backend_names(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> lis
     """``--rdzv-backend`` (and ``backends NAME``): the names its container lets one select."""
     try:
         container = _container(parsed_args)
-        from ..backends.catalog import Catalog
+        from ..registry.catalog import Catalog
 
         catalog = Catalog(container.backends.providers)
         names = catalog.selectable(_policy(container))
@@ -129,8 +129,8 @@ def conf_keys(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[st
     try:
         container = _container(parsed_args)
         backend = _chosen_backend(container, parsed_args)
-        from ..backends.json_schema import served_options
-        from ..backends.probing import Deadline
+        from ..backends.deadline import Deadline
+        from ..registry.json_schema import served_options
 
         policy = _policy(container)
         deadline = Deadline(PLUGIN_SECONDS)

@@ -61,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
         out.write(as_yaml(settings, show_secrets=args.show_secrets))
         return 0
     if args.format == "env":
-        from ..backends.catalog import Catalog
+        from ..registry.catalog import Catalog
         from .torchrun_text import env_text
 
         description = Catalog(container.backends.providers).describe(

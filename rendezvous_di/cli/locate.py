@@ -23,7 +23,8 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from ..errors import ConfigError, quote, shorten
+from ..errors import ConfigError
+from ..text import quote, shorten
 
 _HINT = "for example containers.platform:TrainingPlatformContainer or path/to/file.py:Container"
 

@@ -19,7 +19,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ConfigError, RendezvousDIError, one_line
+from ..errors import ConfigError, RendezvousDIError
+from ..text import one_line
 from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail, new_container
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .progress import ProgressReporter, is_stop

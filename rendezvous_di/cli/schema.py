@@ -41,9 +41,10 @@ def render(schema: dict[str, Any]) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..backends.json_schema import settings_file_schema
-    from ..backends.probing import Deadline, ProbeTimeout
-    from ..errors import ConfigError, one_line, quote
+    from ..backends.deadline import Deadline, ProbeTimeout
+    from ..errors import ConfigError
+    from ..registry.json_schema import settings_file_schema
+    from ..text import one_line, quote
 
     if args.output == "":
         raise ConfigError("--output", "", "the path is empty; expected a file to write")

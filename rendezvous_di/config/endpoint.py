@@ -13,7 +13,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from ..errors import ConfigError, quote
+from ..errors import ConfigError
+from ..text import quote
 
 _HOST = re.compile(r"^[\w\.:-]+$")
 _PORT = re.compile(r"^[0-9]{1,5}$")

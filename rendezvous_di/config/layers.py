@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ConfigError, did_you_mean, quote
+from ..errors import ConfigError
+from ..text import did_you_mean, quote
 from .policy import PLUGIN_KEYS
 from .torchrun import MASTER_KEYS, parse_conf, parse_nnodes
 from .values import FRESH_RUN_ID, parse_bool

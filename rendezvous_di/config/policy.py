@@ -1,7 +1,7 @@
 """The ``plugins`` settings block: which out-of-tree backends may be used, and how.
 
 A value, validated like every other setting; what it decides for each
-backend name lives in `rendezvous_di.plugins.slots`.
+backend name lives in `rendezvous_di.registry.claims`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError, quote
+from ..errors import ConfigError
+from ..text import quote
 from .values import parse_bool
 
 PLUGIN_KEYS = ("autoload", "allow", "deny", "override_builtins")

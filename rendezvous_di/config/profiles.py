@@ -12,7 +12,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ..errors import ConfigError, shorten
+from ..errors import ConfigError
+from ..text import shorten
 
 PACKAGE = "rendezvous_di.profiles"
 SUFFIX = ".yaml"

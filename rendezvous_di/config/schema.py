@@ -2,7 +2,7 @@
 
 A pure function of the settings keys (`rendezvous_di.config.layers.KEYS`) and of each
 backend's ``conf`` schema (built from its option descriptions by
-`rendezvous_di.backends.json_schema`), so a plugin's declared options and a platform's
+`rendezvous_di.registry.json_schema`), so a plugin's declared options and a platform's
 backends appear as soon as they are selectable.
 
 The rule it follows: never refuse a file the loader accepts, and refuse what the loader

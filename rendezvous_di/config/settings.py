@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..errors import ConfigError, UnknownBackendError, quote
+from ..errors import ConfigError, UnknownBackendError
+from ..text import quote
 from .endpoint import parse_address
 from .layers import Layer, merge, raise_unresolved
 from .master import (
@@ -29,9 +30,6 @@ from .policy import PluginPolicy
 from .torchrun import MAX_DIGITS
 from .values import FRESH_RUN_ID, parse_number
 from .values import fresh_run_id as make_run_id
-
-if TYPE_CHECKING:
-    from ..backends.catalog import Catalog
 
 __all__ = ["PluginPolicy", "RendezvousSettings", "resolve_policy", "resolve_settings"]
 
@@ -101,6 +99,38 @@ def _conf_text(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+class BackendRules(Protocol):
+    """What settings resolution needs to know of the selected backend (its description)."""
+
+    @property
+    def default_endpoint(self) -> str: ...
+
+    @property
+    def meets_at_master(self) -> bool: ...
+
+    def convert_options(
+        self, conf: Mapping[str, Any], sources: Mapping[str, str] | None = None
+    ) -> dict[str, Any]: ...
+
+    def check(self, settings: RendezvousSettings) -> None: ...
+
+
+class Backends(Protocol):
+    """The backends one may select, by name (`rendezvous_di.registry.catalog.Catalog`).
+
+    Settings resolution takes them as an argument: ``config/`` knows what a
+    backend must answer, not where backends come from.
+    """
+
+    def __contains__(self, name: object) -> bool: ...
+
+    def names(self) -> list[str]: ...
+
+    def describe(
+        self, name: str, policy: PluginPolicy, sources: Mapping[str, str] | None = None
+    ) -> BackendRules: ...
+
+
 def resolve_policy(layers: Iterable[Layer]) -> PluginPolicy:
     """Only the ``plugins`` block of ``layers``, validated.
 
@@ -114,7 +144,7 @@ def resolve_policy(layers: Iterable[Layer]) -> PluginPolicy:
 def resolve_settings(
     layers: Iterable[Layer],
     *,
-    catalog: Catalog | None = None,
+    catalog: Backends,
     fresh_run_id: str | None = None,
     policy: PluginPolicy | None = None,
 ) -> RendezvousSettings:
@@ -122,8 +152,9 @@ def resolve_settings(
 
     Args:
         layers: lowest precedence first.
-        catalog: the selectable backends and their descriptions (a container's
-            Selector); defaults to torch's built-ins.
+        catalog: the selectable backends and their descriptions: a container's
+            (`rendezvous_di.registry.catalog.Catalog`), or torch's built-ins alone
+            (`rendezvous_di.registry.catalog.builtin_catalog`).
         fresh_run_id: the id used where a fresh one is called for (one node, or
             ``standalone``); pass the same one to resolve the same run twice.
         policy: the plugins policy when something other than the layers decides
@@ -132,10 +163,6 @@ def resolve_settings(
     Raises:
         ConfigError: naming the field, the value's source and the valid choices.
     """
-    if catalog is None:
-        from ..backends.catalog import builtin_catalog
-
-        catalog = builtin_catalog()
     merged = merge(layers)
     values, sources = dict(merged.values), merged.sources
     raise_unresolved(values)

@@ -13,7 +13,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..errors import ConfigError, ConfigFileError, quote
+from ..errors import ConfigError, ConfigFileError
+from ..text import quote
 from .layers import KEYS, Layer, check_key, text_key
 from .policy import DISABLE_AUTOLOAD_ENV
 from .schedulers import SCHEDULER_ENV, Detector, SchedulerDetector, stack

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from ..errors import ConfigError, quote
+from ..errors import ConfigError
+from ..text import quote
 
 DEFAULT_MASTER_ADDR = "127.0.0.1"
 DEFAULT_MASTER_PORT = 29500

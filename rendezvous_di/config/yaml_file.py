@@ -20,7 +20,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import MAX_CHOICES, ConfigError, ConfigFileError, quote, shorten
+from ..errors import ConfigError, ConfigFileError
+from ..text import MAX_CHOICES, quote, shorten
 from .values import ENV_REFERENCE, expand_references, referenced_names
 
 _last: dict[str, tuple[Any, Any]] = {}  # path -> (key, data)

@@ -1,7 +1,10 @@
-"""Out-of-tree backends from the ``torchrun.handlers`` entry point group.
+"""Out-of-tree backends from the ``torchrun.handlers`` entry point group: finding and loading.
 
 - `entry_points`: reading installed entry points without importlib.metadata.
-- `loader`: `PluginSpec` (metadata) and `PluginLoader`
-  (imports one plugin at most once per process, failures recorded).
-- `slots`: `BackendSlot`, who serves a plugin-claimed name under a policy.
+- `spec`: `PluginSpec`, one entry point as metadata; `discover`.
+- `loader`: `PluginLoader`, which imports one plugin at most once per process,
+  failures recorded.
+- `isolation`: loading plugins in a child process (``backends --load``, ``check``).
+
+Who may serve a name that plugins claim is decided in `rendezvous_di.registry`.
 """

@@ -33,7 +33,8 @@ def _load(plugin: dict[str, Any]) -> dict[str, Any]:
     from .. import _torch
     from ..errors import PluginLoadError
     from .entry_points import InstalledEntryPoint
-    from .loader import PluginLoader, PluginSpec
+    from .loader import PluginLoader
+    from .spec import PluginSpec
 
     entry_point = InstalledEntryPoint(
         plugin["name"], plugin["value"], _torch.PLUGIN_GROUP, plugin["location"]

@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import subprocess
 
-    from ..backends.probing import Deadline
-    from .loader import PluginSpec
+    from ..backends.deadline import Deadline
+    from .spec import PluginSpec
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 _BOOT = (
@@ -184,7 +184,7 @@ def _events(
         selector.register(read_end, selectors.EVENT_READ)
         while True:
             if deadline is not None and deadline.expired():
-                from ..backends.probing import ProbeTimeout
+                from ..backends.deadline import ProbeTimeout
 
                 raise ProbeTimeout(
                     f"loading {loading()} did not finish within {deadline.seconds:g}s"

@@ -18,8 +18,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import _torch
@@ -30,89 +29,22 @@ from ..backends.options import (
     declared_schema,
     schema_from_declaration,
 )
-from ..errors import (
-    BackendMismatchError,
-    PluginError,
-    PluginHandlerError,
-    PluginLoadError,
-    quote,
-)
-from . import entry_points as installed
+from ..errors import BackendMismatchError, PluginError, PluginHandlerError, PluginLoadError
+from ..text import quote
 from . import isolation
-from .entry_points import InstalledEntryPoint, canonical_name
 from .isolation import ChildVerdict
+from .spec import PluginSpec
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
+    from ..backends.deadline import Deadline
+    from ..backends.description import ProbeResult
     from ..backends.options import OptionSpec
-    from ..backends.probing import Deadline, ProbeResult
     from ..config.settings import RendezvousSettings
 
 Creator = Callable[["RendezvousParameters"], "RendezvousHandler"]
 LoadState = Literal["not loaded", "loaded", "failed"]
-
-
-@dataclass(frozen=True)
-class PluginSpec:
-    """One ``torchrun.handlers`` entry point, as metadata.
-
-    ``distribution`` and ``version`` are read from the distribution's METADATA
-    on first use only: creating a container with a thousand plugins installed
-    reads their entry points, not their metadata.
-    """
-
-    name: str
-    value: str
-    entry_point: InstalledEntryPoint = field(repr=False, compare=False)
-
-    @cached_property
-    def _metadata(self) -> tuple[str, str]:
-        found = self.entry_point.name_and_version()
-        return found or ("<unknown distribution>", "<unknown version>")
-
-    @property
-    def distribution(self) -> str:
-        return self._metadata[0]
-
-    @property
-    def version(self) -> str:
-        return self._metadata[1]
-
-    @property
-    def label(self) -> str:
-        """How errors and listings name the plugin: backend, distribution, version, target."""
-        return (
-            f"plugin {self.name!r} from distribution {self.distribution!r} {self.version} "
-            f"(entry point {self.value})"
-        )
-
-    def matches(self, names: tuple[str, ...]) -> bool:
-        """Whether ``names`` lists this plugin by backend name or by distribution name."""
-        if not names:
-            return False
-        if self.name in names:
-            return True
-        wanted = {canonical_name(n) for n in names}
-        return canonical_name(self.distribution) in wanted
-
-
-def by_name(specs: Iterable[PluginSpec]) -> dict[str, list[PluginSpec]]:
-    """``specs`` grouped by backend name, in discovery order (claimants of one name together)."""
-    grouped: dict[str, list[PluginSpec]] = {}
-    for spec in specs:
-        grouped.setdefault(spec.name, []).append(spec)
-    return grouped
-
-
-def discover() -> tuple[PluginSpec, ...]:
-    """Every installed ``torchrun.handlers`` entry point; imports no plugin module.
-
-    Two distributions may declare the same backend name: both are returned,
-    and the policy reports the conflict instead of silently dropping one.
-    """
-    found = installed.entry_points(_torch.PLUGIN_GROUP)
-    return tuple(PluginSpec(ep.name, ep.value, ep) for ep in found)
 
 
 class PluginLoader:
@@ -148,7 +80,7 @@ class PluginLoader:
             return self._verdict.reason
         return self._problem
 
-    def adopt(self, verdict: ChildVerdict) -> None:
+    def record(self, verdict: ChildVerdict) -> None:
         """Remember what loading this plugin in a child process gave (see `isolation`).
 
         It answers descriptions, state and options in this process from then on;
@@ -290,7 +222,7 @@ class PluginLoader:
 
     def _probe(self, settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
         """A loaded plugin passes: creating a handler would already join the rendezvous."""
-        from ..backends.probing import ProbeResult
+        from ..backends.description import ProbeResult
 
         return ProbeResult(True, f"the plugin for {self.spec.name!r} loads")
 
@@ -362,7 +294,8 @@ def _unloadable(name: str, error: PluginLoadError) -> Callable[..., ProbeResult]
     """A probe that reports why the plugin serving ``name`` cannot be loaded."""
 
     def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-        from ..backends.probing import ProbeResult, why
+        from ..backends.description import ProbeResult
+        from ..backends.probing import why
 
         return ProbeResult(
             False,
@@ -393,7 +326,7 @@ def load_all(loaders: Iterable[PluginLoader]) -> None:
         for loader, verdict in zip(
             pending, isolation.load_in_child([lo.spec for lo in pending]), strict=True
         ):
-            loader.adopt(verdict)
+            loader.record(verdict)
         return
     for loader in pending:
         with contextlib.suppress(PluginError):  # recorded by the loader: listed as failed

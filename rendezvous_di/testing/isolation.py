@@ -78,7 +78,7 @@ class ContainerIsolation:
         self._restore_registry()
 
     def _restore_registry(self) -> None:
-        from ..torch_registry import ContainerCreator
+        from ..registry.torch_bridge import ContainerCreator
 
         registry = _torch_registry()
         if registry is None:

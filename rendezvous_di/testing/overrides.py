@@ -20,7 +20,7 @@ from ..resource import ThreadSafeResource
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
-    from ..torch_registry import Installation
+    from ..registry.torch_bridge import Installation
 
 Replacement = Any
 """A handler instance, a handler class, a creator ``(params) -> handler``, or a provider."""
@@ -140,7 +140,7 @@ class RendezvousOverride:
 
     def install(self, names: Iterable[str] | None = None) -> Installation:
         """Put the container's backends in torch's registry until the test ends."""
-        from ..torch_registry import install
+        from ..registry.torch_bridge import install
 
         installation = install(self.container, names)
         self._undo.append(installation)

@@ -13,7 +13,9 @@ from rendezvous_di.cli.check import run_check
 from rendezvous_di.config.settings import resolve_settings
 from rendezvous_di.config.sources import from_mapping
 from rendezvous_di.plugins.entry_points import InstalledEntryPoint
-from rendezvous_di.plugins.loader import PluginLoader, PluginSpec
+from rendezvous_di.plugins.loader import PluginLoader
+from rendezvous_di.plugins.spec import PluginSpec
+from rendezvous_di.registry.catalog import builtin_catalog
 
 GETTER_CALLS: list[str] = []
 
@@ -33,7 +35,7 @@ def loader_of(target: str) -> PluginLoader:
     return PluginLoader(PluginSpec("mine", target, entry_point))
 
 
-SETTINGS = resolve_settings([from_mapping({"endpoint": "anywhere"})])
+SETTINGS = resolve_settings([from_mapping({"endpoint": "anywhere"})], catalog=builtin_catalog())
 
 
 def test_a_loadable_plugin_is_ready_and_no_handler_is_created() -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from rendezvous_di import ConfigError, RendezvousContainer
-from rendezvous_di.errors import MAX_MESSAGE
+from rendezvous_di.text import MAX_MESSAGE
 from tests.support.contract import refused
 from tests.support.procs import REPO, clean_environ, run_cli
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rendezvous_di import ConfigError, UnknownBackendError
-from rendezvous_di.errors import MAX_MESSAGE, MAX_VALUE, one_line, shorten
+from rendezvous_di.text import MAX_MESSAGE, MAX_VALUE, one_line, shorten
 
 
 def test_shortening_says_how_long_the_value_was_and_is_idempotent() -> None:

@@ -63,5 +63,5 @@ def test_listing_and_settings_skip_importlib_metadata() -> None:
         "c.settings()\n"
         "describe_backends(c)\n"
     )
-    assert "rendezvous_di.backends.listing" in loaded
+    assert "rendezvous_di.registry.listing" in loaded
     assert "importlib.metadata" not in loaded

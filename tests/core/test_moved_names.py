@@ -1,37 +1,27 @@
-"""Names the README showed at their old module paths still work, warning with the new path."""
+"""Renamed public names keep working for a while, warning with the new name; old paths are gone."""
 
 from __future__ import annotations
+
+import importlib
 
 import pytest
 
 import rendezvous_di
 
 
-def test_old_extend_and_catalog_paths_give_the_public_objects() -> None:
-    with pytest.warns(DeprecationWarning, match="from rendezvous_di import add_backend"):
-        from rendezvous_di.extend import add_backend
-    with pytest.warns(DeprecationWarning, match="from rendezvous_di import renamed"):
-        from rendezvous_di.extend import renamed
-    with pytest.warns(DeprecationWarning, match="from rendezvous_di import describe_backends"):
-        from rendezvous_di.catalog import describe_backends
-    assert add_backend is rendezvous_di.add_backend
-    assert renamed is rendezvous_di.renamed
-    assert describe_backends is rendezvous_di.describe_backends
+def test_adopt_is_add_torch_registry_backends_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="use rendezvous_di.add_torch_registry_backends"):
+        adopt = rendezvous_di.adopt
+    assert adopt is rendezvous_di.add_torch_registry_backends
 
 
-def test_old_backends_names_point_at_the_builtins() -> None:
-    from rendezvous_di.backends import builtin
-
-    with pytest.warns(DeprecationWarning, match=r"builtin_creator\(name\)\(params\)"):
-        from rendezvous_di.backends import builtin_handler
-    with pytest.warns(DeprecationWarning, match=r"builtin_options\(name\)"):
-        from rendezvous_di.backends import BUILTIN_BACKENDS
-    assert builtin_handler is builtin.create_builtin_handler
-    assert BUILTIN_BACKENDS["c10d"].schema is builtin.BUILTIN_BACKENDS["c10d"].schema
+@pytest.mark.parametrize("module", ["rendezvous_di.extend", "rendezvous_di.catalog"])
+def test_the_deprecated_module_paths_are_gone(module: str) -> None:
+    # Deprecated since the package got its folders; the CHANGELOG names their replacements.
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module(module)
 
 
 def test_an_unknown_name_is_still_an_attribute_error() -> None:
-    import rendezvous_di.extend
-
     with pytest.raises(AttributeError, match="has no attribute 'nothing'"):
-        rendezvous_di.extend.nothing  # noqa: B018
+        rendezvous_di.nothing  # noqa: B018

@@ -9,10 +9,12 @@ import pytest
 from rendezvous_di import ConfigError, ConfigFileError, UnknownBackendError, UnknownOptionError
 from rendezvous_di.config.settings import resolve_settings
 from rendezvous_di.config.sources import from_config_file, from_environ, from_flags, from_mapping
+from rendezvous_di.registry.catalog import builtin_catalog
 
 
 def resolve(*layers_or_mapping: object, **kwargs: object):  # type: ignore[no-untyped-def]
     layers = [from_mapping(x) if isinstance(x, dict) else x for x in layers_or_mapping]
+    kwargs.setdefault("catalog", builtin_catalog())
     return resolve_settings(layers, **kwargs)  # type: ignore[arg-type]
 
 

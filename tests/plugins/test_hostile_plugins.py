@@ -163,8 +163,8 @@ def test_without_isolation_the_loader_still_loads_in_process(
     install: Callable[..., None], events: Events
 ) -> None:
     """Python callers (not the two commands) load in their own process, as before."""
-    from rendezvous_di.backends.listing import describe_backends
     from rendezvous_di.container import RendezvousContainer
+    from rendezvous_di.registry.listing import describe_backends
 
     install("rdzv-good", "rdzv-exit")
     infos: Any = describe_backends(RendezvousContainer(), load=True)

@@ -211,7 +211,7 @@ def counting(group):
 
 
 installed.entry_points = counting
-import rendezvous_di.backends.listing
+import rendezvous_di.registry.listing
 import rendezvous_di.container
 
 print(calls.count("torchrun.handlers"))

@@ -13,7 +13,7 @@ from rendezvous_di import (
     ConfigError,
     RendezvousContainer,
     UnknownOptionError,
-    adopt,
+    add_torch_registry_backends,
     describe_backends,
     install,
 )
@@ -126,10 +126,10 @@ def test_adopt_picks_up_registrations_made_after_the_container(torch_rendezvous:
     assert "later" not in container.backends.providers
     registry.register("later", later)
     try:
-        assert adopt(container) == ["later"]
+        assert add_torch_registry_backends(container) == ["later"]
         assert "later" in container.backends.providers
         assert {"c10d", "etcd", "etcd-v2", "static"} <= set(container.backends.providers)
-        assert adopt(container) == []
+        assert add_torch_registry_backends(container) == []
     finally:
         registry._registry.pop("later", None)
 

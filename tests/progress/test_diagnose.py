@@ -7,6 +7,7 @@ from torch.distributed.elastic.rendezvous import RendezvousConnectionError
 from rendezvous_di.cli.diagnose import explain, is_rendezvous_error
 from rendezvous_di.config.settings import resolve_settings
 from rendezvous_di.config.sources import from_mapping
+from rendezvous_di.registry.catalog import builtin_catalog
 
 
 def lost_etcd() -> RendezvousConnectionError:
@@ -30,7 +31,8 @@ def lost_etcd() -> RendezvousConnectionError:
 
 def test_a_lost_etcd_server_is_explained_with_its_root_cause() -> None:
     settings = resolve_settings(
-        [from_mapping({"backend": "etcd-v2", "endpoint": "10.0.0.1:2379", "nnodes": "2:3"})]
+        [from_mapping({"backend": "etcd-v2", "endpoint": "10.0.0.1:2379", "nnodes": "2:3"})],
+        catalog=builtin_catalog(),
     )
     error = lost_etcd()
     assert is_rendezvous_error(error)
@@ -49,7 +51,9 @@ def test_other_errors_are_not_rendezvous_errors() -> None:
 
 def test_a_cause_already_in_the_message_is_said_once() -> None:
     """A backend that names its cause in its own message (and itself) gets each said once."""
-    settings = resolve_settings([from_mapping({"backend": "etcd-v2", "endpoint": "10.0.0.1:1"})])
+    settings = resolve_settings(
+        [from_mapping({"backend": "etcd-v2", "endpoint": "10.0.0.1:1"})], catalog=builtin_catalog()
+    )
     reason = "cannot reach etcd (http): 10.0.0.1:1: Connection refused"
     try:
         try:

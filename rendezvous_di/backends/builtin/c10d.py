@@ -13,7 +13,8 @@ if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousParameters
 
     from ...config.settings import RendezvousSettings
-    from ..probing import Deadline, ProbeResult
+    from ..deadline import Deadline
+    from ..description import ProbeResult
 
 TORCH_CREATOR = "_create_c10d_handler"
 DEFAULT_PORT = 29400
@@ -55,7 +56,8 @@ def file_store_directory(settings: RendezvousSettings) -> None:
 
 def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
     """The file store's directory is writable, or the TCPStore is reachable or can be hosted."""
-    from ..probing import ProbeResult, probe_tcp_store
+    from ..description import ProbeResult
+    from ..probing import probe_tcp_store
 
     if _uses_file_store(settings):
         import os

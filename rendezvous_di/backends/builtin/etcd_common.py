@@ -13,7 +13,8 @@ from .common import address_check, address_endpoint
 
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
-    from ..probing import Deadline, ProbeResult
+    from ..deadline import Deadline
+    from ..description import ProbeResult
 
 ETCD_PORT = 2379
 """etcd's client port, what an endpoint without a port means."""
@@ -67,7 +68,8 @@ def v2_api_probe(tls: TlsOptions) -> Callable[[RendezvousSettings, Deadline], Pr
     """A probe: etcd answers ``/version`` and serves the v2 API that torch's backends use."""
 
     def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-        from ..probing import ProbeResult, http_get, url_error
+        from ..description import ProbeResult
+        from ..probing import http_get, url_error
 
         endpoint = address_endpoint(settings, port_required=False)
         protocol = settings.conf.get("protocol", "http")

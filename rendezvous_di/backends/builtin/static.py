@@ -11,7 +11,8 @@ from .common import address_endpoint
 
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
-    from ..probing import Deadline, ProbeResult
+    from ..deadline import Deadline
+    from ..description import ProbeResult
 
 TORCH_CREATOR = "_create_static_handler"
 

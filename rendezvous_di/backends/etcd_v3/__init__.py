@@ -142,7 +142,7 @@ DESCRIPTION = BackendDescription(
     probe=_probe,
     distribution="rendezvous-di",
 )
-"""What the plugin loader adopts from the creator's ``rendezvous_description``."""
+"""What the plugin loader reads from the creator's ``rendezvous_description``."""
 
 
 def create_handler(params: RendezvousParameters) -> RendezvousHandler:

@@ -16,11 +16,12 @@ from .client import EtcdAuthError, EtcdClient, EtcdError, client_from_conf, comp
 
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
-    from ..probing import Deadline, ProbeResult
+    from ..deadline import Deadline
+    from ..description import ProbeResult
 
 
 def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-    from ..probing import ProbeResult
+    from ..description import ProbeResult
 
     conf = settings.conf
     endpoints = parse_endpoints(settings.endpoint)
@@ -35,7 +36,7 @@ def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
 
 
 def _probe(client: EtcdClient, settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-    from ..probing import ProbeResult
+    from ..description import ProbeResult
 
     conf = settings.conf
     where = ",".join(str(a) for a in client.addresses)

@@ -18,7 +18,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ConfigError, did_you_mean, quote
+from ...errors import ConfigError
+from ...text import did_you_mean, quote
 from ..endpoint import parse_endpoint
 from ..layers import KEYS, Layer, check_key, merge
 from . import kubeflow, slurm

@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from ...errors import quote
+from ...text import quote
 
 MAX_RANGE = 65536
 """Slurm refuses a range of more hosts (``Too many hosts in range``)."""

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ...errors import printable
+from ...text import printable
 from ..layers import Layer
 
 KUBERNETES = "KUBERNETES_SERVICE_HOST"

@@ -45,7 +45,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from ...errors import ConfigError, printable, quote
+from ...errors import ConfigError
+from ...text import printable, quote
 from ..endpoint import host_port
 from ..layers import Layer, Unresolved
 from . import hostlist

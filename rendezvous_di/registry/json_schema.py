@@ -19,13 +19,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .._version import __version__
+from ..backends.builtin import BUILTIN_BACKENDS
+from ..backends.options import OptionSchema, OptionSpec, declared_schema
 from ..config import schema as grammar
-from .options import OptionSchema, OptionSpec, declared_schema
+from ..plugins.isolation import loading_in_a_child
+from ..plugins.loader import PluginLoader, load_all
+from .catalog import Catalog, fixed_description
 
 if TYPE_CHECKING:
+    from ..backends.deadline import Deadline
     from ..config.policy import PluginPolicy
-    from ..plugins.loader import PluginLoader
-    from .probing import Deadline
 
 Json = dict[str, Any]
 OWN = "rendezvous_di."
@@ -86,10 +90,6 @@ def served_options(
         ProbeTimeout: the child loading plugins outlived ``deadline`` (a plugin
             whose import hangs; it is killed and named).
     """
-    from ..plugins.isolation import loading_in_a_child
-    from ..plugins.loader import load_all
-    from .builtin import BUILTIN_BACKENDS
-    from .catalog import Catalog, fixed_description
 
     catalog = Catalog(container.backends.providers)
     wanted = [n for n in (catalog.selectable(policy) if names is None else names) if n in catalog]
@@ -97,11 +97,11 @@ def served_options(
     found: dict[str, OptionSchema | None] = {}
     for name in wanted:
         entry = catalog.entries[name]
-        slot = getattr(entry, "slot", None)
-        if slot is None:
+        claim = getattr(entry, "claim", None)
+        if claim is None:
             found[name] = fixed_description(name, entry).schema
             continue
-        decision = slot.decide(policy)
+        decision = claim.decide(policy)
         if decision.kind == "builtin":
             found[name] = BUILTIN_BACKENDS[name].schema
         elif decision.kind == "plugin":
@@ -138,7 +138,6 @@ def settings_file_schema(
     the settings sit under that dotted key of a platform's file; ``deadline``
     bounds loading plugins (`served_options`).
     """
-    from .._version import __version__
 
     policy = container.plugin_policy()
     conf = {

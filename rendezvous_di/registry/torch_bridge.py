@@ -6,7 +6,7 @@ container's backends there, so torch's own code gets its handlers from the
 container, overrides included, and `Installation.uninstall` puts back
 exactly what was there before.
 
-The other way round, `adopt` (run at container creation when torch's
+The other way round, `add_torch_registry_backends` (run at container creation when torch's
 rendezvous package is already imported, and by `install`) turns
 backends that other code registered on torch's registry into providers of
 the container, with source ``torch-registry``.
@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING, Any
 
 from dependency_injector import providers
 
-from ._torch import loaded_rendezvous_module, rendezvous_module
-from .backends.builtin import BUILTIN_BACKENDS
-from .backends.description import BackendDescription
-from .backends.entry import BackendEntry
-from .backends.options import DeclarationError, declared_schema
-from .errors import ConfigError, UnknownBackendError
-from .pipeline import check_handler, normalize_parameters
+from .._torch import loaded_rendezvous_module, rendezvous_module
+from ..backends.builtin import BUILTIN_BACKENDS
+from ..backends.description import BackendDescription
+from ..backends.options import DeclarationError, declared_schema
+from ..errors import ConfigError, UnknownBackendError
+from .entry import BackendEntry
+from .parameters import check_handler, normalize_parameters
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -72,9 +72,9 @@ class ContainerCreator:
 def call_creator(
     creator: Callable[[RendezvousParameters], RendezvousHandler], params: RendezvousParameters
 ) -> RendezvousHandler:
-    """What a ``torch-registry`` entry provides: the adopted creator's handler.
+    """What a ``torch-registry`` entry provides: the registered creator's handler.
 
-    The creator is captured when adopted, not looked up at call time: after
+    The creator is captured when the entry is made, not looked up at call time: after
     [`install`][rendezvous_di.install] the registry holds our own `ContainerCreator` for
     that name, and looking it up would call ourselves.
     """
@@ -88,7 +88,7 @@ def origin_of(creator: object) -> str:
     return f"{module}.{qualname}"
 
 
-def adopted_description(name: str, creator: object) -> BackendDescription:
+def registered_description(name: str, creator: object) -> BackendDescription:
     """A creator found on torch's registry, described; its ``rendezvous_options`` are honoured.
 
     An invalid declaration does not stop every container from being created:
@@ -133,14 +133,14 @@ def torch_registry_entries(known: Iterable[str], parameters: Any) -> dict[str, B
     """One entry per foreign creator, fed the container's parameters like any backend."""
     return {
         name: BackendEntry(
-            adopted_description(name, creator),
+            registered_description(name, creator),
             providers.Factory(call_creator, creator, params=parameters),
         )
         for name, creator in foreign_creators(known).items()
     }
 
 
-def adopt(container: Any) -> list[str]:
+def add_torch_registry_backends(container: Any) -> list[str]:
     """Add backends registered on torch's registry by other code to ``container``; return them.
 
     Container creation does this already; call it again after importing code
@@ -205,15 +205,16 @@ def install(
 ) -> Installation:
     """Register the container's backends (all, or ``names``) in torch's registry.
 
-    Backends others registered on torch's registry are adopted first (see
-    [`adopt`][rendezvous_di.adopt]) and, being torch's already, are not registered again.
+    Backends others registered on torch's registry are added first (see
+    [`add_torch_registry_backends`][rendezvous_di.add_torch_registry_backends]) and, being
+    torch's already, are not registered again.
     Plugins stay lazy: a plugin backend is imported when torch asks for it.
     ``on_create(backend, handler)`` is called for every handler torch obtains
     through the bridge (the CLI reports it; tests observe it).
     Use the result as a context manager, or call ``uninstall()``.
     """
     registry = rendezvous_module().rendezvous_handler_registry
-    adopt(container)
+    add_torch_registry_backends(container)
     selector = container.backends
     if names is None:
         chosen = [

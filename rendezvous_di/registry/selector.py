@@ -13,8 +13,12 @@ from typing import Any
 
 from dependency_injector import providers
 
-from .builtin import BUILTIN_BACKENDS, create_builtin_handler
+from ..backends.builtin import BUILTIN_BACKENDS, create_builtin_handler
+from ..plugins.loader import loader_for
+from ..plugins.spec import by_name, discover
+from .claims import ClaimedName
 from .entry import BackendEntry
+from .torch_bridge import torch_registry_entries
 
 
 def builtin_entries(parameters: providers.Provider[Any]) -> dict[str, BackendEntry]:
@@ -38,9 +42,6 @@ def plugin_entries(
     A name a platform declared in code (not torch's built-in) is kept: code
     the user wrote wins over metadata that happens to be installed.
     """
-    from ..plugins.loader import by_name, loader_for
-    from ..plugins.slots import BackendSlot
-
     added: dict[str, BackendEntry] = {}
     for name, claimants in by_name(specs).items():
         current = existing.get(name)
@@ -48,9 +49,9 @@ def plugin_entries(
             name
         ):
             continue
-        slot = BackendSlot(name, [loader_for(spec) for spec in claimants])
+        claim = ClaimedName(name, [loader_for(spec) for spec in claimants])
         added[name] = BackendEntry(
-            slot, providers.Factory(slot.handler, params=parameters, policy=policy)
+            claim, providers.Factory(claim.handler, params=parameters, policy=policy)
         )
     return added
 
@@ -61,9 +62,6 @@ def add_out_of_tree_backends(container: Any) -> None:
     Reads entry-point metadata only: no plugin is imported, and torch's
     registry is read only when torch's rendezvous package is imported.
     """
-    from ..plugins.loader import discover
-    from ..torch_registry import torch_registry_entries
-
     selector = container.backends
     entries = dict(selector.providers)
     entries.update(

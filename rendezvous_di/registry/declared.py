@@ -23,11 +23,25 @@ from typing import Any
 
 from dependency_injector import providers
 
-from ..errors import ConfigError, quote
-from .builtin import BUILTIN_BACKENDS
+from ..backends.builtin import BUILTIN_BACKENDS
+from ..backends.options import DeclarationError
+from ..errors import ConfigError
+from ..text import quote
 from .catalog import declared_in_code
 from .entry import BackendEntry
-from .options import DeclarationError
+
+_CLASS_SELECTORS: list[providers.Provider[Any]] = []
+"""Selectors declared on a container class, which every instance of it copies."""
+
+
+def shared_by_every_instance(selector: providers.Selector[Any]) -> providers.Selector[Any]:
+    """Mark a class-level Selector: `add_backend` refuses to change it for every instance.
+
+    ``RendezvousContainer`` marks its own when it is declared, so this module
+    needs no import of the container (which is declared from this package).
+    """
+    _CLASS_SELECTORS.append(selector)
+    return selector
 
 
 def add_backend(
@@ -60,15 +74,13 @@ def add_backend(
         TypeError: ``provider`` is not a provider, or ``container`` is the
             shared ``RendezvousContainer`` class itself.
     """
-    from ..container import RendezvousContainer
-
     if not isinstance(provider, providers.Provider):
         raise TypeError(
             f"backend {name!r}: expected a provider (providers.Factory(creator, ...)), "
             f"got {quote(provider)}"
         )
     selector = container.backends
-    if selector is RendezvousContainer.backends:
+    if any(selector is shared for shared in _CLASS_SELECTORS):
         raise TypeError(
             "add_backend would change the backends of every RendezvousContainer; add it to "
             "an instance, to a providers.Container(RendezvousContainer) in your container, "

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .description import BackendDescription
+from ..backends.builtin import BUILTIN_BACKENDS
+from ..backends.description import BackendDescription
+from ..backends.options import schema_from_declaration
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
@@ -36,7 +38,7 @@ class Catalog:
         return sorted(
             name
             for name, entry in self.entries.items()
-            if (slot := getattr(entry, "slot", None)) is None or slot.servable(policy)
+            if (claim := getattr(entry, "claim", None)) is None or claim.servable(policy)
         )
 
     def describe(
@@ -49,11 +51,11 @@ class Catalog:
                 sources of the backend name and of the policy.
         """
         entry = self.entries[name]
-        slot = getattr(entry, "slot", None)
-        if slot is not None:
+        claim = getattr(entry, "claim", None)
+        if claim is not None:
             sources = sources or {}
             policy_from = [s for k, s in sorted(sources.items()) if k.startswith("plugins.")]
-            error = slot.selection_error(
+            error = claim.selection_error(
                 policy,
                 self.selectable(policy),
                 source=sources.get("backend"),
@@ -66,7 +68,7 @@ class Catalog:
 
 
 def fixed_description(name: str, entry: Any) -> BackendDescription:
-    """The description of an entry no plugin slot decides: its own, or "declared in code".
+    """The description of an entry no plugin claim decides: its own, or "declared in code".
 
     A provider put into the Selector directly (``set_providers``) carries none:
     it is the platform's, with its options passed through. An entry may also be
@@ -82,8 +84,6 @@ def declared_in_code(name: str, options: Any = None) -> BackendDescription:
     Raises:
         DeclarationError: ``options`` does not follow the ``rendezvous_options`` format.
     """
-    from .options import schema_from_declaration
-
     return BackendDescription(
         name=name,
         origin="container",
@@ -94,6 +94,4 @@ def declared_in_code(name: str, options: Any = None) -> BackendDescription:
 
 def builtin_catalog() -> Catalog:
     """torch's four built-ins alone (settings resolved without a container)."""
-    from .builtin import BUILTIN_BACKENDS
-
     return Catalog(BUILTIN_BACKENDS)

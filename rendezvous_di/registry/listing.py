@@ -13,15 +13,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from .builtin import BUILTIN_BACKENDS
+from ..backends.builtin import BUILTIN_BACKENDS
+from ..backends.description import BackendDescription
+from ..backends.options import OptionSpec
+from ..plugins.entry_points import installed_version
+from ..plugins.loader import PluginLoader, load_all
+from ..plugins.spec import PluginSpec, by_name, discover
 from .catalog import fixed_description
-from .description import BackendDescription
-from .options import OptionSpec
+from .claims import SHOWN_CLAIMANTS, ClaimedName
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
-    from ..plugins.loader import PluginLoader, PluginSpec
-    from ..plugins.slots import BackendSlot
 
 
 @dataclass(frozen=True)
@@ -79,18 +81,16 @@ def describe_backends(container: Any, *, load: bool = False) -> list[BackendInfo
     if load:
         _load_used_plugins(entries, container)
     for name, entry in entries:
-        slot: BackendSlot | None = getattr(entry, "slot", None)
-        if slot is not None:
+        claim: ClaimedName | None = getattr(entry, "claim", None)
+        if claim is not None:
             policy = policy or container.plugin_policy()
-            infos.extend(_slot_infos(slot, policy))
+            infos.extend(_claim_infos(claim, policy))
             continue
         description = fixed_description(name, entry)
         builtin = description.origin == "builtin"
         infos.append(_builtin_info(description) if builtin else _info(description))
         if description.origin == "container":
             if installed is None:
-                from ..plugins.loader import by_name, discover
-
                 installed = by_name(discover())
             infos.extend(_declared_in_code_wins(name, installed.get(name, ())))
     return infos
@@ -134,8 +134,6 @@ def _declared_in_code_wins(name: str, specs: Iterable[PluginSpec]) -> list[Backe
 @functools.lru_cache(maxsize=1)
 def _torch_version() -> str | None:
     """torch's installed version, looked up once: it cannot change under a running process."""
-    from ..plugins.entry_points import installed_version
-
     return installed_version("torch")
 
 
@@ -153,30 +151,26 @@ def _builtin_info(description: BackendDescription, shadowed_by: str | None = Non
 
 def _load_used_plugins(entries: Iterable[tuple[str, Any]], container: Any) -> None:
     """Load, all together, every plugin the policy would use (failures are recorded)."""
-    from ..plugins.loader import load_all
-
-    slots = [slot for _, entry in entries if (slot := getattr(entry, "slot", None)) is not None]
-    if not slots:
+    claims = [claim for _, entry in entries if (claim := getattr(entry, "claim", None)) is not None]
+    if not claims:
         return
     policy = container.plugin_policy()
-    decisions = [slot.decide(policy) for slot in slots]
+    decisions = [claim.decide(policy) for claim in claims]
     load_all(d.loaders[0] for d in decisions if d.kind == "plugin")
 
 
-def _slot_infos(slot: BackendSlot, policy: PluginPolicy) -> list[BackendInfo]:
-    from ..plugins.slots import SHOWN_CLAIMANTS
-
-    decision = slot.decide(policy)
+def _claim_infos(claim: ClaimedName, policy: PluginPolicy) -> list[BackendInfo]:
+    decision = claim.decide(policy)
     infos = []
-    if slot.builtin:
+    if claim.builtin:
         chosen = decision.loaders[0].spec.label if decision.kind == "plugin" else None
-        infos.append(_builtin_info(BUILTIN_BACKENDS[slot.name], shadowed_by=chosen))
-    loaders = sorted(slot.loaders, key=lambda lo: lo.spec.distribution)
+        infos.append(_builtin_info(BUILTIN_BACKENDS[claim.name], shadowed_by=chosen))
+    loaders = sorted(claim.loaders, key=lambda lo: lo.spec.distribution)
     for loader in loaders[:SHOWN_CLAIMANTS]:
-        status, reason = slot.status(loader, policy)
+        status, reason = claim.status(loader, policy)
         infos.append(
             BackendInfo(
-                name=slot.name,
+                name=claim.name,
                 source="plugin",
                 status=status,
                 summary=f"entry point {loader.spec.value}",
@@ -187,20 +181,20 @@ def _slot_infos(slot: BackendSlot, policy: PluginPolicy) -> list[BackendInfo]:
             )
         )
     if len(loaders) > SHOWN_CLAIMANTS:
-        infos.append(_more_claimants(slot, loaders[SHOWN_CLAIMANTS:], policy))
+        infos.append(_more_claimants(claim, loaders[SHOWN_CLAIMANTS:], policy))
     return infos
 
 
 def _more_claimants(
-    slot: BackendSlot, rest: list[PluginLoader], policy: PluginPolicy
+    claim: ClaimedName, rest: list[PluginLoader], policy: PluginPolicy
 ) -> BackendInfo:
     """One row for the claimants past the first few: a listing stays a few lines per name."""
-    statuses = sorted({slot.status(loader, policy)[0] for loader in rest})
+    statuses = sorted({claim.status(loader, policy)[0] for loader in rest})
     return BackendInfo(
-        name=slot.name,
+        name=claim.name,
         source="plugin",
         status="/".join(statuses),
-        summary=f"and {len(rest)} more distributions declare {slot.name!r}",
-        reason=f"and {len(rest)} more distributions declare {slot.name!r}; "
+        summary=f"and {len(rest)} more distributions declare {claim.name!r}",
+        reason=f"and {len(rest)} more distributions declare {claim.name!r}; "
         "see them with: pip list, or importlib.metadata.entry_points(group='torchrun.handlers')",
     )

@@ -1,9 +1,9 @@
-"""Who serves a backend name: the built-in, one plugin, or nobody (denied, conflict).
+"""Who serves a backend name that plugins claim: the built-in, one plugin, or nobody.
 
-One `BackendSlot` per name that at least one plugin claims. The
+One `ClaimedName` per name that at least one installed plugin claims. The
 decision depends on the ``plugins`` policy, which arrives with the settings,
 after the container was created, so the Selector entry of such a name holds
-the slot, which decides at call time (for its description and its handler):
+the `ClaimedName`, which decides at call time (for its description and its handler):
 
 - ``deny`` (backend or distribution names) always wins; with ``allow`` set,
   only listed plugins are usable; with ``autoload`` off, only plugins listed in
@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..backends.builtin import BUILTIN_BACKENDS, create_builtin_handler
-from ..config.policy import DISABLE_AUTOLOAD_ENV, PluginPolicy
+from ..config.policy import PluginPolicy
 from ..errors import PluginSelectionError
-from .loader import PluginLoader
+from ..plugins.loader import PluginLoader
+from .policy import denial
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -43,7 +44,7 @@ class Decision:
     reason: str = ""
 
 
-class BackendSlot:
+class ClaimedName:
     """Every claimant of one backend name: perhaps torch's built-in, and one or more plugins."""
 
     def __init__(self, name: str, loaders: Iterable[PluginLoader]) -> None:
@@ -52,20 +53,6 @@ class BackendSlot:
         self.builtin = name in BUILTIN_BACKENDS
         # The container hands out the same policy object while its sources are unchanged.
         self._last: tuple[PluginPolicy, Decision] | None = None
-
-    def denial(self, loader: PluginLoader, policy: PluginPolicy) -> str | None:
-        """Why ``policy`` forbids ``loader``, or None when it may be used."""
-        spec = loader.spec
-        if spec.matches(policy.deny):
-            return "listed in plugins.deny"
-        if not policy.autoload and not spec.matches(policy.allow):
-            return (
-                f"plugin autoload is off (plugins.autoload or {DISABLE_AUTOLOAD_ENV}); "
-                "list it in plugins.allow to use it"
-            )
-        if policy.allow and not spec.matches(policy.allow):
-            return f"not listed in plugins.allow ({', '.join(policy.allow)})"
-        return None
 
     def decide(self, policy: PluginPolicy) -> Decision:
         last = self._last
@@ -76,19 +63,19 @@ class BackendSlot:
         return decision
 
     def _decide(self, policy: PluginPolicy) -> Decision:
-        usable = tuple(lo for lo in self.loaders if self.denial(lo, policy) is None)
+        usable = tuple(lo for lo in self.loaders if denial(lo.spec, policy) is None)
         if self.builtin and (not usable or self.name not in policy.override_builtins):
             return Decision("builtin", usable)
         if len(usable) > 1:
             return Decision("conflict", usable, "declared by " + _names(usable))
         if usable:
             return Decision("plugin", usable)
-        reasons = {self.denial(lo, policy) or "" for lo in self.loaders}
+        reasons = {denial(lo.spec, policy) or "" for lo in self.loaders}
         return Decision("denied", self.loaders, "; ".join(sorted(reasons)))
 
     def status(self, loader: PluginLoader, policy: PluginPolicy) -> tuple[str, str | None]:
         """``(status, reason)`` of one claimant as ``rendezvous-di backends`` shows it."""
-        denied = self.denial(loader, policy)
+        denied = denial(loader.spec, policy)
         if denied is not None:
             return "denied", denied
         decision = self.decide(policy)
@@ -182,11 +169,11 @@ class BackendSlot:
         assert error is not None
         raise error
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> BackendSlot:
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClaimedName:
         return self  # immutable, and its loaders are process-wide
 
     def __repr__(self) -> str:
-        return f"<BackendSlot {self.name!r} builtin={self.builtin} plugins={len(self.loaders)}>"
+        return f"<ClaimedName {self.name!r} builtin={self.builtin} plugins={len(self.loaders)}>"
 
 
 SHOWN_CLAIMANTS = 3

@@ -1,4 +1,7 @@
-"""Names in the ``plugins`` policy that match nothing installed: a typo, said out loud.
+"""The ``plugins`` policy applied to installed plugins: who may serve, and names that match nothing.
+
+`denial` says why the policy forbids one plugin (`rendezvous_di.registry.claims`
+decides a name from it). `policy_warnings` says out loud what matches nothing:
 
 ``plugins.allow: [gooood]`` silently allows nothing, and ``override_builtins:
 [c10]`` silently replaces nothing; the job then runs with other backends than
@@ -11,13 +14,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..backends.builtin import BUILTIN_BACKENDS
-from ..config.policy import PluginPolicy
-from ..errors import nearest, quote
-from .entry_points import canonical_name
-from .loader import PluginSpec
+from ..config.policy import DISABLE_AUTOLOAD_ENV, PluginPolicy
+from ..plugins.entry_points import canonical_name
+from ..plugins.spec import PluginSpec
+from ..text import nearest, quote
 
 SHOWN_INSTALLED = 5
 """Installed plugins a warning names; more are counted."""
+
+
+def denial(spec: PluginSpec, policy: PluginPolicy) -> str | None:
+    """Why ``policy`` forbids the plugin ``spec``, or None when it may be used.
+
+    ``deny`` (backend or distribution names) always wins; with ``allow`` set,
+    only listed plugins are usable; with ``autoload`` off, only plugins listed in
+    ``allow`` are (pytest's ``PYTEST_DISABLE_PLUGIN_AUTOLOAD`` with ``-p``).
+    """
+    if spec.matches(policy.deny):
+        return "listed in plugins.deny"
+    if not policy.autoload and not spec.matches(policy.allow):
+        return (
+            f"plugin autoload is off (plugins.autoload or {DISABLE_AUTOLOAD_ENV}); "
+            "list it in plugins.allow to use it"
+        )
+    if policy.allow and not spec.matches(policy.allow):
+        return f"not listed in plugins.allow ({', '.join(policy.allow)})"
+    return None
 
 
 def policy_warnings(policy: PluginPolicy, installed: Iterable[PluginSpec]) -> list[str]:

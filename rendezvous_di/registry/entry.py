@@ -1,7 +1,7 @@
 """``BackendEntry``: what every entry of the container's backends Selector is.
 
 An entry pairs what is known about a backend (its `BackendDescription`, or
-the `BackendSlot` that decides who serves a plugin-claimed name) with the
+the `ClaimedName` that decides who serves a plugin-claimed name) with the
 provider that creates its handler.
 Listing, validation and probing read ``entry.describe(policy)``; nobody has
 to guess an entry's kind from the function it calls.
@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from dependency_injector import providers
 
-from .description import BackendDescription
+from ..backends.description import BackendDescription
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
-    from ..plugins.slots import BackendSlot
+    from .claims import ClaimedName
 
 
 class BackendEntry(providers.Provider[Any]):
@@ -33,7 +33,7 @@ class BackendEntry(providers.Provider[Any]):
     ``creates`` declares the container's parameters for direct use.
     """
 
-    def __init__(self, about: BackendDescription | BackendSlot, creates: Any) -> None:
+    def __init__(self, about: BackendDescription | ClaimedName, creates: Any) -> None:
         self.about = about
         self.creates = creates
         super().__init__()
@@ -43,8 +43,8 @@ class BackendEntry(providers.Provider[Any]):
         return self.about.name
 
     @property
-    def slot(self) -> BackendSlot | None:
-        """The plugin slot behind this entry, or None for a backend of fixed origin."""
+    def claim(self) -> ClaimedName | None:
+        """The claimed name behind this entry, or None for a backend of fixed origin."""
         return None if isinstance(self.about, BackendDescription) else self.about
 
     def describe(
@@ -85,4 +85,8 @@ class BackendEntry(providers.Provider[Any]):
         return f"<BackendEntry {self.name!r} ({self._origin()}) at {hex(id(self))}>"
 
     def _origin(self) -> str:
-        return self.about.origin if isinstance(self.about, BackendDescription) else "plugin slot"
+        return (
+            self.about.origin
+            if isinstance(self.about, BackendDescription)
+            else "claimed by plugins"
+        )
