@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .registry.catalog import Catalog
+
 if TYPE_CHECKING:
     from .backends.description import BackendDescription
     from .config.settings import RendezvousSettings
@@ -21,8 +23,6 @@ def validate_for_run(container: Any) -> tuple[RendezvousSettings, BackendDescrip
     Raises:
         ConfigError: for any invalid value (``rendezvous-di`` exits with 2).
     """
-    from .registry.catalog import Catalog
-
     settings: RendezvousSettings = container.settings()
     description = Catalog(container.backends.providers).describe(
         settings.backend, settings.plugins, settings.sources

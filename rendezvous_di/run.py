@@ -12,13 +12,15 @@ before any store, thread or worker starts. A ``--rdzv-conf`` value wrapped in
 quote marks (a Kubernetes ``args:`` array has no shell to remove them) is
 read as meant, with a note on stderr.
 
-The CLI (``rendezvous-di run``) is this plus the error contract: exit 2 and
-one ``error:`` line for bad input.
+Two steps, each usable alone: `prepare` reads the command line (parsed once,
+without torch) into the container and checks everything a node can check
+alone; `launch` imports torch and runs its launcher on the prepared job. The
+CLI (``rendezvous-di run``) calls the same two with its own flags and adds the
+error contract: exit 2 and one ``error:`` line for bad input.
 """
 
 from __future__ import annotations
 
-import argparse
 import gc
 import os
 import sys
@@ -26,11 +28,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .arguments import Overrides, configure
 from .config import launcher_flags as launcher
-from .config.schedulers.flag import add_scheduler_flag, scheduler_flag
-from .config.torchrun import TORCHRUN_OPTIONS, unquote
-from .config.torchrun_args import exits_early, parse_mirror
+from .config.flags import MAIN, LaunchFlags, ParsedLine
+from .config.torchrun import DEFAULT_MASTER_ADDR, unquote
 from .errors import ConfigError
+from .locate import new_container
+from .preflight import validate_locally
 from .text import shorten
 
 if TYPE_CHECKING:
@@ -39,58 +43,27 @@ if TYPE_CHECKING:
     from .backends.description import BackendDescription
     from .config.settings import RendezvousSettings
 
-AddFlags = Callable[[argparse.ArgumentParser], None]
-ParserError = Callable[[str], Any]
 OnCreate = Callable[[str, "RendezvousHandler"], None]
-
-REQUIRED_SCRIPT = "the following arguments are required: training_script, training_script_args"
-"""torch's parser's message when no script is given (we refuse it before torch's import)."""
-
-
-def add_run_flags(parser: argparse.ArgumentParser) -> None:
-    """What ``run.main`` takes besides torchrun's flags: ``--config`` and ``--verbose``."""
-    parser.add_argument(
-        "--config", metavar="FILE", help="YAML file with the settings keys (lowest precedence)"
-    )
-    add_config_key_flag(parser)
-    add_scheduler_flag(parser)
-    add_verbose_flag(parser)
-
-
-def add_config_key_flag(parser: argparse.ArgumentParser) -> None:
-    """``--config-key KEY``: the settings sit under KEY of the ``--config`` file (a platform's)."""
-    parser.add_argument(
-        "--config-key",
-        metavar="KEY",
-        help="read the settings from under KEY of the --config file (a platform's own YAML; "
-        "a dotted path such as platform.rendezvous); the file's other keys are ignored",
-    )
-
-
-def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
-    """``--verbose``: say which provider created the handler (once per rendezvous)."""
-    parser.add_argument(
-        "--verbose",
-        action="store_true",
-        help="report which container provider created each rendezvous handler",
-    )
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The outcome of the preflight: the container fed with the flags, its checked settings."""
+    """A job checked without torch: its command line, the container fed with it, the settings."""
 
+    line: ParsedLine
     container: Any
     settings: RendezvousSettings
     description: BackendDescription
-    verbose: bool
-    overridden: tuple[Any, ...]
-    """The container's providers overridden for this run (``flags``, ``config_file``)."""
+    overrides: Overrides
+    """The container's providers overridden for this run (``flags``, ``config_file``...)."""
+
+    @property
+    def verbose(self) -> bool:
+        return bool(getattr(self.line.args, "verbose", False))
 
     def restore(self) -> None:
         """Undo exactly the overrides made for this run (a caller's container is theirs)."""
-        for provider in self.overridden:
-            provider.reset_last_overriding()
+        self.overrides.restore()
 
 
 def main(args: Sequence[str] | None = None, *, container: Any = None) -> None:
@@ -107,92 +80,64 @@ def main(args: Sequence[str] | None = None, *, container: Any = None) -> None:
             also an ``AssertionError`` where torch asserts (``--nproc-per-node 0``).
         ChildFailedError: a worker failed.
     """
-    argv = list(sys.argv[1:] if args is None else args)
-    launch(argv, container=container)
-
-
-def launch(
-    argv: Sequence[str],
-    *,
-    container: Any = None,
-    make_container: Callable[[argparse.Namespace], Any] | None = None,
-    add_flags: AddFlags = add_run_flags,
-    parser_error: ParserError | None = None,
-    on_prepared: Callable[[Prepared], None] | None = None,
-    on_create: OnCreate | None = None,
-) -> None:
-    """`main` with the hooks the CLI adds (its flags, error contract and reporting)."""
-    argv = list(argv)
-    prepared = prepare(
-        argv,
-        container=container,
-        make_container=make_container,
-        add_flags=add_flags,
-        parser_error=parser_error,
-    )
+    line = MAIN.parse(sys.argv[1:] if args is None else args)
+    prepared = prepare(line, container=container)
+    if prepared is None:  # --help: torch's parser prints it and exits
+        line.torch_args()
+        return
     try:
-        if prepared is not None and on_prepared is not None:
-            on_prepared(prepared)
-        run_prepared(argv, prepared, add_flags, parser_error, on_create)
+        launch(prepared)
     finally:
-        if prepared is not None:
-            prepared.restore()
+        prepared.restore()
 
 
 def prepare(
-    argv: Sequence[str],
+    line: ParsedLine | Sequence[str],
     *,
     container: Any = None,
-    make_container: Callable[[argparse.Namespace], Any] | None = None,
-    add_flags: AddFlags = add_run_flags,
-    parser_error: ParserError | None = None,
+    flags: LaunchFlags = MAIN,
     environ: Mapping[str, str] | None = None,
 ) -> Prepared | None:
-    """Everything checked without torch; None for ``--help`` and the like (torch answers)."""
-    environ = os.environ if environ is None else environ
-    mirror = parse_mirror(argv, add_flags, parser_error)
-    if exits_early(mirror):  # --help, --print-completion: torch's parser prints and exits
-        return None
-    if mirror.training_script is None:
-        _parser_error(parser_error, REQUIRED_SCRIPT)
-    check_launcher_flags(mirror, environ)
-    note_quoted_conf(mirror.rdzv_conf, environ)
-    flags = {o.key: getattr(mirror, o.dest) for o in TORCHRUN_OPTIONS}
-    flags.update(scheduler_flag(mirror))
-    if container is None:
-        container = make_container(mirror) if make_container is not None else _new_container()
-    overridden = [container.flags]
-    if getattr(mirror, "config", None) == "":  # an empty path is an error, not "no file"
-        raise ConfigError("--config", "", "the path is empty; expected a YAML file")
-    if getattr(mirror, "config", None):
-        container.config_file.override(mirror.config)
-        overridden.append(container.config_file)
-    if getattr(mirror, "config_key", None) is not None:
-        container.config_key.override(mirror.config_key)
-        overridden.append(container.config_key)
-    container.flags.override(flags)
-    try:
-        from .preflight import validate_locally
+    """Everything checked without torch; None for ``--help`` and the like (torch answers).
 
+    Args:
+        line: the command line, parsed (`LaunchFlags.parse`) or as given (parsed here
+            with ``flags``).
+        container: the container to feed; by default a new one, or the one the
+            command line's ``--container`` names (the CLI's flag).
+        environ: where ``PET_*`` launcher variables are read (default ``os.environ``).
+    """
+    if not isinstance(line, ParsedLine):
+        line = flags.parse(line)
+    environ = os.environ if environ is None else environ
+    if line.exits_early:  # --help, --print-completion: torch's parser prints and exits
+        return None
+    line.require_script()
+    args = line.args
+    check_launcher_flags(args, environ)
+    note_quoted_conf(args.rdzv_conf, environ)
+    if container is None:
+        container = new_container(getattr(args, "container_spec", None))
+    overrides = configure(container, args)
+    try:
         settings, description = validate_locally(container)
     except BaseException:
-        for provider in overridden:
-            provider.reset_last_overriding()
+        overrides.restore()
         raise
-    return Prepared(container, settings, description, bool(mirror.verbose), tuple(overridden))
+    return Prepared(line, container, settings, description, overrides)
 
 
-def check_launcher_flags(mirror: argparse.Namespace, environ: Mapping[str, str]) -> None:
+def check_launcher_flags(args: Any, environ: Mapping[str, str]) -> None:
     """``--nproc-per-node``, ``--max-restarts`` (flag or PET_*), ``--module``/``--no-python``."""
     launcher.check_nproc_per_node(
-        launcher.effective(mirror.nproc_per_node, "--nproc-per-node", "PET_NPROC_PER_NODE", environ)
+        launcher.effective(args.nproc_per_node, "--nproc-per-node", "PET_NPROC_PER_NODE", environ)
     )
     launcher.check_max_restarts(
-        launcher.effective(mirror.max_restarts, "--max-restarts", "PET_MAX_RESTARTS", environ)
+        launcher.effective(args.max_restarts, "--max-restarts", "PET_MAX_RESTARTS", environ)
     )
     launcher.check_module_without_python(
-        launcher.env_flag(mirror.module, "PET_MODULE", environ),
-        launcher.env_flag(mirror.no_python, "PET_NO_PYTHON", environ),
+        launcher.env_flag(args.module, "PET_MODULE", environ),
+        launcher.env_flag(args.no_python, "PET_NO_PYTHON", environ),
     )
 
 
@@ -211,14 +156,12 @@ def note_quoted_conf(flag_value: str | None, environ: Mapping[str, str]) -> None
         )
 
 
-def run_prepared(
-    argv: Sequence[str],
-    prepared: Prepared | None,
-    add_flags: AddFlags,
-    parser_error: ParserError | None,
-    on_create: OnCreate | None,
-) -> None:
-    """Import torch, parse ``argv`` with torch's own parser and launch through the bridge."""
+def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
+    """Import torch, read the command line with torch's own parser, launch through the bridge.
+
+    ``on_create(backend, handler)`` sees every handler torch's launcher obtains
+    (the CLI reports it and watches its progress).
+    """
     from ._torch import rendezvous_module
 
     rendezvous_module()  # before torch.distributed.run imports it with plugin loading on
@@ -230,15 +173,12 @@ def run_prepared(
     # frees it promptly: move what exists now out of the collector's sight.
     gc.freeze()
     from .registry.torch_bridge import install
+    from .store_sharing import disable_sharing
 
-    args = torch_parser(add_flags, parser_error).parse_args(list(argv))
-    if prepared is None:  # --help was given with something torch's parser accepts
-        return
+    args = prepared.line.torch_args()
     settings = prepared.settings
     apply_settings(args, settings, prepared.description)
     check_nproc_word(torchrun, args.nproc_per_node)
-    from .store_sharing import disable_sharing
-
     note = disable_sharing(
         os.environ, settings.min_nodes, settings.max_nodes, int(args.max_restarts or 0)
     )
@@ -252,30 +192,10 @@ def run_prepared(
             os.environ.pop("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", None)
 
 
-def torch_parser(
-    add_flags: AddFlags, parser_error: ParserError | None = None
-) -> argparse.ArgumentParser:
-    """torch's own torchrun parser, plus our flags.
-
-    The rendezvous flags default to None: the container reads them, and
-    their PET_* twins, with provenance (torch's defaults read PET_* at construction).
-    """
-    from torch.distributed import run as torchrun
-
-    parser: argparse.ArgumentParser = torchrun.get_args_parser()
-    add_flags(parser)
-    parser.set_defaults(**dict.fromkeys(o.dest for o in TORCHRUN_OPTIONS))
-    if parser_error is not None:
-        parser.error = parser_error  # type: ignore[method-assign,assignment]
-    return parser
-
-
 def apply_settings(
-    args: argparse.Namespace, settings: RendezvousSettings, description: BackendDescription
+    args: Any, settings: RendezvousSettings, description: BackendDescription
 ) -> None:
     """Hand the container's rendezvous to torch's launcher, in torchrun's attribute names."""
-    from .config.torchrun import DEFAULT_MASTER_ADDR
-
     args.rdzv_backend = settings.backend
     args.rdzv_endpoint = settings.endpoint
     args.rdzv_id = settings.run_id
@@ -299,16 +219,3 @@ def check_nproc_word(torchrun: Any, nproc_per_node: str) -> None:
         raise ConfigError(
             "nproc_per_node", nproc_per_node, str(error), choices=launcher.NPROC_WORDS
         ) from None
-
-
-def _parser_error(parser_error: ParserError | None, message: str) -> None:
-    if parser_error is not None:
-        parser_error(message)
-    sys.stderr.write(f"torchrun: error: {message}\n")
-    raise SystemExit(2)
-
-
-def _new_container() -> Any:
-    from .container import RendezvousContainer
-
-    return RendezvousContainer()

@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "_ARGCOMPLETE" in os.environ:  # a shell asks for completions: answer, exit
         from .completers import complete
 
-        complete()
+        complete(build_parser())
     streams.ensure_stdout()
     try:
         return streams.finish(_run(argv))

@@ -22,27 +22,35 @@ import argparse
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..config.torchrun import TORCHRUN_OPTIONS
-from ..config.torchrun_args import FLAG_OPTIONS, TYPES, VALUE_OPTIONS
+from ..arguments import configure
+from ..backends.deadline import Deadline
+from ..config.flags import add_torchrun_options, add_training_script
+from ..config.layers import merge
+from ..config.master import default_backend
+from ..config.policy import PluginPolicy
+from ..config.profiles import profile_names as shipped_profiles
+from ..config.schedulers.table import choices
+from ..config.torchrun import MASTER_KEYS
 from ..config.values import FALSE_WORDS, TRUE_WORDS
+from ..locate import new_container
+from ..registry.catalog import Catalog
+from ..registry.json_schema import served_options
+from .run import add_run_flags
 
 Completer = Callable[..., Iterable[str]]
 PLUGIN_SECONDS = 10.0
 """How long a key press may wait for a plugin to load (in a child) for its options."""
 
 
-def complete() -> None:
-    """Answer the shell's completion request and exit (argcomplete writes to fd 8)."""
+def complete(parser: argparse.ArgumentParser) -> None:
+    """Answer the shell's completion request about ``parser``; exit (argcomplete writes to fd 8)."""
     import argcomplete
 
-    argcomplete.autocomplete(completion_parser(), always_complete_options=False)
+    argcomplete.autocomplete(completion_parser(parser), always_complete_options=False)
 
 
-def completion_parser() -> argparse.ArgumentParser:
-    """The command line parser with ``run``'s torchrun flags and every completer attached."""
-    from . import build_parser
-
-    parser = build_parser()
+def completion_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``parser`` (the CLI's) with ``run``'s torchrun flags and every completer attached."""
     commands = _subcommands(parser)
     _add_torchrun_flags(commands["run"])
     for command in commands.values():
@@ -61,18 +69,10 @@ def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.Argument
 
 
 def _add_torchrun_flags(run: argparse.ArgumentParser) -> None:
-    """``run``'s command line without torch: torchrun's option names, our flags, the script."""
-    from .run import add_run_flags
-
-    helps = {o.flag: f"{o.help} (env {o.env})" for o in TORCHRUN_OPTIONS}
-    run.add_argument("-h", "--help", action="store_true", help="show torchrun's help")
-    for names in VALUE_OPTIONS:
-        run.add_argument(*names, type=TYPES.get(names[0], str), help=helps.get(names[0]))
-    for names in FLAG_OPTIONS:
-        run.add_argument(*names, action="store_true", default=None, help=helps.get(names[0]))
+    """``run``'s command line without torch, as `rendezvous_di.cli.run.FLAGS` parses it."""
+    add_torchrun_options(run)
     add_run_flags(run)
-    run.add_argument("training_script", nargs="?", help="the training script and its arguments")
-    run.add_argument("training_script_args", nargs=argparse.REMAINDER)
+    add_training_script(run)
 
 
 def _completer(action: argparse.Action) -> Completer | None:
@@ -92,24 +92,18 @@ def _completer(action: argparse.Action) -> Completer | None:
 
 def profile_names(prefix: str, **_: Any) -> list[str]:
     """``--profile``: the profiles rendezvous-di ships."""
-    from ..config.profiles import profile_names as names
-
-    return [name for name in names() if name.startswith(prefix)]
+    return [name for name in shipped_profiles() if name.startswith(prefix)]
 
 
 def schedulers(prefix: str, **_: Any) -> list[str]:
     """``--scheduler``: its choices (checked with the settings, so argparse has none)."""
-    from ..config.schema import SCHEDULERS
-
-    return [name for name in SCHEDULERS if name.startswith(prefix)]
+    return [name for name in choices() if name.startswith(prefix)]
 
 
 def backend_names(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
     """``--rdzv-backend`` (and ``backends NAME``): the names its container lets one select."""
     try:
         container = _container(parsed_args)
-        from ..registry.catalog import Catalog
-
         catalog = Catalog(container.backends.providers)
         names = catalog.selectable(_policy(container))
     except Exception:
@@ -129,9 +123,6 @@ def conf_keys(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[st
     try:
         container = _container(parsed_args)
         backend = _chosen_backend(container, parsed_args)
-        from ..backends.deadline import Deadline
-        from ..registry.json_schema import served_options
-
         policy = _policy(container)
         deadline = Deadline(PLUGIN_SECONDS)
         schema = served_options(container, policy, [backend], deadline=deadline).get(backend)
@@ -157,28 +148,12 @@ def conf_keys(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[st
 
 def _container(parsed_args: argparse.Namespace) -> Any:
     """The container this command line describes so far (its ``--rdzv-conf`` left out)."""
-    from .common import new_container
-
     container = new_container(getattr(parsed_args, "container_spec", None))
-    config = getattr(parsed_args, "config", None)
-    if config:
-        container.config_file.override(config)
-        key = getattr(parsed_args, "config_key", None)
-        if key:
-            container.config_key.override(key)
-    flags = {}
-    for option in TORCHRUN_OPTIONS:
-        if option.key == "conf":
-            continue  # the value being completed, perhaps half typed
-        value = getattr(parsed_args, option.dest, None)  # run: torchrun's dests
-        flags[option.key] = value if value is not None else getattr(parsed_args, option.key, None)
-    container.flags.override(flags)
+    configure(container, parsed_args, leave_out=("conf",))  # the value being completed
     return container
 
 
 def _policy(container: Any) -> Any:
-    from ..config.policy import PluginPolicy
-
     try:
         return container.plugin_policy()
     except Exception:
@@ -187,11 +162,6 @@ def _policy(container: Any) -> Any:
 
 def _chosen_backend(container: Any, parsed_args: argparse.Namespace) -> str:
     """The backend the settings name, read from the layers: no plugin is loaded to validate."""
-    from ..config.layers import merge
-    from ..config.master import STATIC, defaults_to_static
-    from ..config.settings import DEFAULT_BACKEND
-    from ..config.torchrun import MASTER_KEYS
-
     values = merge(container.layers()).values
     backend = values.get("backend")
     if isinstance(backend, str) and backend:
@@ -200,5 +170,4 @@ def _chosen_backend(container: Any, parsed_args: argparse.Namespace) -> str:
         nodes = int(values.get("max_nodes", values.get("min_nodes", 1)))
     except (TypeError, ValueError):
         nodes = 1
-    master = {key: values[key] for key in MASTER_KEYS if key in values}
-    return STATIC if defaults_to_static(nodes, master) else DEFAULT_BACKEND
+    return default_backend(nodes, {key: values[key] for key in MASTER_KEYS if key in values})

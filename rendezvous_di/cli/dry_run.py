@@ -18,30 +18,25 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
 from ..config.policy import DISABLE_AUTOLOAD_ENV
 from ..config.torchrun_args import launcher_options
+from ..run import Prepared
 from .torchrun_text import env_line, rendezvous_and_notes
 
 PROGRAM = "torchrun"
 
 
-def render(
-    prepared: Any,
-    mirror: Any,
-    out: TextIO,
-    *,
-    environ: Mapping[str, str] | None = None,
-) -> None:
+def render(prepared: Prepared, out: TextIO, *, environ: Mapping[str, str] | None = None) -> None:
     """Write the command, then the same as PET_* lines and the command that goes with them."""
     environ = os.environ if environ is None else environ
-    settings, description = prepared.settings, prepared.description
+    settings, description, args = prepared.settings, prepared.description, prepared.line.args
     rendezvous, notes = rendezvous_and_notes(
-        settings, description, mirror.container_spec, show_secrets=bool(mirror.show_secrets)
+        settings, description, args.container_spec, show_secrets=bool(args.show_secrets)
     )
-    launcher = launcher_options(mirror, environ)
-    script = [mirror.training_script, *mirror.training_script_args]
+    launcher = launcher_options(args, environ)
+    script = [args.training_script, *args.training_script_args]
     out.write("# rendezvous-di run --dry-run: nothing was started. The same job with torchrun:\n")
     for note in notes:
         out.write(f"# {note}\n")

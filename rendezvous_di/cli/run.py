@@ -17,12 +17,15 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
+from ..config.flags import LaunchFlags, add_verbose_flag
 from ..errors import ConfigError, RendezvousDIError
+from ..run import Prepared, launch, prepare
 from ..text import one_line
-from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail, new_container
+from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
+from .dry_run import render
 from .progress import ProgressReporter, is_stop
 
 NAME = "run"
@@ -38,11 +41,9 @@ def add_parser(commands: Any) -> None:
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
     """``--config``/``--profile``, ``--container``, ``--debug``, ``--verbose`` on torchrun's flags.
 
-    Applied to torch's own parser (and to the torch-free mirror that checks the
+    Applied to torch's own parser (and to the torch-free parse that checks the
     input first), it also names and describes the command for ``--help``.
     """
-    from ..run import add_verbose_flag
-
     parser.prog = PROG
     parser.description = (
         "torchrun with the rendezvous from rendezvous-di's container: "
@@ -61,8 +62,12 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     add_show_secrets_flag(parser)
 
 
-def _parser_error(message: str) -> None:
+def _usage_error(message: str) -> NoReturn:
     fail(PROG, message)
+
+
+FLAGS = LaunchFlags(add_run_flags, _usage_error)
+"""``rendezvous-di run``'s command line: torchrun's, ``run.main``'s flags and the CLI's."""
 
 
 def _report_handler(backend: str, handler: Any) -> None:
@@ -139,78 +144,53 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
 
 def _launch(argv: Sequence[str], *, debug: bool) -> int:
     """Validate, resolve the rendezvous through the container and launch; the exit code."""
-    from ..config.torchrun_args import exits_early, parse_mirror
-    from ..run import launch
+    line = FLAGS.parse(argv)  # once: prepare, the dry run and torch's parser all read it
+    debug = debug or bool(line.args.debug)
+    prepared = prepare(line)
+    if prepared is None:  # --help: torch's parser prints it and exits
+        line.torch_args()
+        return 0
+    try:
+        if line.args.dry_run:
+            render(prepared, sys.stdout)
+            return 0
+        return _run_job(prepared, debug=debug)
+    finally:
+        prepared.restore()
 
-    mirror = parse_mirror(argv, add_run_flags, _parser_error)
-    if mirror.dry_run and not exits_early(mirror):
-        return _dry_run(argv, mirror)
 
-    state: dict[str, Any] = {
-        "verbose": False,
-        "settings": None,
-        "description": None,
-        "debug": debug,
-    }
-
-    def make_container(mirror: argparse.Namespace) -> Any:
-        state["debug"] = debug or mirror.debug  # known once the command line is parsed
-        return new_container(mirror.container_spec)
-
-    progress: list[ProgressReporter] = []
-
-    def on_prepared(prepared: Any) -> None:
-        settings = prepared.settings
-        state.update(verbose=prepared.verbose, settings=settings, description=prepared.description)
-        sys.stderr.write(_summary(settings))
-        progress.append(
-            ProgressReporter(sys.stderr, min_nodes=settings.min_nodes, max_nodes=settings.max_nodes)
-        )
-
-    def on_create(backend: str, handler: Any) -> None:
-        """With ``--verbose``, where the handler came from; then its rendezvous progress."""
-        if state["verbose"]:
-            _report_handler(backend, handler)
-        progress[0].watch(handler)
-
+def _run_job(prepared: Prepared, *, debug: bool) -> int:
+    """Launch the prepared job, reporting its rendezvous; one line for a failure."""
+    settings = prepared.settings
+    sys.stderr.write(_summary(settings))
+    reporter = ProgressReporter(
+        sys.stderr, min_nodes=settings.min_nodes, max_nodes=settings.max_nodes
+    )
     started = time.monotonic()
     try:
-        launch(
-            argv,
-            make_container=make_container,
-            add_flags=add_run_flags,
-            parser_error=_parser_error,
-            on_prepared=on_prepared,
-            on_create=on_create,
-        )
+        launch(prepared, on_create=_Watcher(reporter, verbose=prepared.verbose).handler_created)
     except ConfigError:
         raise  # bad input: exit 2 with one error line (rendezvous_di.cli.main)
     except Exception as error:
-        if state["debug"] or is_stop(error):
+        if debug or is_stop(error):
             raise  # a signal: torch's agent stopped the workers first; main() reports it
-        return _report_failure(error, state["settings"], state["description"])
-    if state["settings"] is not None:
-        sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
+        return _report_failure(error, settings, prepared.description)
+    sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
     return 0
 
 
-def _dry_run(argv: Sequence[str], mirror: argparse.Namespace) -> int:
-    """Every check ``run`` makes, then the equivalent torchrun command; nothing is started."""
-    from ..run import prepare
-    from .dry_run import render
+class _Watcher:
+    """What ``run`` does with each handler torch's launcher obtains from the container."""
 
-    prepared = prepare(
-        argv,
-        make_container=lambda parsed: new_container(parsed.container_spec),
-        add_flags=add_run_flags,
-        parser_error=_parser_error,
-    )
-    assert prepared is not None  # None only for --help, which is torch's parser's to print
-    try:
-        render(prepared, mirror, sys.stdout)
-    finally:
-        prepared.restore()
-    return 0
+    def __init__(self, reporter: ProgressReporter, *, verbose: bool) -> None:
+        self.reporter = reporter
+        self.verbose = verbose
+
+    def handler_created(self, backend: str, handler: Any) -> None:
+        """With ``--verbose``, where the handler came from; then its rendezvous progress."""
+        if self.verbose:
+            _report_handler(backend, handler)
+        self.reporter.watch(handler)
 
 
 def _report_failure(error: Exception, settings: Any, description: Any = None) -> int:

@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-from .common import add_shared_flags, container_for
+from .common import add_shared_flags, container_from_args
 from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 
 NAME = "schema"
@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError("--config-key", key, f"{quote(key)} is not a dotted key (an empty part)")
     if args.config is None:
         args.config_key = None  # no file to read a policy from: KEY shapes the schema only
-    container = container_for(args, {})
+    container = container_from_args(args)
     try:
         schema = settings_file_schema(container, under=key, deadline=Deadline(args.timeout))
     except ProbeTimeout as error:  # a plugin whose import hangs: killed with its child, named

@@ -25,6 +25,8 @@ from .endpoint import host_port, parse_endpoint
 from .torchrun import DEFAULT_MASTER_ADDR, DEFAULT_MASTER_PORT, MASTER_KEYS, MAX_DIGITS
 
 STATIC = "static"
+DEFAULT_BACKEND = "c10d"
+"""The backend of one node when none is given: an embedded TCPStore, nothing to start."""
 MAX_PORT = 65535
 _SIGNED_DIGITS = re.compile(r"[+-]?[0-9]+")
 
@@ -49,9 +51,11 @@ def pop_master_values(values: dict[str, Any], sources: Mapping[str, str]) -> dic
     return master
 
 
-def defaults_to_static(max_nodes: int, master: Mapping[str, Any]) -> bool:
-    """torchrun's choice when no backend is given: static, unless one node and no port."""
-    return max_nodes > 1 or "master_port" in master
+def default_backend(max_nodes: int, master: Mapping[str, Any]) -> str:
+    """The backend when none is given: torchrun's ``static`` for several nodes or a master
+    port, else ``c10d`` (an embedded store, our one-node default). The one rule: settings
+    resolution and completion both ask it."""
+    return STATIC if max_nodes > 1 or "master_port" in master else DEFAULT_BACKEND
 
 
 def default_backend_source(max_nodes: int, sources: Mapping[str, str]) -> str:

@@ -9,6 +9,7 @@ is then read exactly like a ``--config`` file.
 
 from __future__ import annotations
 
+import argparse
 from importlib import resources
 from pathlib import Path
 
@@ -36,3 +37,12 @@ def profile_path(name: str) -> Path:
     # Installed as a wheel or editable, the package is a plain directory (never a zip),
     # so the traversable is a real file that the YAML reader and the provenance can name.
     return Path(str(resources.files(PACKAGE).joinpath(name + SUFFIX)))
+
+
+def profile_argument(name: str) -> str:
+    """``--profile NAME`` as the file it names; an unknown name is a usage error (exit 2)."""
+    try:
+        return str(profile_path(name))
+    except ConfigError as error:
+        # argparse already names the flag ("argument --profile: ..."): drop our field prefix.
+        raise argparse.ArgumentTypeError(str(error).removeprefix("profile: ")) from None

@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .layers import KEYS
-from .master import MAX_PORT, STATIC
+from .master import DEFAULT_BACKEND, MAX_PORT, STATIC
 from .policy import PLUGIN_KEYS
-from .settings import DEFAULT_BACKEND
+from .schedulers.table import choices
 from .torchrun import MAX_DIGITS, TORCHRUN_OPTIONS
 from .values import ENV_REFERENCE, FALSE_WORDS, MAX_INTEGER, TRUE_WORDS
 
@@ -33,10 +33,6 @@ Json = dict[str, Any]
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "urn:rendezvous-di:config-file"
-
-SCHEDULERS = ("auto", "none", "slurm", "kubeflow")
-"""The ``scheduler`` key's values (the public contract), read in any case; its value schema is
-used once ``scheduler`` is one of `KEYS`."""
 
 
 def any_case(words: Sequence[str]) -> str:
@@ -220,7 +216,7 @@ def key_schemas(backends: Sequence[str]) -> dict[str, Json]:
         "master_addr": {"type": "string", "pattern": r"\S", "description": _help("master_addr")},
         "master_port": integer(0, MAX_PORT, _help("master_port"), text=RANK_TEXT),
         "scheduler": choice(
-            SCHEDULERS, "the scheduler whose job values sit under this file: auto detects it"
+            choices(), "the scheduler whose job values sit under this file: auto detects it"
         ),
     }
 

@@ -19,9 +19,10 @@ from ..text import quote
 from .endpoint import parse_address
 from .layers import Layer, merge, raise_unresolved
 from .master import (
+    DEFAULT_BACKEND,
     STATIC,
+    default_backend,
     default_backend_source,
-    defaults_to_static,
     master_endpoint,
     pop_master_values,
     refuse_port_zero,
@@ -31,9 +32,14 @@ from .torchrun import MAX_DIGITS
 from .values import FRESH_RUN_ID, parse_number
 from .values import fresh_run_id as make_run_id
 
-__all__ = ["PluginPolicy", "RendezvousSettings", "resolve_policy", "resolve_settings"]
+__all__ = [
+    "DEFAULT_BACKEND",
+    "PluginPolicy",
+    "RendezvousSettings",
+    "resolve_policy",
+    "resolve_settings",
+]
 
-DEFAULT_BACKEND = "c10d"
 OVERRIDDEN_POLICY = "override of plugin_policy"
 """Source label of the ``plugins`` values when the container's policy provider is overridden."""
 
@@ -180,10 +186,11 @@ def resolve_settings(
     values["max_nodes"] = _whole_number(
         values.get("max_nodes", values["min_nodes"]), "max_nodes", sources
     )
-    if "backend" not in values and defaults_to_static(values["max_nodes"], master):
-        values["backend"] = STATIC  # torchrun's own default, where it has one
-        sources["backend"] = default_backend_source(values["max_nodes"], sources)
-    backend = _text(values.setdefault("backend", DEFAULT_BACKEND), "backend", sources)
+    if "backend" not in values:
+        values["backend"] = default_backend(values["max_nodes"], master)
+        if values["backend"] == STATIC:  # torchrun's own default, where it has one
+            sources["backend"] = default_backend_source(values["max_nodes"], sources)
+    backend = _text(values["backend"], "backend", sources)
     if backend not in catalog:
         raise UnknownBackendError(backend, catalog.names(), source=sources.get("backend"))
     description = catalog.describe(backend, values["plugins"], sources)

@@ -287,9 +287,10 @@ def test_scheduler_choices() -> None:
 def test_every_rendezvous_flag_has_its_completer() -> None:
     import argparse
 
+    from rendezvous_di.cli import build_parser
     from rendezvous_di.cli.completers import backend_names, completion_parser, conf_keys
 
-    parser = completion_parser()
+    parser = completion_parser(build_parser())
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     for name, command in commands.choices.items():
         by_flag = {flag: a for a in command._actions for flag in a.option_strings}

@@ -175,7 +175,8 @@ def test_with_autoload_off_etcd_v3_needs_allowing() -> None:
 
 
 def test_run_ids_never_nest_one_run_inside_another() -> None:
-    from rendezvous_di.backends.etcd_v3.client import Address, EtcdClient
+    from rendezvous_di.backends.etcd_v3.client import EtcdClient
+    from rendezvous_di.backends.etcd_v3.endpoints import Address
     from rendezvous_di.backends.etcd_v3.session import RunSession
 
     client = EtcdClient([Address("127.0.0.1", free_port())])  # never contacted

@@ -18,23 +18,22 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ...config.endpoint import parse_endpoint
 from ...errors import ConfigError
 from ..builtin.common import DYNAMIC_RENDEZVOUS_OPTIONS
 from ..builtin.etcd_common import ETCD_PORT
 from ..description import BackendDescription
 from ..options import schema_from_declaration
-from ..tls import TlsOptions
+from .endpoints import TLS, parse_endpoints
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
     from ...config.settings import RendezvousSettings
-    from .client import Address
+
+__all__ = ["NAME", "OPTIONS", "SCHEMA", "TLS", "handler_creator", "parse_endpoints"]
 
 NAME = "etcd-v3"
 DEFAULT_KEY_PREFIX = "/torch/elastic/rendezvous"
-TLS = TlsOptions(cert="ssl_cert", key="ssl_cert_key", ca="ca_cert")
 
 OPTIONS: dict[str, dict[str, Any]] = {
     "read_timeout": {
@@ -101,21 +100,6 @@ class _LeaseAndAuth:
 
 
 SCHEMA = replace(schema_from_declaration(NAME, OPTIONS), checks=(TLS, _LeaseAndAuth()))
-
-
-def parse_endpoints(text: str, *, field: str = "endpoint") -> list[Address]:
-    """``host[:port][,host[:port]...]``: etcd members, tried in order on connection errors.
-
-    Raises:
-        ConfigError: naming ``field`` for an empty or malformed member.
-    """
-    from .client import Address
-
-    addresses = []
-    for part in text.split(","):
-        endpoint = parse_endpoint(part, field=field)
-        addresses.append(Address(endpoint.host, endpoint.port or ETCD_PORT))
-    return addresses
 
 
 def _check(settings: RendezvousSettings) -> None:

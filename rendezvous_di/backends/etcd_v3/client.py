@@ -24,9 +24,10 @@ import ssl
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPResponse
 from typing import Any
+
+from .endpoints import TLS, Address
 
 JSON = dict[str, Any]
 
@@ -74,15 +75,6 @@ def prefix_end(prefix: bytes) -> bytes:
             return bytes(end)
         end.pop()
     return b"\0"  # every key
-
-
-@dataclass(frozen=True)
-class Address:
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 class EtcdClient:
@@ -343,8 +335,6 @@ class EtcdClient:
 
 def client_from_conf(addresses: Sequence[Address], conf: Mapping[str, Any]) -> EtcdClient:
     """A client configured by the backend's (validated) options."""
-    from . import TLS
-
     https = conf.get("protocol", "http") == "https"
     return EtcdClient(
         addresses,

@@ -24,7 +24,8 @@ from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
 
 from ...errors import ConfigError
 from .backend import EtcdV3RendezvousBackend
-from .client import Address, EtcdError, client_from_conf
+from .client import EtcdError, client_from_conf
+from .endpoints import Address
 from .session import RunSession
 from .store import EtcdV3Store
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from . import parse_endpoints
 from .client import EtcdAuthError, EtcdClient, EtcdError, client_from_conf, compare, put
+from .endpoints import parse_endpoints
 
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings

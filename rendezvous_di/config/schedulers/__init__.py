@@ -1,5 +1,6 @@
 """Scheduler environments as a settings source: the values a job scheduler already gave the node.
 
+- `table`: every scheduler by name (``SCHEDULERS``) and the ``scheduler`` choices.
 - `detection`: the ``scheduler`` choice, the `Detector` the container offers as
   its ``scheduler`` provider, and where the detected layer sits (under the file).
 - `slurm`: an allocation's first node, node count and job id.
@@ -8,9 +9,7 @@
 """
 
 from .detection import (
-    CHOICES,
     NO_SCHEDULER,
-    SCHEDULER_ENV,
     Choice,
     Detection,
     Detector,
@@ -18,15 +17,17 @@ from .detection import (
     fixed_scheduler,
     stack,
 )
+from .table import SCHEDULER_ENV, SCHEDULERS, choices
 
 __all__ = [
-    "CHOICES",
     "NO_SCHEDULER",
+    "SCHEDULERS",
     "SCHEDULER_ENV",
     "Choice",
     "Detection",
     "Detector",
     "SchedulerDetector",
+    "choices",
     "fixed_scheduler",
     "stack",
 ]

@@ -22,10 +22,20 @@ from ...errors import ConfigError
 from ...text import did_you_mean, quote
 from ..endpoint import parse_endpoint
 from ..layers import KEYS, Layer, check_key, merge
-from . import kubeflow, slurm
+from . import slurm
+from .table import AUTO, NONE, SCHEDULER_ENV, SCHEDULERS, choices
 
-CHOICES = ("auto", "none", "slurm", "kubeflow")
-SCHEDULER_ENV = "RENDEZVOUS_DI_SCHEDULER"
+__all__ = [
+    "NO_SCHEDULER",
+    "SCHEDULER_ENV",
+    "Choice",
+    "Detection",
+    "Detector",
+    "SchedulerDetector",
+    "fixed_scheduler",
+    "read_choice",
+    "stack",
+]
 OVERRIDDEN = "override of scheduler"
 
 
@@ -67,28 +77,23 @@ class SchedulerDetector:
 
     def __init__(self, *, slurm_port: int = slurm.SLURM_PORT) -> None:
         self.slurm_port = slurm_port
+        self.ports = {"slurm": slurm_port}
 
     def __call__(self, choice: Choice, environ: Mapping[str, str] | None) -> Detection:
         environ = {} if environ is None else environ
-        if choice.name == "none":
-            return Detection("none", f"{choice.source}: scheduler none")
-        if choice.name in ("auto", "slurm"):
-            found = slurm.allocation(environ)
+        if choice.name == NONE:
+            return Detection(NONE, f"{choice.source}: scheduler none")
+        wanted = SCHEDULERS if choice.name == AUTO else {choice.name: SCHEDULERS[choice.name]}
+        for name, scheduler in wanted.items():
+            found = scheduler.found(environ)
             if found is not None:
-                return Detection(
-                    "slurm", _reason(choice, found), slurm.read_slurm(environ, self.slurm_port)
-                )
-            if choice.name == "slurm":
-                raise _not_here(choice, "a Slurm allocation", slurm.missing(environ))
-        found = kubeflow.pod(environ)
-        if found is not None:
-            return Detection("kubeflow", _reason(choice, found), kubeflow.read_kubeflow(environ))
-        if choice.name == "kubeflow":
-            raise _not_here(choice, "a Kubeflow pod", kubeflow.missing(environ))
-        return Detection(
-            "none",
-            f"auto: none detected ({slurm.missing(environ)}; {kubeflow.missing(environ)})",
-        )
+                layer = scheduler.read(environ, self.ports.get(name))
+                return Detection(name, _reason(choice, found), layer)
+        if choice.name != AUTO:
+            scheduler = SCHEDULERS[choice.name]
+            raise _not_here(choice, scheduler.WHAT, scheduler.missing(environ))
+        missing = "; ".join(scheduler.missing(environ) for scheduler in SCHEDULERS.values())
+        return Detection(NONE, f"auto: none detected ({missing})")
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SchedulerDetector) and other.slurm_port == self.slurm_port
@@ -139,13 +144,14 @@ def read_choice(above: Sequence[Layer]) -> Choice:
         return Choice()
     value, source = merged.values["scheduler"], merged.sources["scheduler"]
     name = value.strip().lower() if isinstance(value, str) else value
-    if name not in CHOICES:
+    valid = choices()
+    if name not in valid:
         raise ConfigError(
             "scheduler",
             value,
             f"unknown scheduler {quote(value)}",
-            choices=CHOICES,
-            hint=did_you_mean(value, CHOICES) if isinstance(value, str) else None,
+            choices=valid,
+            hint=did_you_mean(value, valid) if isinstance(value, str) else None,
             source=source,
         )
     return Choice(name, source)
@@ -212,7 +218,7 @@ def _not_here(choice: Choice, what: str, why: str) -> ConfigError:
         "scheduler",
         choice.name,
         f"not inside {what}: {why}",
-        choices=CHOICES,
+        choices=choices(),
         hint="run it inside the scheduler's job, or choose auto or none",
         source=choice.source,
     )

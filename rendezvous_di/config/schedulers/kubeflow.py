@@ -49,7 +49,11 @@ MARKERS = (
 MASTER_VARIABLES = (("master_addr", "MASTER_ADDR"), ("master_port", "MASTER_PORT"))
 
 
-def pod(environ: Mapping[str, str]) -> str | None:
+WHAT = "a Kubeflow pod"
+"""What ``--scheduler kubeflow`` outside of one is not inside."""
+
+
+def found(environ: Mapping[str, str]) -> str | None:
     """Why this looks like a Kubeflow pod (``KUBERNETES_SERVICE_HOST, PET_NNODES=2 (...)``)."""
     if not _get(environ, KUBERNETES):
         return None
@@ -61,15 +65,18 @@ def pod(environ: Mapping[str, str]) -> str | None:
 
 
 def missing(environ: Mapping[str, str]) -> str:
-    """What is missing for `pod` to see one (for ``--scheduler kubeflow`` elsewhere)."""
+    """What is missing for `found` to see one (for ``--scheduler kubeflow`` elsewhere)."""
     if not _get(environ, KUBERNETES):
         return f"{KUBERNETES} is not set (not a Kubernetes pod)"
     groups = ("/".join(names) for names, _ in MARKERS)
     return f"none of {', '.join(groups)} is set"
 
 
-def read_kubeflow(environ: Mapping[str, str]) -> Layer:
-    """``MASTER_ADDR``/``MASTER_PORT`` as torchrun's master flags (``kubeflow MASTER_ADDR``)."""
+def read(environ: Mapping[str, str], port: int | None = None) -> Layer:
+    """``MASTER_ADDR``/``MASTER_PORT`` as torchrun's master flags (``kubeflow MASTER_ADDR``).
+
+    ``port`` is not read: the operator's ``MASTER_PORT`` says where the master listens.
+    """
     layer = Layer()
     for key, name in MASTER_VARIABLES:
         value = _get(environ, name)

@@ -78,7 +78,11 @@ BATCH_WHAT_TO_DO = (
 )
 
 
-def allocation(environ: Mapping[str, str]) -> str | None:
+WHAT = "a Slurm allocation"
+"""What ``--scheduler slurm`` outside of one is not inside."""
+
+
+def found(environ: Mapping[str, str]) -> str | None:
     """Why this looks like a Slurm allocation (``SLURM_JOB_ID=1234``), or None."""
     job = _get(environ, JOB_ID)
     if job is None:
@@ -90,14 +94,18 @@ def allocation(environ: Mapping[str, str]) -> str | None:
 
 
 def missing(environ: Mapping[str, str]) -> str:
-    """What is missing for `allocation` to see one (for ``--scheduler slurm`` outside Slurm)."""
+    """What is missing for `found` to see one (for ``--scheduler slurm`` outside Slurm)."""
     if _get(environ, JOB_ID) is None:
         return f"{JOB_ID} is not set"
     return f"{JOB_ID} is set but none of {', '.join((*JOB_NODELISTS, STEP_NODELIST))} is"
 
 
-def read_slurm(environ: Mapping[str, str], port: int = SLURM_PORT) -> Layer:
-    """The values a Slurm allocation gives, each labelled ``slurm VARIABLE``."""
+def read(environ: Mapping[str, str], port: int | None = None) -> Layer:
+    """The values a Slurm allocation gives, each labelled ``slurm VARIABLE``.
+
+    ``port``: where the first node hosts the c10d store (None: `SLURM_PORT`).
+    """
+    port = SLURM_PORT if port is None else port
     layer = Layer()
     layer.set("backend", "c10d", "slurm")
     het = _heterogeneous(environ)

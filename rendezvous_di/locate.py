@@ -1,4 +1,4 @@
-"""``--container MODULE:NAME``: the CLI's way to a platform's own container.
+"""``--container MODULE:NAME``: the command line's way to a platform's own container.
 
 A platform that nests ``RendezvousContainer`` and adds backends of its own
 wants ``rendezvous-di backends``, ``config`` and ``run`` to see that
@@ -23,10 +23,19 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
-from ..errors import ConfigError
-from ..text import quote, shorten
+from .errors import ConfigError
+from .text import quote, shorten
 
 _HINT = "for example containers.platform:TrainingPlatformContainer or path/to/file.py:Container"
+
+
+def new_container(spec: str | None) -> Any:
+    """A fresh ``RendezvousContainer``, or the one a ``--container MODULE:NAME`` points at."""
+    if spec is not None:  # --container "" is an error, not the default container
+        return load_container(spec)
+    from .container import RendezvousContainer  # dependency-injector: on first use only
+
+    return RendezvousContainer()
 
 
 def load_container(spec: str) -> Any:
