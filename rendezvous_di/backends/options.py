@@ -194,7 +194,19 @@ LAUNCHER_TIMEOUT = OptionSpec(
 
 
 class DeclarationError(ValueError):
-    """A ``rendezvous_options`` mapping that does not follow the declaration format."""
+    """A ``rendezvous_options`` mapping that does not follow the declaration format.
+
+    ``field`` names the part that is wrong (``rendezvous_options['rounds']['type']``).
+    """
+
+    def __init__(self, message: str, field: str = "rendezvous_options") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+DeclaredKind = Literal["int", "float", "bool", "str"]
+PYTHON_TYPES: dict[object, DeclaredKind] = {int: "int", float: "float", bool: "bool", str: "str"}
+"""Python's own types, as most people write a declaration (``{"type": int}``), by name."""
 
 
 def declared_schema(backend: str, creator: object) -> OptionSchema | None:
@@ -218,9 +230,10 @@ def schema_from_declaration(backend: str, declared: Any) -> OptionSchema:
     """An `OptionSchema` from a plain ``rendezvous_options`` mapping.
 
     Each entry maps an option name to ``type`` (``int``, ``float``, ``bool`` or
-    ``str``), ``default``, ``help`` and optionally ``choices``, ``required``
-    and ``minimum``. ``timeout`` is accepted even when not declared, because
-    torch's launcher passes it to every backend.
+    ``str``, by name or as Python's type itself), ``default``, ``help`` and
+    optionally ``choices``, ``required``, ``minimum`` and ``maximum``.
+    ``timeout`` is accepted even when not declared, because torch's launcher
+    passes it to every backend.
 
     Raises:
         DeclarationError: naming the option and what is wrong with its entry.
@@ -239,28 +252,31 @@ def schema_from_declaration(backend: str, declared: Any) -> OptionSchema:
 def _declared_option(name: str, entry: Any) -> OptionSpec:
     where = f"rendezvous_options[{name!r}]"
     if not name.isidentifier():
-        raise DeclarationError(f"{where}: an option name must be an identifier")
+        raise DeclarationError(f"{where}: an option name must be an identifier", where)
     if not isinstance(entry, Mapping):
-        raise DeclarationError(f"{where} must be a mapping with 'type', 'default' and 'help'")
+        raise DeclarationError(
+            f"{where} must be a mapping with 'type', 'default' and 'help'", where
+        )
     unknown = sorted(str(k) for k in entry if k not in DECLARATION_KEYS)
     if unknown:
         raise DeclarationError(
-            f"{where} has unknown key {unknown[0]!r}; valid keys: {', '.join(DECLARATION_KEYS)}"
+            f"{where} has unknown key {unknown[0]!r}; valid keys: {', '.join(DECLARATION_KEYS)}",
+            f"{where}[{unknown[0]!r}]",
         )
-    kind = entry.get("type", "str")
-    if kind not in DECLARED_TYPES:
-        raise DeclarationError(
-            f"{where}['type'] is {kind!r}; valid types: {', '.join(DECLARED_TYPES)}"
-        )
+    kind = _declared_type(where, entry.get("type", "str"))
     choices = entry.get("choices") or ()
     if isinstance(choices, (str, bytes)) or not hasattr(choices, "__iter__"):
-        raise DeclarationError(f"{where}['choices'] must be a list of values")
+        raise DeclarationError(
+            f"{where}['choices'] must be a list of values", f"{where}['choices']"
+        )
     minimum, maximum = (_declared_bound(where, entry, key) for key in ("minimum", "maximum"))
     probe = OptionSpec(name, kind, None, "", minimum=minimum, maximum=maximum)
     try:  # choices are stored converted, so a str choice "Fast" matches input "fast"
         converted = tuple(c.strip().lower() if kind == "str" else probe.convert(c) for c in choices)
     except (ConfigError, AttributeError):
-        raise DeclarationError(f"{where}['choices'] must all be of type {kind!r}") from None
+        raise DeclarationError(
+            f"{where}['choices'] must all be of type {kind!r}", f"{where}['choices']"
+        ) from None
     return OptionSpec(
         name=name,
         kind="choice" if kind == "str" and converted else kind,
@@ -273,10 +289,29 @@ def _declared_option(name: str, entry: Any) -> OptionSpec:
     )
 
 
+def _declared_type(where: str, given: object) -> DeclaredKind:
+    """``type`` by name (``"int"``) or as Python's own type (``int``), as its name."""
+    try:
+        named = PYTHON_TYPES.get(given)
+    except TypeError:  # an unhashable value: not a type, said below
+        named = None
+    if named is not None:
+        return named
+    by_name = {name: name for name in PYTHON_TYPES.values()}
+    if isinstance(given, str) and given in by_name:
+        return by_name[given]
+    shown = given.__name__ if isinstance(given, type) else quote(given)
+    raise DeclarationError(
+        f"{where}['type'] is {shown}; valid types: {', '.join(DECLARED_TYPES)} "
+        "(by name, or Python's int, float, bool, str)",
+        f"{where}['type']",
+    )
+
+
 def _declared_bound(where: str, entry: Mapping[str, Any], key: str) -> float | None:
     bound = entry.get(key)
     if bound is None:
         return None
     if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
-        raise DeclarationError(f"{where}[{key!r}] must be a finite number")
+        raise DeclarationError(f"{where}[{key!r}] must be a finite number", f"{where}[{key!r}]")
     return bound

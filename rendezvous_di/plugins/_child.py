@@ -43,7 +43,11 @@ def _load(plugin: dict[str, Any]) -> dict[str, Any]:
     try:
         loader.creator()
     except PluginLoadError:
-        return {"state": "failed", "reason": loader.reason}
+        return {
+            "state": "failed",
+            "reason": loader.reason,
+            "invalid_options": loader.invalid_options,
+        }
     except KeyboardInterrupt as error:  # here the plugin's doing: no user pressed Ctrl-C
         detail = f": {error}" if str(error) else ""
         return {"state": "failed", "reason": f"raised KeyboardInterrupt{detail} while loading"}

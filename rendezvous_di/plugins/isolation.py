@@ -56,6 +56,7 @@ class ChildVerdict:
     reason: str | None = None
     options: dict[str, dict[str, Any]] | None = None
     described: bool = False  # the creator carries a ``rendezvous_description``
+    invalid_options: str | None = None  # what is wrong with its ``rendezvous_options``
 
 
 class _Mode(threading.local):
@@ -160,6 +161,7 @@ def _collect(
                     event.get("reason"),
                     event.get("options"),
                     bool(event.get("described")),
+                    event.get("invalid_options"),
                 )
             )
             progress["started"] = None

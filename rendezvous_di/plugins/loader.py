@@ -29,7 +29,13 @@ from ..backends.options import (
     declared_schema,
     schema_from_declaration,
 )
-from ..errors import BackendMismatchError, PluginError, PluginHandlerError, PluginLoadError
+from ..errors import (
+    BackendMismatchError,
+    ConfigError,
+    PluginError,
+    PluginHandlerError,
+    PluginLoadError,
+)
 from ..text import quote
 from . import isolation
 from .isolation import ChildVerdict
@@ -64,6 +70,7 @@ class PluginLoader:
         self._loading = False
         self._description: BackendDescription | None = None
         self._verdict: ChildVerdict | None = None  # loaded in a child process (isolation)
+        self._invalid_options: str | None = None  # its rendezvous_options are not valid
 
     @property
     def state(self) -> LoadState:
@@ -72,6 +79,13 @@ class PluginLoader:
         if self._problem is not None:
             return "failed"
         return "not loaded" if self._verdict is None else self._verdict.state
+
+    @property
+    def invalid_options(self) -> str | None:
+        """What is wrong with the plugin's ``rendezvous_options`` (found here or in a child)."""
+        if self._invalid_options is None and self._verdict is not None:
+            return self._verdict.invalid_options
+        return self._invalid_options
 
     @property
     def reason(self) -> str | None:
@@ -142,6 +156,7 @@ class PluginLoader:
                 declared_schema(self.spec.name, creator), _declared_description(creator)
             )
         except DeclarationError as exc:
+            self._invalid_options = str(exc)
             self._fail(f"declares invalid options: {exc}", exc)
             return
         self._creator = creator
@@ -188,6 +203,7 @@ class PluginLoader:
             return self._describe(None)
         if self._creator is None and self._problem is None and isolation.active():
             described = self._description_from_child()
+            self._refuse_invalid_options()
             if self._verdict is None or not self._verdict.described:
                 return described
             # The child proved the import harmless, and this plugin's description (its
@@ -195,9 +211,22 @@ class PluginLoader:
         try:
             self.creator()
         except PluginLoadError as error:
+            self._refuse_invalid_options()
             return replace(self._describe(None), probe=_unloadable(self.spec.name, error))
         assert self._description is not None
         return self._description
+
+    def _refuse_invalid_options(self) -> None:
+        """A plugin whose option declaration is invalid cannot be selected: its options
+        would pass through unchecked, a typo included (a usage error, exit 2)."""
+        problem = self.invalid_options
+        if problem is not None:
+            raise ConfigError(
+                "backend",
+                self.spec.name,
+                f"{self.spec.label} declares invalid options: {problem}",
+                hint="fix the plugin's rendezvous_options, or select another backend",
+            )
 
     def _description_from_child(self) -> BackendDescription:
         if self._verdict is None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..backends.builtin import BUILTIN_BACKENDS
 from ..backends.description import BackendDescription
 from ..backends.options import schema_from_declaration
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
@@ -63,7 +64,10 @@ class Catalog:
             )
             if error is not None:
                 raise error
-            return entry.describe(policy, sources)  # type: ignore[no-any-return]
+            try:
+                return entry.describe(policy, sources)  # type: ignore[no-any-return]
+            except ConfigError as refused:  # a plugin that declares invalid options
+                raise refused.with_source(sources.get("backend")) from None
         return fixed_description(name, entry)
 
 

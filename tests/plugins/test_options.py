@@ -147,6 +147,66 @@ def test_an_invalid_declaration_is_a_load_failure_naming_the_plugin(
     )
 
 
+def test_pythons_own_types_declare_options_like_their_names(
+    install: Callable[..., None], make_container: Callable[..., Any]
+) -> None:
+    install("rdzv-pytypes")
+    container = make_container()
+    (row,) = [i for i in describe_backends(container, load=True) if i.name == "pytypes"]
+    assert row.status == "loaded", row.reason
+    assert [o.type_name for o in row.options] == ["int", "float", "fast|safe", "bool", "int"]
+    container.config.from_dict(
+        {"backend": "pytypes", "conf": {"window": "12", "ratio": "0.25", "verbose": "yes"}}
+    )
+    assert container.settings().conf == {"window": 12, "ratio": 0.25, "verbose": True}
+
+
+@pytest.mark.slow
+def test_a_typo_in_an_option_of_a_python_typed_plugin_is_refused(
+    pythonpath: Callable[..., dict[str, str]],
+) -> None:
+    done = run_cli(
+        ["config", "--rdzv-backend", "pytypes", "--rdzv-conf", "windw=4"],
+        env=pythonpath("rdzv-pytypes"),
+    )
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: conf.windw (from flag --rdzv-conf): backend 'pytypes' has no option 'windw'; "
+        "valid choices: mode, ratio, timeout, verbose, window; did you mean 'window'?"
+    ]
+
+
+INVALID_DECLARATION = (
+    "error: backend (from flag --rdzv-backend): plugin 'baddecl' from distribution "
+    "'rdzv-baddecl' 0.7 (entry point rdzv_baddecl:get_handler) declares invalid options: "
+    "rendezvous_options['rounds']['type'] is 'integer'; valid types: int, float, bool, str "
+    "(by name, or Python's int, float, bool, str); fix the plugin's rendezvous_options, "
+    "or select another backend"
+)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["config", "--rdzv-conf", "rounds=2"],
+        ["check", "--timeout", "30"],
+        ["run", "--dry-run", "train.py"],
+        ["run", "train.py"],
+    ],
+    ids=["config", "check", "dry-run", "run"],
+)
+def test_a_selected_plugin_with_an_invalid_declaration_is_a_usage_error(
+    command: list[str], pythonpath: Callable[..., dict[str, str]]
+) -> None:
+    """Its options would pass through unchecked, typos included: never silently."""
+    line = [command[0], "--rdzv-backend", "baddecl", *command[1:]]
+    done = run_cli(line, env=pythonpath("rdzv-baddecl"))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[0] == INVALID_DECLARATION
+    assert "Traceback" not in done.stderr
+
+
 @pytest.mark.slow
 def test_the_cli_refuses_a_typo_with_one_error_line(
     pythonpath: Callable[..., dict[str, str]],

@@ -158,6 +158,14 @@ TUNED_OPTIONS = """{
 }"""
 """The options the ``tuned`` test plugin declares on its creator."""
 
+PYTYPES_OPTIONS = """{
+    "window": {"type": int, "default": 8, "help": "steps per window", "minimum": 1},
+    "ratio": {"type": float, "default": 0.5, "help": "share of nodes"},
+    "mode": {"type": str, "default": "fast", "help": "pace", "choices": ["fast", "safe"]},
+    "verbose": {"type": bool, "default": False, "help": "log every round"},
+}"""
+"""The ``pytypes`` plugin's options, with Python's own types as most people write them."""
+
 
 @dataclass(frozen=True)
 class PluginProject:
@@ -274,6 +282,12 @@ PROJECTS: dict[str, PluginProject] = {
             "0.7",
             {"baddecl": "rdzv_baddecl:get_handler"},
             {"rdzv_baddecl": _handler_module("baddecl", options='{"rounds": {"type": "integer"}}')},
+        ),
+        PluginProject(
+            "rdzv-pytypes",
+            "1.0",
+            {"pytypes": "rdzv_pytypes:get_handler"},
+            {"rdzv_pytypes": _handler_module("pytypes", options=PYTYPES_OPTIONS)},
         ),
         PluginProject(
             "rdzv-lockstep",
