@@ -39,6 +39,22 @@ class ProbeResult:
     answered: bool = False
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """How far a rendezvous got, as its backend's shared state says (``run``'s progress lines)."""
+
+    joined: int
+    round: int | None = None
+    complete: bool = False
+    """The round this node is in has formed; the handler is finishing its join."""
+
+
+ProgressReader = Callable[[Any], "Snapshot | None"]
+"""Reads a handler's rendezvous from its backend's state, without touching the handler's own
+state (not thread-safe); None when it cannot tell. Called from a monitor thread while the
+agent waits in ``next_rendezvous``, and once more when it returns."""
+
+
 Origin = Literal["builtin", "plugin", "container", "torch-registry"]
 """Where a backend comes from; shown as the listing's SOURCE column."""
 
@@ -77,6 +93,8 @@ class BackendDescription:
             starts (a file store's directory): raises ConfigError, touches no network.
         meets_at_master: without an endpoint, torchrun meets at ``--master-addr:--master-port``
             (its ``static`` backend).
+        progress: how many nodes joined, read from the backend's state for ``run``'s
+            progress lines; None: they show the time waited only.
         distribution: the distribution that ships it, for listings.
         version: that distribution's version, for listings.
     """
@@ -93,6 +111,7 @@ class BackendDescription:
     before_create: BeforeCreate | None = None
     local_check: SettingsCheck = _no_check
     meets_at_master: bool = False
+    progress: ProgressReader | None = None
     distribution: str | None = None
     version: str | None = None
 

@@ -2,8 +2,8 @@
 
 torch's agent blocks in ``handler.next_rendezvous()`` for up to
 ``join_timeout`` and says nothing meanwhile: an operator cannot tell a slow
-peer from a wrong endpoint. `watch` wraps that one method on the
-handler instance (the class, every other method and property such as
+peer from a wrong endpoint. `ProgressReporter.watch` wraps that one method on
+the handler instance (the class, every other method and property such as
 ``use_agent_store`` and ``get_backend()`` stay torch's own), and while a call
 waits a monitor thread reports how many nodes joined against the expected
 ``min..max`` and the elapsed time: one updating line on a terminal, a log line
@@ -11,86 +11,39 @@ every few seconds otherwise. When the call returns, a summary gives the
 round (torch's round number, counted from 0 as torch's own log lines count it),
 the world size, this node's rank and the time taken.
 
-How many nodes joined is read from the backend's state without touching the
-handler's state (which is not thread-safe): torch's dynamic rendezvous
-(c10d, etcd-v2) keeps it pickled in its backend, which the monitor reads
-directly, the legacy etcd handler in an etcd key. Unknown handlers (plugins, static) show time only.
+How many nodes joined is the backend's to say: its description's ``progress``
+reader (`rendezvous_di.backends.description.ProgressReader`) reads the shared
+state without touching the handler's own. A backend without one (a plugin,
+``static``) shows the time waited only. Nothing here knows a backend or torch's
+internals.
 """
 
 from __future__ import annotations
 
-import pickle
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
+
+from ..backends.description import ProgressReader, Snapshot
+from .signals import is_stop
+
+__all__ = ["ProgressReporter", "Snapshot", "read_snapshot"]
 
 PREFIX = "rendezvous-di:"
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """What the backend said about the rendezvous being formed."""
+def read_snapshot(handler: Any, reader: ProgressReader | None) -> Snapshot | None:
+    """What ``reader`` says of ``handler``'s rendezvous; None when unknown.
 
-    joined: int
-    round: int | None = None
-    complete: bool = False
-    """The round this node is in has formed; the handler is finishing its join."""
-
-
-def read_snapshot(handler: Any) -> Snapshot | None:
-    """Nodes joined so far, read from the backend's shared state; None when unknown.
-
-    Reads only; never raises (a failed read just shows no count this time).
+    Never raises: a failed read just shows no count this time.
     """
+    if reader is None:
+        return None
     try:
-        holder = getattr(handler, "_state_holder", None)
-        backend = getattr(holder, "_backend", None)
-        if backend is not None and hasattr(backend, "get_state"):
-            return _dynamic_snapshot(backend, getattr(handler, "_this_node", None))
-        impl = getattr(handler, "_rdzv_impl", None)
-        if impl is not None and hasattr(impl, "get_rdzv_state"):
-            try:
-                _, state = impl.get_rdzv_state()
-            except Exception as error:
-                if type(error).__name__ == "EtcdKeyNotFound":  # nobody joined yet
-                    return Snapshot(joined=0)
-                raise
-            participants = state.get("participants", []) if isinstance(state, dict) else []
-            return Snapshot(joined=len(participants))
+        return reader(handler)
     except Exception:
         return None
-    return None
-
-
-def _dynamic_snapshot(backend: Any, node: Any) -> Snapshot | None:
-    result = backend.get_state()
-    if result is None:
-        return Snapshot(joined=0)
-    # The same pickled _RendezvousState torch's own state holder loads from this backend.
-    state = pickle.loads(result[0])
-    if state.complete and node is not None and node in state.participants:
-        return Snapshot(joined=len(state.participants), round=state.round, complete=True)
-    if state.complete:
-        # A round formed without this node: it and the others waiting join the next one.
-        return Snapshot(joined=len(state.wait_list), round=state.round + 1)
-    return Snapshot(joined=len(state.participants), round=state.round)
-
-
-def is_stop(error: BaseException) -> bool:
-    """A signal stopping the agent (torch's ``SignalException``, Ctrl-C), not a failure."""
-    return isinstance(error, KeyboardInterrupt) or any(
-        cls.__name__ in ("SignalException", "StopSignal") for cls in type(error).__mro__
-    )
-
-
-def handler_round(handler: Any) -> int | None:
-    """The round the handler just joined (torch's dynamic rendezvous), else None."""
-    holder = getattr(handler, "_state_holder", None)
-    state = getattr(holder, "state", None)
-    value = getattr(state, "round", None)
-    return value if isinstance(value, int) else None
 
 
 class ProgressReporter:
@@ -101,6 +54,8 @@ class ProgressReporter:
         max_nodes: the most nodes expected.
         interval: seconds between updates on a terminal.
         log_interval: seconds between log lines when ``stream`` is not a terminal.
+        reader: how the handler's backend tells how many nodes joined (its
+            description's ``progress``); None shows the time waited only.
     """
 
     def __init__(
@@ -112,7 +67,9 @@ class ProgressReporter:
         interval: float = 0.5,
         log_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        reader: ProgressReader | None = None,
     ) -> None:
+        self.reader = reader
         self.stream = stream
         self.expected = str(min_nodes) if min_nodes == max_nodes else f"{min_nodes}..{max_nodes}"
         self.interactive = bool(getattr(stream, "isatty", lambda: False)())
@@ -149,7 +106,8 @@ class ProgressReporter:
                 )
             raise
         self._finish(done, monitor)
-        round_ = handler_round(handler)
+        formed = read_snapshot(handler, self.reader)
+        round_ = formed.round if formed is not None and formed.complete else None
         # torch's round number, from 0 as in its own log lines ("has joined round 0");
         # a handler without rounds counts this agent's attempts instead, from 1.
         which = f"round {round_}" if round_ is not None else f"attempt {self.attempts}"
@@ -168,7 +126,7 @@ class ProgressReporter:
 
     def _monitor(self, handler: Any, started: float, done: threading.Event) -> None:
         while True:
-            self._report(read_snapshot(handler), self.clock() - started)
+            self._report(read_snapshot(handler, self.reader), self.clock() - started)
             if done.wait(self.interval):
                 return
 

@@ -11,7 +11,6 @@ sources, and with ``--verbose`` which provider created each handler.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
@@ -26,7 +25,8 @@ from ..text import one_line
 from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .dry_run import render
-from .progress import ProgressReporter, is_stop
+from .progress import ProgressReporter
+from .signals import STOP_SIGNALS, is_stop, raise_stop
 
 NAME = "run"
 HELP = "torchrun with the rendezvous from the container (every torchrun flag, plus --config)"
@@ -85,38 +85,6 @@ def _summary(settings: Any) -> str:
     )
 
 
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-"""Signals that stop ``run`` the same way in every phase: one line, exit code 128 + signal."""
-
-
-class StopSignal(BaseException):
-    """A stop signal that arrived before torch's launcher was imported.
-
-    A BaseException, like KeyboardInterrupt: no ``except Exception`` on the way
-    may swallow it.
-    """
-
-    def __init__(self, sigval: signal.Signals) -> None:
-        super().__init__(f"got signal {sigval.name}")
-        self.sigval = sigval
-
-
-def _raise_stop(signum: int, frame: Any) -> None:
-    """The handler of `STOP_SIGNALS` while the agent starts and waits at the rendezvous.
-
-    torch installs its own handler (raising its ``SignalException``) only when it
-    starts the workers: before, SIGTERM would kill the agent without a word and
-    SIGINT raise KeyboardInterrupt from wherever it waits. Raising torch's own
-    exception from the start makes its agent stop the same way in both phases.
-    """
-    sigval = signal.Signals(signum)
-    api = sys.modules.get("torch.distributed.elastic.multiprocessing.api")
-    exception = getattr(api, "SignalException", None)
-    if exception is None:
-        raise StopSignal(sigval)
-    raise exception(f"Process {os.getpid()} got signal: {sigval}", sigval=sigval)
-
-
 def main(argv: Sequence[str], *, debug: bool = False) -> int:
     """Parse torchrun's flags, resolve the rendezvous through the container and launch.
 
@@ -126,7 +94,7 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
     and exit code 128 + the signal's number (143, 130), as a shell reports it.
     """
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, _raise_stop) for sig in STOP_SIGNALS if in_main_thread}
+    previous = {sig: signal.signal(sig, raise_stop) for sig in STOP_SIGNALS if in_main_thread}
     try:
         return _launch(argv, debug=debug)
     except BaseException as error:
@@ -164,7 +132,10 @@ def _run_job(prepared: Prepared, *, debug: bool) -> int:
     settings = prepared.settings
     sys.stderr.write(_summary(settings))
     reporter = ProgressReporter(
-        sys.stderr, min_nodes=settings.min_nodes, max_nodes=settings.max_nodes
+        sys.stderr,
+        min_nodes=settings.min_nodes,
+        max_nodes=settings.max_nodes,
+        reader=prepared.description.progress,
     )
     started = time.monotonic()
     try:

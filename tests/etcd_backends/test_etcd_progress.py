@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rendezvous_di import RendezvousContainer
+from rendezvous_di.backends.builtin import BUILTIN_BACKENDS
 from rendezvous_di.cli.progress import read_snapshot
 from tests.support.etcd_server import EtcdServer
 
@@ -42,12 +43,13 @@ def test_waiting_node_is_counted_then_both_meet(etcd_server: EtcdServer, backend
     first, second = node(etcd_server, backend, run_id), node(etcd_server, backend, run_id)
     try:
         waiting, watching = first.handler(), second.handler()
-        assert read_snapshot(watching).joined == 0
+        progress = BUILTIN_BACKENDS[backend].progress
+        assert read_snapshot(watching, progress).joined == 0
         results: list[Any] = []
         joiner = threading.Thread(target=lambda: results.append(waiting.next_rendezvous()))
         joiner.start()
         deadline = time.monotonic() + 60
-        while (snapshot := read_snapshot(watching)) is None or snapshot.joined < 1:
+        while (snapshot := read_snapshot(watching, progress)) is None or snapshot.joined < 1:
             assert time.monotonic() < deadline, f"never saw the waiting node: {snapshot}"
             time.sleep(0.1)
         assert snapshot.joined == 1

@@ -1,13 +1,15 @@
 """Live rendezvous progress: what an operator sees while an agent waits, and the summary after.
 
-The handler is the boundary here: fakes stand in for it where the test is
-about the reporter; a real c10d handler shows that watching changes nothing
-else about torch's handler.
+The handler and its backend's progress reader are the boundary here: fakes
+stand in for them where the test is about the reporter; a real c10d handler
+shows that watching changes nothing else about torch's handler, and torch's own
+pickled state read through the c10d reader gives the counts.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import pickle
 import threading
 from dataclasses import dataclass
@@ -17,6 +19,9 @@ from typing import Any
 import pytest
 
 from rendezvous_di import RendezvousContainer
+from rendezvous_di.backends.builtin import BUILTIN_BACKENDS
+from rendezvous_di.backends.builtin.dynamic import remember
+from rendezvous_di.backends.description import ProgressReader
 from rendezvous_di.cli.progress import ProgressReporter, Snapshot, read_snapshot
 from tests.support.procs import free_port
 
@@ -45,25 +50,18 @@ class Info:
     world_size: int
 
 
-class Backend:
-    """Answers like torch's dynamic rendezvous backend: no state yet."""
-
-    def get_state(self) -> None:
-        return None
+C10D_PROGRESS = BUILTIN_BACKENDS["c10d"].progress
 
 
-class Holder:
-    """Where torch's DynamicRendezvousHandler keeps its backend."""
-
-    def __init__(self) -> None:
-        self._backend = Backend()
+def nobody_joined(handler: Any) -> Snapshot:
+    """A backend's progress reader while its state is still empty."""
+    return Snapshot(joined=0)
 
 
 class Handler:
     """Waits in next_rendezvous until the reporter has shown progress at least once."""
 
     def __init__(self, stream: Stream, error: Exception | None = None) -> None:
-        self._state_holder = Holder()
         self.stream = stream
         self.error = error
 
@@ -75,7 +73,7 @@ class Handler:
         return Info(rank=1, world_size=2)
 
 
-def reporter(stream: Stream) -> ProgressReporter:
+def reporter(stream: Stream, reader: ProgressReader | None = nobody_joined) -> ProgressReporter:
     ticks = count()
     return ProgressReporter(
         stream,
@@ -84,6 +82,7 @@ def reporter(stream: Stream) -> ProgressReporter:
         interval=0.01,
         log_interval=0.01,
         clock=lambda: float(next(ticks)),
+        reader=reader,
     )
 
 
@@ -128,11 +127,11 @@ def test_a_failed_rendezvous_is_reported_and_raised_unchanged() -> None:
 
 
 def test_unknown_handlers_show_time_without_a_count() -> None:
-    assert read_snapshot(object()) is None
+    assert read_snapshot(object(), None) is None
+    assert read_snapshot(object(), C10D_PROGRESS) is None  # not a handler c10d created
     stream = Stream(tty=False)
     handler = Handler(stream)
-    del handler._state_holder
-    reporter(stream).watch(handler)
+    reporter(stream, reader=None).watch(handler)
     handler.next_rendezvous()
     assert "waiting at the rendezvous: ? of 2..3 nodes joined" in stream.getvalue()
 
@@ -154,9 +153,11 @@ def test_watching_a_real_c10d_handler_changes_nothing_else() -> None:
         kind = type(handler)
         class_method = vars(kind)["next_rendezvous"]
         agent_store = handler.use_agent_store
-        assert read_snapshot(handler) == Snapshot(joined=0)
+        assert read_snapshot(handler, C10D_PROGRESS) == Snapshot(joined=0)
         stream = Stream(tty=False)
-        ProgressReporter(stream, min_nodes=1, max_nodes=1, log_interval=0.05).watch(handler)
+        ProgressReporter(
+            stream, min_nodes=1, max_nodes=1, log_interval=0.05, reader=C10D_PROGRESS
+        ).watch(handler)
         info = handler.next_rendezvous()
         assert (info.rank, info.world_size) == (0, 1)
         assert type(handler) is kind
@@ -174,7 +175,7 @@ def test_watching_a_real_c10d_handler_changes_nothing_else() -> None:
                 "rendezvous-di: rendezvous complete: round 0, world size 1, this node's rank 0"
             )
         )
-        assert read_snapshot(handler) == Snapshot(joined=1, round=0, complete=True)
+        assert read_snapshot(handler, C10D_PROGRESS) == Snapshot(joined=1, round=0, complete=True)
     finally:
         container.shutdown_resources()
 
@@ -192,18 +193,18 @@ class StateBackend:
 def test_counts_come_from_torchs_rendezvous_state() -> None:
     from torch.distributed.elastic.rendezvous.dynamic_rendezvous import _NodeDesc, _RendezvousState
 
-    me, peer, late = (_NodeDesc(f"10.0.0.{i}", 100 + i, 0) for i in (1, 2, 3))
+    me = _NodeDesc("10.0.0.1", os.getpid(), 0)  # this process: the agent's own node
+    peer, late = (_NodeDesc(f"10.0.0.{i}", os.getpid() + i, 0) for i in (2, 3))
     state = _RendezvousState()
     state.round = 4
     state.participants = {me: 0, peer: 0}
     handler = Handler(Stream(tty=False))
-    handler._state_holder._backend = StateBackend(state)  # type: ignore[assignment]
-    handler._this_node = me  # type: ignore[attr-defined]
-    assert read_snapshot(handler) == Snapshot(joined=2, round=4)
+    remember(handler, StateBackend(state))  # type: ignore[arg-type]
+    assert read_snapshot(handler, C10D_PROGRESS) == Snapshot(joined=2, round=4)
 
     state.complete = True
-    assert read_snapshot(handler) == Snapshot(joined=2, round=4, complete=True)
+    assert read_snapshot(handler, C10D_PROGRESS) == Snapshot(joined=2, round=4, complete=True)
 
-    handler._this_node = late  # type: ignore[attr-defined]
+    state.participants = {peer: 0}  # the round formed without this node: it waits for the next
     state.wait_list = {late}
-    assert read_snapshot(handler) == Snapshot(joined=1, round=5)
+    assert read_snapshot(handler, C10D_PROGRESS) == Snapshot(joined=1, round=5)

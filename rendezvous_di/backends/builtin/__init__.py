@@ -1,8 +1,8 @@
 """torch's four built-in backends, one module each: description and torch's creator.
 
-Adding a built-in is one module here (its ``DESCRIPTION`` and ``TORCH_CREATOR``)
-plus its line in `_MODULES`. Nothing here imports torch: a creator is
-looked up in torch's registry module only when a handler is built.
+Adding a built-in is one module here (its ``DESCRIPTION`` and ``TORCH_CREATOR``,
+torch's own creator for it) plus its line in `_MODULES`. Nothing here imports
+torch: torch's code is imported only when a handler is built.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ...errors import BackendDependencyError, UnknownBackendError
 from ..description import BackendDescription
 from . import c10d, etcd, etcd_v2, static
-from .common import torch_creator
+from .common import Creator
 
 if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
@@ -25,7 +25,7 @@ BUILTIN_BACKENDS: dict[str, BackendDescription] = {
 }
 """Each built-in backend's description, by name."""
 
-_CREATORS = {m.DESCRIPTION.name: m.TORCH_CREATOR for m in _MODULES}
+_CREATORS: dict[str, Creator] = {m.DESCRIPTION.name: m.TORCH_CREATOR for m in _MODULES}
 
 
 def builtin_creator(name: str) -> Callable[[RendezvousParameters], RendezvousHandler]:
@@ -44,7 +44,7 @@ def builtin_creator(name: str) -> Callable[[RendezvousParameters], RendezvousHan
     missing = description.missing_dependency()
     if missing is not None:
         raise BackendDependencyError(name, *missing)
-    creator = torch_creator(_CREATORS[name])
+    creator = _CREATORS[name]
     before_create = description.before_create
     if before_create is None:
         return creator

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ...errors import ConfigError
 from ..description import BackendDescription
 from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSchema, OptionSpec
+from . import dynamic
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_endpoint
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from ..deadline import Deadline
     from ..description import ProbeResult
 
-TORCH_CREATOR = "_create_c10d_handler"
+TORCH_CREATOR = dynamic.creator("c10d_rendezvous_backend")
 DEFAULT_PORT = 29400
 
 
@@ -144,5 +145,6 @@ DESCRIPTION = BackendDescription(
     probe=probe,
     before_create=before_create,
     local_check=file_store_directory,
+    progress=dynamic.read_progress,
     distribution="torch",
 )

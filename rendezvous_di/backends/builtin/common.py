@@ -8,7 +8,7 @@ built-in except c10d's file store meets at a ``host[:port]`` endpoint.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...config.endpoint import Endpoint, parse_endpoint
 from ...errors import ConfigError
@@ -99,9 +99,20 @@ def address_check(*, port_required: bool) -> Callable[[RendezvousSettings], None
     return check
 
 
-def torch_creator(function: str) -> Callable[[RendezvousParameters], RendezvousHandler]:
-    """The creator ``function`` of torch's registry module, the code torch itself runs."""
-    from ..._torch import rendezvous_registry_module
+Creator = Callable[["RendezvousParameters"], "RendezvousHandler"]
 
-    creator: Any = getattr(rendezvous_registry_module(), function)
-    return creator  # type: ignore[no-any-return]
+
+def registry_creator(function: str) -> Creator:
+    """The creator ``function`` of torch's registry module, the code torch itself runs.
+
+    Looked up when a handler is created: importing torch waits until then.
+    """
+
+    def create(params: RendezvousParameters) -> RendezvousHandler:
+        from ..._torch import rendezvous_registry_module
+
+        torch_function: Creator = getattr(rendezvous_registry_module(), function)
+        return torch_function(params)
+
+    create.__qualname__ = create.__name__ = function
+    return create

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..description import BackendDescription
+from ..description import BackendDescription, ProbeResult, ProgressReader
 from ..options import OptionSchema, OptionSpec
 from ..tls import TlsOptions
 from .common import address_check, address_endpoint
@@ -14,8 +14,6 @@ from .common import address_check, address_endpoint
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
     from ..deadline import Deadline
-    from ..description import ProbeResult
-
 ETCD_PORT = 2379
 """etcd's client port, what an endpoint without a port means."""
 
@@ -43,6 +41,7 @@ def v2_api_backend(
     tls: TlsOptions,
     options: tuple[OptionSpec, ...],
     requires: tuple[str, ...],
+    progress: ProgressReader,
 ) -> BackendDescription:
     """One of torch's etcd backends: etcd's port, a ``host[:port]`` endpoint, the v2 API probe.
 
@@ -60,6 +59,7 @@ def v2_api_backend(
         schema=OptionSchema(name, options, checks=(tls,)),
         settings_check=address_check(port_required=False),
         probe=v2_api_probe(tls),
+        progress=progress,
         distribution="torch",
     )
 
@@ -68,7 +68,6 @@ def v2_api_probe(tls: TlsOptions) -> Callable[[RendezvousSettings, Deadline], Pr
     """A probe: etcd answers ``/version`` and serves the v2 API that torch's backends use."""
 
     def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-        from ..description import ProbeResult
         from ..probing import http_get, url_error
 
         endpoint = address_endpoint(settings, port_required=False)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSpec
 from ..tls import TlsOptions
+from . import dynamic
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS
 from .etcd_common import PROTOCOL, tls_options, v2_api_backend
 
-TORCH_CREATOR = "_create_etcd_v2_handler"
+TORCH_CREATOR = dynamic.creator("etcd_rendezvous_backend")
 TLS = TlsOptions(cert="ssl_cert", key="ssl_cert_key", ca="ca_cert")
 
 DESCRIPTION = v2_api_backend(
@@ -29,4 +30,5 @@ DESCRIPTION = v2_api_backend(
         LAUNCHER_TIMEOUT,
     ),
     requires=("etcd", "urllib3"),
+    progress=dynamic.read_progress,
 )

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING
 from ...errors import ConfigError
 from ..description import BackendDescription
 from ..options import MAX_SECONDS, OptionSchema, OptionSpec
-from .common import address_endpoint
+from .common import address_endpoint, registry_creator
 
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
     from ..deadline import Deadline
     from ..description import ProbeResult
 
-TORCH_CREATOR = "_create_static_handler"
+TORCH_CREATOR = registry_creator("_create_static_handler")
 
 
 def check(settings: RendezvousSettings) -> None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
 from ..builtin.common import DYNAMIC_RENDEZVOUS_OPTIONS
+from ..builtin.dynamic import read_progress
 from ..builtin.etcd_common import ETCD_PORT
 from ..description import BackendDescription
 from ..options import schema_from_declaration
@@ -124,6 +125,7 @@ DESCRIPTION = BackendDescription(
     default_port=ETCD_PORT,
     settings_check=_check,
     probe=_probe,
+    progress=read_progress,
     distribution="rendezvous-di",
 )
 """What the plugin loader reads from the creator's ``rendezvous_description``."""

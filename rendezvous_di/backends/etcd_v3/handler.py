@@ -23,6 +23,7 @@ from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
 )
 
 from ...errors import ConfigError
+from ..builtin.dynamic import remember
 from .backend import EtcdV3RendezvousBackend
 from .client import EtcdError, client_from_conf
 from .endpoints import Address
@@ -94,6 +95,7 @@ def create_handler(
         **keep_alive,
     )
     handler._etcd_session = session
+    remember(handler, backend)  # run's progress lines read the state from it
     return handler
 
 

@@ -1,0 +1,88 @@
+"""torch's dynamic rendezvous (``c10d``, ``etcd-v2``, our ``etcd-v3``): creating it, reading it.
+
+torch builds these handlers from two public functions: the backend module's
+``create_backend(params)``, which returns the ``RendezvousBackend`` holding the
+shared state and the store, and ``dynamic_rendezvous.create_handler(store,
+backend, params)``. Its registry's ``_create_c10d_handler`` is exactly those two
+calls; `creator` makes the same two calls and keeps the backend, so that
+`read_progress` can ask it for the state (``RendezvousBackend.get_state``, public)
+without reaching into the handler.
+
+The state is torch's rendezvous state as torch pickles it into the backend:
+participants, the wait list, the round and whether it is complete.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import weakref
+from collections.abc import Callable
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from ..description import Snapshot
+
+if TYPE_CHECKING:
+    from torch.distributed.elastic.rendezvous import (
+        RendezvousHandler,
+        RendezvousParameters,
+    )
+    from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend
+
+_STATE_BACKENDS: weakref.WeakKeyDictionary[Any, RendezvousBackend] = weakref.WeakKeyDictionary()
+"""The backend holding each dynamic handler's shared state; gone with the handler."""
+
+PACKAGE = "torch.distributed.elastic.rendezvous"
+
+
+def remember(handler: RendezvousHandler, backend: RendezvousBackend) -> None:
+    """Record the backend that holds ``handler``'s state (a handler built by our own code)."""
+    _STATE_BACKENDS[handler] = backend
+
+
+def creator(backend_module: str) -> Callable[[RendezvousParameters], RendezvousHandler]:
+    """torch's creator for the dynamic backend of ``backend_module``, its state backend kept.
+
+    ``backend_module`` is the torch module with ``create_backend``
+    (``c10d_rendezvous_backend``, ``etcd_rendezvous_backend``).
+    """
+
+    def create(params: RendezvousParameters) -> RendezvousHandler:
+        from ..._torch import rendezvous_module
+
+        rendezvous_module()  # torch's rendezvous package, imported without its plugin loading
+        from torch.distributed.elastic.rendezvous.dynamic_rendezvous import create_handler
+
+        backend, store = import_module(f"{PACKAGE}.{backend_module}").create_backend(params)
+        handler = create_handler(store, backend, params)
+        remember(handler, backend)
+        return handler
+
+    return create
+
+
+def read_progress(handler: Any) -> Snapshot | None:
+    """Nodes joined so far, from the state in the handler's backend; None when unknown.
+
+    A node of this process (the agent runs one handler) in a complete round means
+    that round is ours; otherwise a complete round formed without us, and we join
+    the next one with the nodes on its wait list.
+    """
+    backend = _STATE_BACKENDS.get(handler)
+    if backend is None:
+        return None
+    got = backend.get_state()
+    if got is None:
+        return Snapshot(joined=0)
+    state = pickle.loads(got[0])  # what torch's own state holder loads from this backend
+    if state.complete and _ours(state.participants):
+        return Snapshot(joined=len(state.participants), round=state.round, complete=True)
+    if state.complete:
+        return Snapshot(joined=len(state.wait_list), round=state.round + 1)
+    return Snapshot(joined=len(state.participants), round=state.round)
+
+
+def _ours(nodes: Any) -> bool:
+    pid = os.getpid()
+    return any(getattr(node, "pid", None) == pid for node in nodes)
