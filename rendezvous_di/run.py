@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -173,13 +173,12 @@ def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
     # frees it promptly: move what exists now out of the collector's sight.
     gc.freeze()
     from .registry.torch_bridge import install
-    from .store_sharing import disable_sharing
 
     args = prepared.line.torch_args()
     settings = prepared.settings
     apply_settings(args, settings, prepared.description)
     check_nproc_word(torchrun, args.nproc_per_node)
-    note = disable_sharing(
+    note = disable_store_sharing(
         os.environ, settings.min_nodes, settings.max_nodes, int(args.max_restarts or 0)
     )
     if note is not None and prepared.verbose:
@@ -189,7 +188,7 @@ def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
             record(torchrun.run)(args)
     finally:
         if note is not None:  # a caller of main() gets its environment back as it was
-            os.environ.pop("TORCH_DISABLE_SHARE_RDZV_TCP_STORE", None)
+            os.environ.pop(STORE_SHARING, None)
 
 
 def apply_settings(
@@ -219,3 +218,47 @@ def check_nproc_word(torchrun: Any, nproc_per_node: str) -> None:
         raise ConfigError(
             "nproc_per_node", nproc_per_node, str(error), choices=launcher.NPROC_WORDS
         ) from None
+
+
+STORE_SHARING = "TORCH_DISABLE_SHARE_RDZV_TCP_STORE"
+"""Set by `disable_store_sharing` where a later round may change rank 0."""
+
+
+def can_change_rank_zero(min_nodes: int, max_nodes: int, max_restarts: int) -> bool:
+    """Whether a later round may give rank 0 to another host than the first round did."""
+    return max_nodes > 1 and (min_nodes < max_nodes or max_restarts > 0)
+
+
+def disable_store_sharing(
+    environ: MutableMapping[str, str], min_nodes: int, max_nodes: int, max_restarts: int
+) -> str | None:
+    """Set `STORE_SHARING` to ``1`` for a job that needs it; the note to show, or None.
+
+    Since torch 2.4 the dynamic rendezvous (c10d, etcd-v2, etcd-v3) hands the
+    workers a TCPStore hosted by the rank-0 agent, and a handler builds that
+    store's address once: in ``DynamicRendezvousHandler.next_rendezvous`` the
+    bootstrap store info is rebuilt only on the first round or when this node
+    becomes rank 0 without a server of its own. After a re-rendezvous in which
+    the rank-0 host died and this node stayed rank 1 or more, its workers get the
+    dead host's address and never connect (seen on torch 2.13 in
+    tests/multihost/test_etcd_v3_faults.py). With
+    ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1`` torch publishes the new rank 0's
+    address through the rendezvous store every round instead.
+
+    A job can re-rendezvous with a new rank 0 only when it has more than one node
+    and either its size may change (``min_nodes < max_nodes``) or it restarts
+    (``max_restarts > 0``); for those, `run` sets the variable unless the user
+    set it (to anything: their choice wins). The cost is the one torch's opt-out
+    has: the workers' store is created per round, not reused from the agent.
+
+    Nothing changes when the user set the variable or the job cannot change rank 0.
+    """
+    if STORE_SHARING in environ or not can_change_rank_zero(min_nodes, max_nodes, max_restarts):
+        return None
+    environ[STORE_SHARING] = "1"
+    return (
+        f"rendezvous-di: {STORE_SHARING}=1 (nodes {min_nodes}:{max_nodes}, max_restarts "
+        f"{max_restarts}): the workers' store address is taken anew each round, so a node "
+        "that outlives the rank-0 host reaches the new one; set the variable to keep "
+        "torch's default\n"
+    )

@@ -3,7 +3,7 @@
 Imported only when a shell asks for completions (``_ARGCOMPLETE`` in the
 environment, see `rendezvous_di.cli.main`): no other command pays for
 argcomplete. ``run`` is parsed by torch's own parser, which needs torch
-(about 1.3 s); completion uses the torch-free mirror of torchrun's options
+(about 1.3 s); completion uses the torch-free table of torchrun's options
 (`rendezvous_di.config.torchrun_args`) instead, so it covers every torchrun flag
 in milliseconds.
 

@@ -1,32 +1,37 @@
 """``rendezvous-di run``: torchrun, with the rendezvous taken from the container.
 
-`rendezvous_di.run.launch` does the work (torch's own parser and
-launcher, the rendezvous from the container, input validated before torch
-is imported); this module adds the command line's contract: exit 2 and one
-``error:`` line for bad input, one line per failure instead of a traceback
-(unless ``--debug``), a summary of the effective rendezvous with its
-sources, and with ``--verbose`` which provider created each handler.
+`rendezvous_di.run` does the work (`prepare`: the command line parsed once and
+checked without torch; `launch`: torch's own parser and launcher, the
+rendezvous from the container); this module adds the command line's
+contract: exit 2 and one ``error:`` line for bad input, one line per failure
+instead of a traceback (unless ``--debug``), a summary of the effective
+rendezvous with its sources, its progress while it forms, with ``--verbose``
+which provider created each handler, and ``--dry-run`` (`render_dry_run`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any, NoReturn
+from collections.abc import Mapping, Sequence
+from typing import Any, NoReturn, TextIO
 
 from ..config.flags import LaunchFlags, add_verbose_flag
+from ..config.policy import DISABLE_AUTOLOAD_ENV
+from ..config.torchrun_args import launcher_options
 from ..errors import ConfigError, RendezvousDIError
 from ..run import Prepared, launch, prepare
 from ..text import one_line
 from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
-from .dry_run import render
 from .progress import ProgressReporter
 from .signals import STOP_SIGNALS, is_stop, raise_stop
+from .torchrun_text import env_line, rendezvous_and_notes
 
 NAME = "run"
 HELP = "torchrun with the rendezvous from the container (every torchrun flag, plus --config)"
@@ -120,7 +125,7 @@ def _launch(argv: Sequence[str], *, debug: bool) -> int:
         return 0
     try:
         if line.args.dry_run:
-            render(prepared, sys.stdout)
+            render_dry_run(prepared, sys.stdout)
             return 0
         return _run_job(prepared, debug=debug)
     finally:
@@ -185,3 +190,52 @@ def _report_failure(error: Exception, settings: Any, description: Any = None) ->
         return 1
     sys.stderr.write(f"error: {one_line(f'{type(error).__name__}: {error}')}\n")
     return 1
+
+
+PROGRAM = "torchrun"
+
+
+def render_dry_run(
+    prepared: Prepared, out: TextIO, *, environ: Mapping[str, str] | None = None
+) -> None:
+    """``run --dry-run``: the plain torchrun command the job amounts to, nothing started.
+
+    Someone debugging a job wants to see it in torchrun's words: the effective
+    rendezvous (from every source, resolved as ``run`` resolves it) and every
+    launcher flag given, shell-quoted so the line can be pasted; then the same
+    as ``PET_*`` variables, ready for a Kubernetes manifest's ``env:``, with the
+    command that goes with them. Every check ``run`` makes comes first (its
+    flags, the settings, the backend's local checks), so bad input still exits 2;
+    torch is not imported, no store, thread or worker is started.
+
+    What plain torchrun cannot do is said in ``#`` lines: a backend the container
+    declares, a plugin it finds only where that plugin is installed, the
+    ``plugins`` policy, a masked secret.
+    """
+    environ = os.environ if environ is None else environ
+    settings, description, args = prepared.settings, prepared.description, prepared.line.args
+    rendezvous, notes = rendezvous_and_notes(
+        settings, description, args.container_spec, show_secrets=bool(args.show_secrets)
+    )
+    launcher = launcher_options(args, environ)
+    script = [args.training_script, *args.training_script_args]
+    out.write("# rendezvous-di run --dry-run: nothing was started. The same job with torchrun:\n")
+    for note in notes:
+        out.write(f"# {note}\n")
+    arguments = [PROGRAM]
+    for value in rendezvous.values:
+        arguments += value.flag_args()
+    for option in launcher:
+        arguments += option.flag_args()
+    out.write(shlex.join([*arguments, *script]) + "\n")
+
+    out.write("# the same as environment variables (torchrun reads PET_*), then the command:\n")
+    for value in rendezvous.values:
+        out.write(env_line(*value.env_item()))
+    for option in launcher:
+        if option.env is not None:
+            out.write(env_line(option.env, "1" if option.text is None else option.text))
+    if not settings.plugins.autoload:
+        out.write(env_line(DISABLE_AUTOLOAD_ENV, "1"))
+    no_twin = [arg for option in launcher if option.env is None for arg in option.flag_args()]
+    out.write(shlex.join([PROGRAM, *no_twin, *script]) + "\n")

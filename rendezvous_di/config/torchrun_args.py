@@ -1,4 +1,4 @@
-"""torchrun's whole command line, parsed without importing torch.
+"""torchrun's options by name and arity: enough to read its command line without torch.
 
 ``rendezvous-di run`` validates its input before torch is imported (about
 1.3 s): a typo must fail in milliseconds, not after torch's import and a
@@ -7,10 +7,11 @@ script in ``argv`` we need to know which of torchrun's options take a value;
 this table says so for the union of the parsers of the torch releases we
 support (a test compares it with the installed torch's own ``get_args_parser()``:
 every option torch has is here with its arity, and what is here beyond it is
-in `NOT_IN_EVERY_TORCH`). An option the installed torch lacks passes the
-mirror and is refused by torch's parser, as torchrun refuses it. Only option
-names and arity are mirrored: every value is a string here, and torch's parser
-still parses ``argv`` afterwards, with its own types, choices and ``PET_*`` defaults.
+in `NOT_IN_EVERY_TORCH`). An option the installed torch lacks passes this
+torch-free parse (`rendezvous_di.config.flags.LaunchFlags.parse`) and is refused
+by torch's parser, as torchrun refuses it. Only names and arity are copied:
+every value is a string here, and torch's parser still reads ``argv``
+afterwards, with its own types, choices and ``PET_*`` defaults.
 """
 
 from __future__ import annotations
@@ -92,43 +93,11 @@ TYPES: dict[str, Callable[[str], object]] = {
 (argparse's exit 2), before torch is imported. Every other value stays a string."""
 
 
-def mirror_parser(
-    add_flags: Callable[[argparse.ArgumentParser], None],
-    error: Callable[[str], None] | None = None,
-) -> argparse.ArgumentParser:
-    """A parser with torchrun's option names and arity, every value a string and no default.
-
-    ``add_flags`` adds our own flags (``--config``...), as on the real parser.
-    ``-h`` is parsed (not acted on): help is torch's parser's to print.
-    """
-    parser = argparse.ArgumentParser(prog="torchrun", add_help=False)
-    parser.add_argument("-h", "--help", action="store_true")
-    for names in VALUE_OPTIONS:
-        parser.add_argument(*names, type=TYPES.get(names[0], str))
-    for names in FLAG_OPTIONS:
-        parser.add_argument(*names, action="store_true", default=None)
-    add_flags(parser)
-    parser.add_argument("training_script", nargs="?")
-    parser.add_argument("training_script_args", nargs=argparse.REMAINDER)
-    if error is not None:
-        parser.error = error  # type: ignore[method-assign,assignment]
-    return parser
-
-
-def exits_early(mirror: argparse.Namespace) -> bool:
+def exits_early(args: argparse.Namespace) -> bool:
     """``--help`` or `EXITS_EARLY`: torch's parser answers and exits; nothing else happens."""
-    return bool(mirror.help) or any(
-        getattr(mirror, flag[2:].replace("-", "_"), None) is not None for flag in EXITS_EARLY
+    return bool(args.help) or any(
+        getattr(args, flag[2:].replace("-", "_"), None) is not None for flag in EXITS_EARLY
     )
-
-
-def parse_mirror(
-    argv: Sequence[str],
-    add_flags: Callable[[argparse.ArgumentParser], None],
-    error: Callable[[str], None] | None = None,
-) -> argparse.Namespace:
-    """``argv`` parsed by `mirror_parser` (argparse errors exit 2, as torch's do)."""
-    return mirror_parser(add_flags, error).parse_args(list(argv))
 
 
 class LauncherOption(NamedTuple):
@@ -147,7 +116,7 @@ class LauncherOption(NamedTuple):
 
 
 def launcher_options(
-    mirror: argparse.Namespace, environ: Mapping[str, str]
+    args: argparse.Namespace, environ: Mapping[str, str]
 ) -> list[LauncherOption]:
     """torchrun's non-rendezvous options this job sets, by flag or by ``PET_*`` variable.
 
@@ -166,7 +135,7 @@ def launcher_options(
         if dest in rendezvous:
             continue
         env = None if flag in NO_ENV_TWIN else f"PET_{dest.upper()}"
-        given = getattr(mirror, dest, None)
+        given = getattr(args, dest, None)
         from_env = environ.get(env, "").strip() if env else ""
         if takes_value:
             text = str(given) if given is not None else from_env or None

@@ -191,7 +191,7 @@ def test_launcher_flag_errors_are_assertion_errors_like_torchs() -> None:
     assert caught.value.field == "max_restarts"
 
 
-def test_the_mirror_parser_knows_every_torchrun_option_and_its_arity() -> None:
+def test_the_torch_free_parse_knows_every_torchrun_option_and_its_arity() -> None:
     from torch.distributed.run import get_args_parser
 
     torch_options = {
