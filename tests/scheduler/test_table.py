@@ -8,7 +8,7 @@ place that offers the ``scheduler`` choices or detects a job must see it.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
 import pytest
 
@@ -45,9 +45,8 @@ class Pbs:
 
 
 @pytest.fixture
-def with_pbs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def with_pbs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(SCHEDULERS, "pbs", Pbs())
-    yield
 
 
 def offered() -> dict[str, tuple[str, ...]]:
