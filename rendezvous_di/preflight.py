@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry.catalog import Catalog
+from .registry.catalog import selected_description
 
 if TYPE_CHECKING:
     from .backends.description import BackendDescription
@@ -24,9 +24,7 @@ def validate_for_run(container: Any) -> tuple[RendezvousSettings, BackendDescrip
         ConfigError: for any invalid value (``rendezvous-di`` exits with 2).
     """
     settings: RendezvousSettings = container.settings()
-    description = Catalog(container.backends.providers).describe(
-        settings.backend, settings.plugins, settings.sources
-    )
+    description = selected_description(container, settings)
     if description.schema is not None:
         # require=False: torch's launcher adds static's rank itself (--node-rank).
         description.schema.validate(

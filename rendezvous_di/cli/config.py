@@ -61,12 +61,10 @@ def main(args: argparse.Namespace) -> int:
         out.write(as_yaml(settings, show_secrets=args.show_secrets))
         return 0
     if args.format == "env":
-        from ..registry.catalog import Catalog
+        from ..registry.catalog import selected_description
         from .torchrun_text import env_text
 
-        description = Catalog(container.backends.providers).describe(
-            settings.backend, settings.plugins, settings.sources
-        )
+        description = selected_description(container, settings)
         out.write(
             env_text(settings, description, args.container_spec, show_secrets=args.show_secrets)
         )

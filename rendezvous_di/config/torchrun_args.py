@@ -17,7 +17,7 @@ afterwards, with its own types, choices and ``PET_*`` defaults.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from .torchrun import TORCHRUN_OPTIONS
@@ -115,9 +115,7 @@ class LauncherOption(NamedTuple):
         return [self.flag] if self.text is None else [self.flag, self.text]
 
 
-def launcher_options(
-    args: argparse.Namespace, environ: Mapping[str, str]
-) -> list[LauncherOption]:
+def launcher_options(args: argparse.Namespace, environ: Mapping[str, str]) -> list[LauncherOption]:
     """torchrun's non-rendezvous options this job sets, by flag or by ``PET_*`` variable.
 
     What torch's parser would read: the flag, else its variable (torch's

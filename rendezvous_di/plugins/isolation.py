@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..backends.deadline import ProbeTimeout
+
 if TYPE_CHECKING:
     import subprocess
 
@@ -186,8 +188,6 @@ def _events(
         selector.register(read_end, selectors.EVENT_READ)
         while True:
             if deadline is not None and deadline.expired():
-                from ..backends.deadline import ProbeTimeout
-
                 raise ProbeTimeout(
                     f"loading {loading()} did not finish within {deadline.seconds:g}s"
                 )

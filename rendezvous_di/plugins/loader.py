@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from .. import _torch
-from ..backends.description import BackendDescription
+from ..backends.description import BackendDescription, ProbeResult
 from ..backends.options import (
     DeclarationError,
     OptionSchema,
@@ -45,7 +45,6 @@ if TYPE_CHECKING:
     from torch.distributed.elastic.rendezvous import RendezvousHandler, RendezvousParameters
 
     from ..backends.deadline import Deadline
-    from ..backends.description import ProbeResult
     from ..backends.options import OptionSpec
     from ..config.settings import RendezvousSettings
 
@@ -251,7 +250,6 @@ class PluginLoader:
 
     def _probe(self, settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
         """A loaded plugin passes: creating a handler would already join the rendezvous."""
-        from ..backends.description import ProbeResult
 
         return ProbeResult(True, f"the plugin for {self.spec.name!r} loads")
 
@@ -323,7 +321,6 @@ def _unloadable(name: str, error: PluginLoadError) -> Callable[..., ProbeResult]
     """A probe that reports why the plugin serving ``name`` cannot be loaded."""
 
     def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-        from ..backends.description import ProbeResult
         from ..backends.probing import why
 
         return ProbeResult(

@@ -19,6 +19,7 @@ from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from ..config.policy import PluginPolicy
+    from ..config.settings import RendezvousSettings
 
 
 class Catalog:
@@ -69,6 +70,13 @@ class Catalog:
             except ConfigError as refused:  # a plugin that declares invalid options
                 raise refused.with_source(sources.get("backend")) from None
         return fixed_description(name, entry)
+
+
+def selected_description(container: Any, settings: RendezvousSettings) -> BackendDescription:
+    """The description of the backend ``settings`` select among ``container``'s backends."""
+    return Catalog(container.backends.providers).describe(
+        settings.backend, settings.plugins, settings.sources
+    )
 
 
 def fixed_description(name: str, entry: Any) -> BackendDescription:

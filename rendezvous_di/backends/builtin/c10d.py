@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...errors import ConfigError
-from ..description import BackendDescription
+from ..description import BackendDescription, ProbeResult
 from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSchema, OptionSpec
 from . import dynamic
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_endpoint
@@ -15,7 +15,6 @@ if TYPE_CHECKING:
 
     from ...config.settings import RendezvousSettings
     from ..deadline import Deadline
-    from ..description import ProbeResult
 
 TORCH_CREATOR = dynamic.creator("c10d_rendezvous_backend")
 DEFAULT_PORT = 29400
@@ -57,7 +56,6 @@ def file_store_directory(settings: RendezvousSettings) -> None:
 
 def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
     """The file store's directory is writable, or the TCPStore is reachable or can be hosted."""
-    from ..description import ProbeResult
     from ..probing import probe_tcp_store
 
     if _uses_file_store(settings):

@@ -11,17 +11,16 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
+from ..description import ProbeResult
 from .client import EtcdAuthError, EtcdClient, EtcdError, client_from_conf, compare, put
 from .endpoints import parse_endpoints
 
 if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
     from ..deadline import Deadline
-    from ..description import ProbeResult
 
 
 def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-    from ..description import ProbeResult
 
     conf = settings.conf
     endpoints = parse_endpoints(settings.endpoint)
@@ -36,7 +35,6 @@ def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
 
 
 def _probe(client: EtcdClient, settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
-    from ..description import ProbeResult
 
     conf = settings.conf
     where = ",".join(str(a) for a in client.addresses)
