@@ -15,7 +15,7 @@ from .pipeline import ResolutionCache, open_handler, policy_from, settings_from
 from .registry.declared import shared_by_every_instance
 from .registry.parameters import build_parameters
 from .registry.selector import add_out_of_tree_backends, builtin_entries
-from .resource import ThreadSafeResource
+from .resource import ReadOncePerResolution, ThreadSafeResource
 
 
 class RendezvousContainer(containers.DeclarativeContainer):
@@ -62,8 +62,9 @@ class RendezvousContainer(containers.DeclarativeContainer):
     flags: providers.Provider[dict[str, object] | None] = providers.Object(None)
     scheduler = providers.Object(SchedulerDetector())
 
-    # What each source says, lowest precedence first (config.sources.read_layers).
-    layers = providers.Callable(
+    # What each source says, lowest precedence first (config.sources.read_layers); read once
+    # per handler() resolution, again on every other call.
+    layers = ReadOncePerResolution(
         sources.read_layers,
         config_file=config_file,
         environ=environ,

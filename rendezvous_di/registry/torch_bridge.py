@@ -30,6 +30,7 @@ from ..backends.builtin import BUILTIN_BACKENDS
 from ..backends.description import BackendDescription
 from ..backends.options import DeclarationError, declared_schema
 from ..errors import ConfigError, UnknownBackendError
+from ..resource import one_resolution
 from .entry import BackendEntry
 from .parameters import check_handler, normalize_parameters
 
@@ -58,8 +59,9 @@ class ContainerCreator:
 
     def __call__(self, params: RendezvousParameters) -> RendezvousHandler:
         selector = self.container.backends
-        params = normalize_parameters(params, selector, self.container.plugin_policy())
-        handler: RendezvousHandler = selector.providers[self.backend](params=params)
+        with one_resolution():  # the policy and a provider's own settings: one read of sources
+            params = normalize_parameters(params, selector, self.container.plugin_policy())
+            handler: RendezvousHandler = selector.providers[self.backend](params=params)
         check_handler(handler, self.backend, f"backends.providers[{self.backend!r}]")
         if self.on_create is not None:
             self.on_create(self.backend, handler)

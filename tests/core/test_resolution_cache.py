@@ -85,3 +85,45 @@ def test_the_real_environment_is_read_live() -> None:
         assert container.settings().run_id == "changed"
     finally:
         del os.environ["PET_RDZV_ID"]
+
+
+class CountingEnviron(dict[str, str]):
+    """An environment that counts look-ups of each variable."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.reads: dict[str, int] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self.reads[key] = self.reads.get(key, 0) + 1
+        return super().get(key, default)
+
+
+def test_one_handler_reads_each_source_once_and_the_next_reads_again(container: Any) -> None:
+    """handler() needs the settings three times (the Selector's key, the parameters, the
+    backend check): the sources are read for the first and reused by the other two."""
+
+    class Made:
+        def get_backend(self) -> str:
+            return "c10d"
+
+        def shutdown(self) -> bool:
+            return True
+
+    environ = CountingEnviron({"PET_RDZV_ID": "one"})
+    container.environ.override(environ)
+    container.backends.providers["c10d"].override(
+        providers.Factory(lambda params: Made(), params=container.parameters)
+    )
+    container.handler()
+    assert environ.reads["PET_RDZV_ID"] == 1
+    assert set(environ.reads.values()) <= {1, 2}  # a detector may ask one variable twice
+    container.shutdown_resources()
+
+    environ["PET_RDZV_ID"] = "two"
+    environ.reads.clear()
+    container.handler()
+    assert environ.reads["PET_RDZV_ID"] == 1
+    assert container.settings().run_id == "two"  # a call outside handler() reads again
+    assert environ.reads["PET_RDZV_ID"] == 2
+    container.shutdown_resources()
