@@ -8,6 +8,10 @@ itself (it has a ``backends`` Selector) or one that nests it under a
 ``rendezvous`` provider. A factory is how a platform keeps its own
 configuration: it builds and configures its container as it does in
 production, and the CLI only adds its sources (flags, ``--config``) on top.
+
+dependency-injector (about 45 ms with the pydantic it pulls in) is imported
+when a container is made, not with this module: a command refused for its
+flags (``run --nproc-per-node 0``) answers before it.
 """
 
 from __future__ import annotations
@@ -20,8 +24,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from dependency_injector import containers, providers
 
 from .errors import ConfigError
 from .text import quote, shorten
@@ -45,6 +47,8 @@ def load_container(spec: str) -> Any:
     calling a factory) goes through `_user_code`: whatever it raises is
     a ``--container`` error, never a traceback.
     """
+    from dependency_injector import containers, providers
+
     module_name, sep, attribute = spec.partition(":")
     if not sep or not module_name or not attribute:
         raise ConfigError("--container", spec, "expected MODULE:NAME", hint=_HINT)
@@ -74,11 +78,15 @@ _MISSING = object()
 
 
 def _is_container_class(target: Any) -> bool:
+    from dependency_injector import containers
+
     return isinstance(target, type) and issubclass(target, containers.DeclarativeContainer)
 
 
 def rendezvous_of(target: Any, spec: str) -> Any:
     """``target`` if it is a rendezvous container, else its ``rendezvous`` nested one."""
+    from dependency_injector import providers
+
     if isinstance(getattr(target, "backends", None), providers.Selector):
         return target
     nested = (
