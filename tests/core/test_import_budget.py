@@ -65,3 +65,18 @@ def test_listing_and_settings_skip_importlib_metadata() -> None:
     )
     assert "rendezvous_di.registry.listing" in loaded
     assert "importlib.metadata" not in loaded
+
+
+def test_run_refuses_bad_launcher_flags_before_dependency_injector_is_imported() -> None:
+    # The bad-input benchmark's case: the answer must not wait for a container to be made.
+    done = run_cli(
+        ["run", "--nproc-per-node", "0", "examples/allreduce.py"],
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert done.returncode == 2
+    imported = {
+        line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line
+    }
+    assert "rendezvous_di.cli.run" in imported
+    assert "dependency_injector" not in imported
+    assert not {m for m in imported if m == "torch" or m.startswith("torch.")}
