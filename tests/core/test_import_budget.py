@@ -74,9 +74,7 @@ def test_run_refuses_bad_launcher_flags_before_dependency_injector_is_imported()
         env={"PYTHONPROFILEIMPORTTIME": "1"},
     )
     assert done.returncode == 2
-    imported = {
-        line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line
-    }
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "rendezvous_di.cli.run" in imported
     assert "dependency_injector" not in imported
     assert not {m for m in imported if m == "torch" or m.startswith("torch.")}
