@@ -77,7 +77,6 @@ class SchedulerDetector:
 
     def __init__(self, *, slurm_port: int = slurm.SLURM_PORT) -> None:
         self.slurm_port = slurm_port
-        self.ports = {"slurm": slurm_port}
 
     def __call__(self, choice: Choice, environ: Mapping[str, str] | None) -> Detection:
         environ = {} if environ is None else environ
@@ -87,7 +86,7 @@ class SchedulerDetector:
         for name, scheduler in wanted.items():
             found = scheduler.found(environ)
             if found is not None:
-                layer = scheduler.read(environ, self.ports.get(name))
+                layer = scheduler.read(environ, self.slurm_port if name == "slurm" else None)
                 return Detection(name, _reason(choice, found), layer)
         if choice.name != AUTO:
             scheduler = SCHEDULERS[choice.name]
