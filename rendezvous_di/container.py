@@ -7,6 +7,7 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from .backends.events.strategy import sync_for
 from .config import sources
 from .config.schedulers import SchedulerDetector
 from .config.values import fresh_run_id
@@ -39,6 +40,9 @@ class RendezvousContainer(containers.DeclarativeContainer):
             are not), which decides who serves plugin-claimed names.
         settings: the effective, validated [`RendezvousSettings`][rendezvous_di.RendezvousSettings].
         parameters: torch's ``RendezvousParameters`` built from them.
+        sync: how the dynamic backends (``c10d``, ``etcd-v3``) wait for the other
+            nodes, a `SyncStrategy`: the ``sync`` option's (``event`` unless set);
+            override it to choose or replace the strategy for every backend.
         backends: a Selector keyed by backend name: torch's built-ins, one entry
             per installed ``torchrun.handlers`` plugin name (added when the
             container is created; imported only when used) and the backends
@@ -91,9 +95,10 @@ class RendezvousContainer(containers.DeclarativeContainer):
         cache=resolution_cache,
     )
     parameters = providers.Callable(build_parameters, settings, selector=backends.provider)
+    sync = providers.Callable(sync_for, parameters)
 
     backends.set_selector(settings.provided.backend)
-    backends.set_providers(**builtin_entries(parameters))
+    backends.set_providers(**builtin_entries(parameters, sync))
 
     handler = ThreadSafeResource(open_handler, handler=backends, backend=settings.provided.backend)
 

@@ -267,16 +267,22 @@ class PluginLoader:
         error.__cause__ = cause
         return error
 
-    def handler(self, params: RendezvousParameters) -> RendezvousHandler:
+    def handler(self, params: RendezvousParameters, sync: Any = None) -> RendezvousHandler:
         """Create a handler with the plugin's creator and check it serves this backend.
 
-        ``RendezvousError`` and its subclasses pass through unchanged (callers
+        A creator that declares ``accepts_sync = True`` (ours for ``etcd-v3``)
+        also gets the container's ``sync`` strategy; others get torch's single
+        argument. ``RendezvousError`` and its subclasses pass through unchanged (callers
         handle them by type); anything else, ``SystemExit`` included, becomes
         a [`PluginHandlerError`][rendezvous_di.PluginHandlerError] naming the plugin.
         """
         creator = self.creator()  # imports torch's rendezvous package on the first call
         try:
-            handler = creator(params)
+            if sync is not None and getattr(creator, "accepts_sync", False) is True:
+                takes_sync: Any = creator
+                handler: RendezvousHandler = takes_sync(params, sync=sync)
+            else:
+                handler = creator(params)
         except (_rendezvous_error(), KeyboardInterrupt):
             raise
         except BaseException as exc:

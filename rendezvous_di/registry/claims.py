@@ -157,14 +157,17 @@ class ClaimedName:
         raise error
 
     def handler(
-        self, params: RendezvousParameters, policy: PluginPolicy | None = None
+        self, params: RendezvousParameters, policy: PluginPolicy | None = None, sync: Any = None
     ) -> RendezvousHandler:
-        """Create the handler with whoever ``policy`` lets serve this name."""
+        """Create the handler with whoever ``policy`` lets serve this name.
+
+        ``sync`` reaches a creator that takes it (see `PluginLoader.handler`).
+        """
         decision = self.decide(policy or PluginPolicy())
         if decision.kind == "builtin":
-            return create_builtin_handler(self.name, params)
+            return create_builtin_handler(self.name, params, sync)
         if decision.kind == "plugin":
-            return decision.loaders[0].handler(params)
+            return decision.loaders[0].handler(params, sync)
         error = self.selection_error(policy or PluginPolicy(), ())
         assert error is not None
         raise error

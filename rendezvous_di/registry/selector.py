@@ -21,14 +21,27 @@ from .entry import BackendEntry
 from .torch_bridge import torch_registry_entries
 
 
-def builtin_entries(parameters: providers.Provider[Any]) -> dict[str, BackendEntry]:
-    """One entry per built-in backend, each creating its handler with torch's own creator."""
+def builtin_entries(
+    parameters: providers.Provider[Any], sync: providers.Provider[Any]
+) -> dict[str, BackendEntry]:
+    """One entry per built-in backend, each creating its handler with torch's own creator.
+
+    Those that declare the ``sync`` option get the container's ``sync`` strategy.
+    """
     return {
         name: BackendEntry(
-            description, providers.Factory(create_builtin_handler, name, params=parameters)
+            description,
+            providers.Factory(
+                create_builtin_handler, name, params=parameters, **_sync(description, sync)
+            ),
         )
         for name, description in BUILTIN_BACKENDS.items()
     }
+
+
+def _sync(description: Any, sync: providers.Provider[Any]) -> dict[str, Any]:
+    schema = description.schema
+    return {"sync": sync} if schema is not None and schema.get("sync") is not None else {}
 
 
 def plugin_entries(
@@ -36,6 +49,7 @@ def plugin_entries(
     existing: Mapping[str, Any],
     parameters: providers.Provider[Any],
     policy: providers.Provider[Any],
+    sync: providers.Provider[Any],
 ) -> dict[str, BackendEntry]:
     """One entry per backend name that plugins claim, deciding by policy at call time.
 
@@ -51,7 +65,7 @@ def plugin_entries(
             continue
         claim = ClaimedName(name, [loader_for(spec) for spec in claimants])
         added[name] = BackendEntry(
-            claim, providers.Factory(claim.handler, params=parameters, policy=policy)
+            claim, providers.Factory(claim.handler, params=parameters, policy=policy, sync=sync)
         )
     return added
 
@@ -65,7 +79,9 @@ def add_out_of_tree_backends(container: Any) -> None:
     selector = container.backends
     entries = dict(selector.providers)
     entries.update(
-        plugin_entries(discover(), entries, container.parameters, container.plugin_policy)
+        plugin_entries(
+            discover(), entries, container.parameters, container.plugin_policy, container.sync
+        )
     )
     entries.update(torch_registry_entries(entries, container.parameters))
     selector.set_providers(**entries)

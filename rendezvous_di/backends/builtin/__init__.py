@@ -8,7 +8,7 @@ torch: torch's code is imported only when a handler is built.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...errors import BackendDependencyError, UnknownBackendError
 from ..description import BackendDescription
@@ -26,6 +26,8 @@ BUILTIN_BACKENDS: dict[str, BackendDescription] = {
 """Each built-in backend's description, by name."""
 
 _CREATORS: dict[str, Creator] = {m.DESCRIPTION.name: m.TORCH_CREATOR for m in _MODULES}
+_WAITS_ON_EVENTS = frozenset({c10d.DESCRIPTION.name})
+"""Built-ins whose creator takes a ``sync`` strategy (`dynamic.creator` with signals)."""
 
 
 def builtin_creator(name: str) -> Callable[[RendezvousParameters], RendezvousHandler]:
@@ -49,16 +51,25 @@ def builtin_creator(name: str) -> Callable[[RendezvousParameters], RendezvousHan
     if before_create is None:
         return creator
 
-    def checked_creator(params: RendezvousParameters) -> RendezvousHandler:
+    def checked_creator(params: RendezvousParameters, **sync: Any) -> RendezvousHandler:
         before_create(params)
-        return creator(params)
+        return creator(params, **sync)
 
     return checked_creator
 
 
-def create_builtin_handler(name: str, params: RendezvousParameters) -> RendezvousHandler:
-    """Create the built-in backend ``name``'s handler with torch's own creator."""
-    return builtin_creator(name)(params)
+def create_builtin_handler(
+    name: str, params: RendezvousParameters, sync: Any = None
+) -> RendezvousHandler:
+    """Create the built-in backend ``name``'s handler with torch's own creator.
+
+    ``sync`` (the container's strategy) reaches the backends that wait on events.
+    """
+    creator = builtin_creator(name)
+    if sync is None or name not in _WAITS_ON_EVENTS:
+        return creator(params)
+    takes_sync: Any = creator  # a dynamic.DynamicCreator (or its checked wrapper)
+    return takes_sync(params, sync=sync)  # type: ignore[no-any-return]
 
 
 def builtin_options(name: str) -> dict[str, dict[str, object]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
 from ..description import BackendDescription, ProbeResult
+from ..events.strategy import EVENT, sync_option
 from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSchema, OptionSpec
 from . import dynamic
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_endpoint
@@ -15,8 +16,31 @@ if TYPE_CHECKING:
 
     from ...config.settings import RendezvousSettings
     from ..deadline import Deadline
+    from ..events.signals import Signals
 
-TORCH_CREATOR = dynamic.creator("c10d_rendezvous_backend")
+
+def store_signals(store: Any, params: RendezvousParameters) -> Signals:
+    """Event-driven waiting's signals in the rendezvous's own store (see `store_signals`)."""
+    from ..events.store_signals import StoreSignals
+
+    return StoreSignals(store, f"torch.rendezvous.{params.run_id}", lambda: _connect(store))
+
+
+def _connect(store: Any) -> Any:
+    """A second client of ``store``: its listener blocks on it, the handler's stays free."""
+    clone = getattr(store, "clone", None)
+    if clone is not None:
+        return clone()
+    # torch before clone(): a TCPStore client, or the same FileStore's file.
+    from torch.distributed import FileStore, TCPStore  # type: ignore[attr-defined]
+
+    if isinstance(store, TCPStore):
+        timeout = store.timeout  # type: ignore[attr-defined]
+        return TCPStore(store.host, store.port, is_master=False, timeout=timeout)
+    return FileStore(store.path, -1)
+
+
+TORCH_CREATOR = dynamic.creator("c10d_rendezvous_backend", store_signals)
 DEFAULT_PORT = 29400
 
 
@@ -136,6 +160,7 @@ DESCRIPTION = BackendDescription(
                 "whether this node hosts the TCPStore (inferred from the endpoint host)",
             ),
             *DYNAMIC_RENDEZVOUS_OPTIONS,
+            sync_option(EVENT),
             LAUNCHER_TIMEOUT,
         ),
     ),

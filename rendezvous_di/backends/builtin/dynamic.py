@@ -19,7 +19,7 @@ import pickle
 import weakref
 from collections.abc import Callable
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..description import Snapshot
 
@@ -29,6 +29,9 @@ if TYPE_CHECKING:
         RendezvousParameters,
     )
     from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend
+
+    from ..events.signals import Signals
+    from ..events.strategy import SyncStrategy
 
 _STATE_BACKENDS: weakref.WeakKeyDictionary[Any, RendezvousBackend] = weakref.WeakKeyDictionary()
 """The backend holding each dynamic handler's shared state; gone with the handler."""
@@ -41,25 +44,53 @@ def remember(handler: RendezvousHandler, backend: RendezvousBackend) -> None:
     _STATE_BACKENDS[handler] = backend
 
 
-def creator(backend_module: str) -> Callable[[RendezvousParameters], RendezvousHandler]:
+SignalsFactory = Callable[[Any, "RendezvousParameters"], "Signals"]
+"""Makes the store's `Signals` from torch's store and the parameters."""
+
+
+def creator(backend_module: str, signals: SignalsFactory | None = None) -> DynamicCreator:
     """torch's creator for the dynamic backend of ``backend_module``, its state backend kept.
 
     ``backend_module`` is the torch module with ``create_backend``
-    (``c10d_rendezvous_backend``, ``etcd_rendezvous_backend``).
+    (``c10d_rendezvous_backend``, ``etcd_rendezvous_backend``). With
+    ``signals`` the backend can wait on events: the ``sync`` strategy (the
+    container's, or the ``sync`` option's) decides; without, it polls as torch does.
     """
 
-    def create(params: RendezvousParameters) -> RendezvousHandler:
+    def create(params: RendezvousParameters, sync: SyncStrategy | None = None) -> RendezvousHandler:
         from ..._torch import rendezvous_module
 
         rendezvous_module()  # torch's rendezvous package, imported without its plugin loading
         from torch.distributed.elastic.rendezvous.dynamic_rendezvous import create_handler
 
+        from ..events.strategy import POLL, STRATEGIES, sync_for
+
         backend, store = import_module(f"{PACKAGE}.{backend_module}").create_backend(params)
-        handler = create_handler(store, backend, params)
-        remember(handler, backend)
+        if signals is None:
+            strategy = STRATEGIES[POLL]
+        else:
+            strategy = sync if sync is not None else sync_for(params)
+        make_signals = signals
+
+        def store_signals() -> Signals:
+            assert make_signals is not None  # PollSync never asks
+            return make_signals(store, params)
+
+        waiting_backend, finish = strategy.prepare(backend, store_signals)
+        handler = create_handler(store, waiting_backend, params)
+        finish(handler)
+        remember(handler, backend)  # the plain backend: progress reads must not touch the waits
         return handler
 
     return create
+
+
+class DynamicCreator(Protocol):
+    """A dynamic backend's creator: torch's signature, plus the container's ``sync`` strategy."""
+
+    def __call__(
+        self, params: RendezvousParameters, sync: SyncStrategy | None = None
+    ) -> RendezvousHandler: ...
 
 
 def read_progress(handler: Any) -> Snapshot | None:

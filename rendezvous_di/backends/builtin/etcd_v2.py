@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..events.strategy import POLL, sync_option
 from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSpec
 from ..tls import TlsOptions
 from . import dynamic
@@ -27,6 +28,9 @@ DESCRIPTION = v2_api_backend(
         PROTOCOL,
         *tls_options(TLS),
         *DYNAMIC_RENDEZVOUS_OPTIONS,
+        # python-etcd's v2 watch would do, but the v2 API is gone from etcd 3.6: see
+        # docs/rendezvous.md ("How each store notifies").
+        sync_option(POLL, choices=(POLL,)),
         LAUNCHER_TIMEOUT,
     ),
     requires=("etcd", "urllib3"),

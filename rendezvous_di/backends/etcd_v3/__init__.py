@@ -23,6 +23,7 @@ from ..builtin.common import DYNAMIC_RENDEZVOUS_OPTIONS
 from ..builtin.dynamic import read_progress
 from ..builtin.etcd_common import ETCD_PORT
 from ..description import BackendDescription
+from ..events.strategy import EVENT, sync_option
 from ..options import schema_from_declaration
 from .endpoints import TLS, parse_endpoints
 
@@ -71,6 +72,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "minimum": 2,
     },
     **{option.name: option.declaration() for option in DYNAMIC_RENDEZVOUS_OPTIONS},
+    "sync": sync_option(EVENT).declaration(),
 }
 """The options ``etcd-v3`` reads: the creator's ``rendezvous_options`` (DESIGN section 5)."""
 
@@ -131,7 +133,7 @@ DESCRIPTION = BackendDescription(
 """What the plugin loader reads from the creator's ``rendezvous_description``."""
 
 
-def create_handler(params: RendezvousParameters) -> RendezvousHandler:
+def create_handler(params: RendezvousParameters, sync: Any = None) -> RendezvousHandler:
     """The creator: validate the options (also under plain torchrun), then build the handler.
 
     Raises:
@@ -142,10 +144,11 @@ def create_handler(params: RendezvousParameters) -> RendezvousHandler:
     endpoints = parse_endpoints(params.endpoint or DESCRIPTION.default_endpoint)
     from .handler import create_handler as create
 
-    return create(params, conf, endpoints)
+    return create(params, conf, endpoints, sync)
 
 
 create_handler.rendezvous_options = OPTIONS  # type: ignore[attr-defined]
+create_handler.accepts_sync = True  # type: ignore[attr-defined]
 create_handler.rendezvous_description = DESCRIPTION  # type: ignore[attr-defined]
 
 

@@ -24,10 +24,12 @@ from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
 
 from ...errors import ConfigError
 from ..builtin.dynamic import remember
+from ..events.strategy import SyncStrategy, sync_for
 from .backend import EtcdV3RendezvousBackend
 from .client import EtcdError, client_from_conf
 from .endpoints import Address
 from .session import RunSession
+from .signals import EtcdSignals
 from .store import EtcdV3Store
 
 
@@ -50,9 +52,14 @@ class EtcdV3RendezvousHandler(DynamicRendezvousHandler):
 
 
 def create_handler(
-    params: RendezvousParameters, conf: Mapping[str, Any], endpoints: list[Address]
+    params: RendezvousParameters,
+    conf: Mapping[str, Any],
+    endpoints: list[Address],
+    sync: SyncStrategy | None = None,
 ) -> EtcdV3RendezvousHandler:
     """The handler for ``params``; ``conf`` is its options validated and converted.
+
+    ``sync`` is the container's strategy; without one, the ``sync`` option's.
 
     Connects once (authentication, then the node's lease grant, which its keys
     need anyway) so a wrong endpoint or password fails here, on creation, as
@@ -77,6 +84,12 @@ def create_handler(
     # back within seconds) before the agent is told the rendezvous failed.
     client.retry_for = float(conf.get("read_timeout", 60))
     backend = EtcdV3RendezvousBackend(session)
+    strategy = sync if sync is not None else sync_for(params)
+    try:
+        waiting_backend, finish = strategy.prepare(backend, lambda: EtcdSignals(session))
+    except EtcdError as error:
+        client.close()
+        raise RendezvousConnectionError(f"etcd-v3: {error}") from error
     store = EtcdV3Store(session)
     timeout = RendezvousTimeout(
         join=_seconds(conf, "join_timeout"),
@@ -87,7 +100,7 @@ def create_handler(
     handler: EtcdV3RendezvousHandler = EtcdV3RendezvousHandler.from_backend(
         params.run_id,
         store,
-        backend,
+        waiting_backend,
         params.min_nodes,
         params.max_nodes,
         params.local_addr,
@@ -95,7 +108,8 @@ def create_handler(
         **keep_alive,
     )
     handler._etcd_session = session
-    remember(handler, backend)  # run's progress lines read the state from it
+    finish(handler)
+    remember(handler, backend)  # run's progress lines read the state from it (not the waits)
     return handler
 
 

@@ -27,10 +27,24 @@ from .client import JSON, EtcdClient, EtcdError, b64, parse_answer, unb64
 Change = tuple[bytes, bytes | None]
 """A key and its new value (None: deleted)."""
 
+Event = tuple[bytes, bytes | None, int]
+"""A key, its new value (None: deleted) and the revision of the change."""
+
 
 def watch(
     client: EtcdClient, key: bytes, range_end: bytes | None, start_revision: int, timeout: float
 ) -> Generator[Change, None, None]:
+    """Changes to ``key`` (to ``[key, range_end)`` with a range end) from ``start_revision``.
+
+    As `watch_events`, without the revisions.
+    """
+    for changed, value, _ in watch_events(client, key, range_end, start_revision, timeout):
+        yield changed, value
+
+
+def watch_events(
+    client: EtcdClient, key: bytes, range_end: bytes | None, start_revision: int, timeout: float
+) -> Generator[Event, None, None]:
     """Changes to ``key`` (to ``[key, range_end)`` with a range end) from ``start_revision``.
 
     Ends, without an error, when ``timeout`` seconds have passed or etcd
@@ -67,7 +81,10 @@ def watch(
             for event in result.get("events") or []:
                 kv = event.get("kv") or {}
                 deleted = event.get("type") == "DELETE"
-                yield unb64(kv.get("key")), None if deleted else unb64(kv.get("value"))
+                revision = int(kv.get("mod_revision") or event.get("header", {}).get("revision", 0))
+                if deleted:
+                    revision = int(result.get("header", {}).get("revision", revision))
+                yield unb64(kv.get("key")), None if deleted else unb64(kv.get("value")), revision
     finally:
         connection.close()
 

@@ -1,0 +1,122 @@
+"""Making torch's dynamic rendezvous event-driven: its waits, and nothing else, replaced.
+
+torch's handler waits in two places, both through its module's ``_delay``:
+
+- its op executor (``_DistributedRendezvousOpExecutor.run``) loops: sync the
+  state, ask the operation (join, exit, close, keep-alive) for the next
+  action, do it; on ``SYNC`` (nothing to do but wait for the others) it calls
+  ``_delay(seconds=1)``. Here that wait is the bell's (`Bell.wait`), bounded
+  by the same second, and by the round's last-call deadline when that comes
+  first.
+- ``next_rendezvous`` delays a node's first join by a random 0 to 0.3 s. Here
+  that is the turnstile's (`Turnstile.enter`), bounded by the same 0.3 s.
+
+Both functions run unchanged, as torch's own code objects, with that one
+global name bound to this handler's waits instead: the state machine, the
+state format, the options and every other step are torch's.
+
+Waking on a ring must also make the next sync read: torch's state holder
+serves a read less than ``cache_duration`` (1 s) old from its cache, so the
+wait marks the cache stale.
+
+These are the private names of torch this relies on; `attach` checks them,
+so a torch that renamed them fails on creation with a clear message rather
+than polling silently or breaking mid-job: the handler's ``_op_executor``
+(a ``_DistributedRendezvousOpExecutor``) and ``_state_holder`` (with
+``_last_sync_time``), and ``_delay`` called by ``run`` and ``next_rendezvous``.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .waiting import Waiting
+
+Delay = Callable[..., None]
+
+
+class UnsupportedTorch(RuntimeError):
+    """This torch's dynamic rendezvous lacks what event-driven waiting hooks into."""
+
+
+def attach(handler: Any, waiting: Waiting) -> None:
+    """Make ``handler`` (torch's ``DynamicRendezvousHandler``) wait through ``waiting``.
+
+    Raises:
+        UnsupportedTorch: naming what this torch lacks.
+    """
+    from torch.distributed.elastic.rendezvous import dynamic_rendezvous as torch_module
+
+    executor: Any = getattr(handler, "_op_executor", None)
+    holder: Any = getattr(handler, "_state_holder", None)
+    if not isinstance(executor, torch_module._DistributedRendezvousOpExecutor):
+        raise UnsupportedTorch("its handler has no _DistributedRendezvousOpExecutor")
+    if not isinstance(getattr(holder, "_last_sync_time", None), (int, float)):
+        raise UnsupportedTorch("its state holder has no _last_sync_time")
+    run = _delaying(torch_module._DistributedRendezvousOpExecutor, "run")
+    join = _delaying(torch_module.DynamicRendezvousHandler, "next_rendezvous")
+    torch_delay: Delay = run.__globals__["_delay"]
+
+    def wait_for_others(seconds: float | tuple[float, float]) -> None:
+        if waiting.wait_for_others(_until_deadline(holder.state, _longest(seconds))):
+            holder._last_sync_time = -1.0  # the next sync reads the state, not the cache
+
+    def wait_for_turn(seconds: float | tuple[float, float]) -> None:
+        if not waiting.enter(_longest(seconds)):
+            torch_delay(seconds=seconds)
+
+    # This executor's run, as an instance attribute: the class and other handlers stay torch's.
+    executor.run = types.MethodType(_rebound(run, wait_for_others), executor)  # type: ignore[method-assign]
+    joins_in_turn = _rebound(join, wait_for_turn)
+
+    def next_rendezvous() -> Any:
+        try:
+            return joins_in_turn(handler)
+        finally:
+            waiting.leave()
+
+    handler.next_rendezvous = next_rendezvous
+
+
+def _delaying(owner: type, name: str) -> types.FunctionType:
+    function = getattr(owner, name, None)
+    if not isinstance(function, types.FunctionType) or "_delay" not in function.__code__.co_names:
+        raise UnsupportedTorch(f"its {owner.__name__}.{name} does not wait with _delay")
+    return function
+
+
+def _rebound(function: types.FunctionType, delay: Delay) -> types.FunctionType:
+    """torch's ``function`` itself, its global ``_delay`` bound to ``delay``."""
+    namespace = dict(function.__globals__)
+    namespace["_delay"] = delay
+    rebound = types.FunctionType(
+        function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
+    )
+    rebound.__kwdefaults__ = function.__kwdefaults__
+    return rebound
+
+
+def _longest(seconds: float | tuple[float, float]) -> float:
+    longest: float = seconds[1] if isinstance(seconds, tuple) else seconds
+    return float(longest)
+
+
+def _until_deadline(state: Any, limit: float) -> float:
+    """``limit``, or less when the round's last-call deadline comes first.
+
+    Once the deadline passes, any participant may complete the round; waking
+    right then, not up to a second later, makes ``last_call_timeout`` the
+    time it says.
+    """
+    deadline = getattr(state, "deadline", None)
+    if deadline is None or getattr(state, "complete", False):
+        return limit
+    now = datetime.now(UTC)
+    if deadline.tzinfo is None:  # torch before 2.7 wrote naive UTC times
+        now = now.replace(tzinfo=None)
+    left: float = (deadline - now).total_seconds()
+    return max(0.01, min(limit, left + 0.005))

@@ -1,0 +1,138 @@
+"""One handler's waits, driven by its store's `Signals`.
+
+Two waits of torch's handler become event-driven here (see
+`rendezvous_di.backends.events.executor` for how they are hooked in):
+
+- **Waiting for the others** (torch: sleep 1 s, then re-read the state).
+  Here: sleep until another node rings the bell, after a write waiting
+  nodes must hear (`rendezvous_di.backends.events.relevance`), or until the
+  same second passes. A ring heard while nobody waits is remembered:
+  `reading` (called before every state read) says which rings the state
+  read already covers, and a node does not wake for its own rings.
+- **The first join** (torch: sleep a random 0 to 0.3 s, so that nodes
+  starting together do not all write at once). Here: a turnstile. Each node
+  takes a ticket and waits until the node before it made its join write;
+  then each join's compare-and-set meets no rival. torch's 0.3 s bounds the
+  wait for one predecessor: a node that died or stalls holding its turn
+  costs no more than torch's delay, and its turn is passed on its behalf.
+  While the nodes ahead keep passing their turns, a node keeps waiting: a
+  long queue moves one join at a time, and joining out of turn would only
+  make the writes collide.
+
+A listener thread per handler, with a store connection of its own, blocks
+on the store for the turn and then for rings, and wakes the handler's thread
+through a local condition: the handler's thread never blocks on the store
+itself, so torch's bounds are local timeouts (no store request, no timed-out
+socket), and the handler's connection stays free for its keep-alive thread.
+The listener ends when the store goes away.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from .signals import Signals
+
+log = logging.getLogger(__name__)
+
+
+class Waiting:
+    """The event-driven waits of one handler."""
+
+    def __init__(self, signals: Signals) -> None:
+        self._signals = signals
+        self._changed = threading.Condition()
+        self._heard = 0  # rings of other nodes heard so far
+        self._covered = 0  # of those, rung before the latest state read began
+        self._own: set[int] = set()
+        self._listener: threading.Thread | None = None
+        self._ticket: int | None = None
+        self._turn_came = threading.Event()
+
+    # -- the bell --------------------------------------------------------------------------------
+
+    def reading(self) -> None:
+        """A state read begins: it covers every ring heard so far."""
+        with self._changed:
+            self._covered = self._heard
+
+    def wrote(self, must_hear: bool) -> None:
+        """This node's write succeeded; ring if the others must hear it."""
+        self.leave()  # a join write made: the next node in the turnstile may write
+        if must_hear:
+            number = self._signals.ring()
+            with self._changed:
+                self._own.add(number)
+
+    def wait_for_others(self, timeout: float) -> bool:
+        """Sleep until another node rings or ``timeout`` seconds pass; True when one rang.
+
+        True at once when a ring came after the latest state read began:
+        that state may predate it.
+        """
+        self.leave()  # waiting now: this node's join write is made, or it needs none
+        self._listen(None)
+        with self._changed:
+            rang = self._changed.wait_for(lambda: self._heard != self._covered, timeout)
+            self._covered = self._heard
+            return rang
+
+    # -- the turnstile ---------------------------------------------------------------------------
+
+    def enter(self, limit: float) -> bool:
+        """Wait for this node's turn to join, ``limit`` seconds for each node ahead to pass.
+
+        Only before the first wait of the handler (the listener then still
+        waits for turns); later calls answer False at once, and the caller
+        delays as torch does.
+        """
+        if self._listener is not None:
+            return False
+        ticket = self._signals.take_ticket()
+        self._ticket = ticket
+        self._listen(ticket)
+        progress = self._signals.progress(ticket)
+        while not self._turn_came.wait(limit):
+            now = self._signals.progress(ticket)
+            if now == progress:  # nobody ahead moved for a whole limit: the node before is gone
+                log.debug(
+                    "the turn before ticket %d was not passed in %.1fs; joining", ticket, limit
+                )
+                self._signals.skip_turn(ticket)  # on its behalf; releases the listener too
+                break
+            progress = now
+        return True
+
+    def leave(self) -> None:
+        """Pass this node's turn (once): its join write is made, or it joins no more."""
+        ticket, self._ticket = self._ticket, None
+        if ticket is not None:
+            self._signals.pass_turn(ticket)
+
+    # -- the listener ----------------------------------------------------------------------------
+
+    def _listen(self, ticket: int | None) -> None:
+        with self._changed:
+            if self._listener is not None:
+                return
+            self._listener = threading.Thread(
+                target=self._run_listener, args=(ticket,), name="rendezvous-di-events", daemon=True
+            )
+        self._listener.start()
+
+    def _run_listener(self, ticket: int | None) -> None:
+        try:
+            self._signals.listen(self._heard_ring, ticket, self._turn_came.set)
+        except Exception as error:
+            log.debug("event listener ended: %s", error)
+        finally:
+            self._turn_came.set()
+
+    def _heard_ring(self, number: int) -> None:
+        with self._changed:
+            if number in self._own:
+                self._own.discard(number)
+                return
+            self._heard += 1
+            self._changed.notify_all()
