@@ -5,12 +5,13 @@ is started once and meets in many rounds, each on a fresh run id; the
 variants take turns within the pool (a, b, b, a, ...), so a slow spell of the
 machine hits every variant alike:
 
-- ``c10d`` through our container against ``c10d`` through torch's registry
-  (one agent hosts the TCPStore, as ``is_host`` says);
-- ``etcd-v2`` (torch's backend, v2 API) against ``etcd-v3`` (ours, v3 API
-  through etcd's gateway), both through the container, against the same etcd
-  3.4 server started with ``--enable-v2=true``, both behind one counting proxy
-  (:mod:`benchmarks.counting_proxy`).
+- ``c10d`` through our container, event-driven (``sync=event``, the default)
+  and polling as torch does (``sync=poll``), against ``c10d`` through torch's
+  registry (one agent hosts the TCPStore, as ``is_host`` says);
+- ``etcd-v3`` (ours, v3 API through etcd's gateway) event-driven and polling,
+  against ``etcd-v2`` (torch's backend, v2 API), all through the container,
+  against the same etcd 3.4 server started with ``--enable-v2=true``, all
+  behind one counting proxy (:mod:`benchmarks.counting_proxy`).
 
 A round is timed from the coordinator's command to the last agent's answer:
 every agent creates its handler and calls ``next_rendezvous`` (``min_nodes =
@@ -66,6 +67,9 @@ ETCD_CONF = {
 }
 ANSWER_TIMEOUT = 600.0
 
+C10D_EVENT, C10D_POLL, C10D_TORCH = "c10d event", "c10d poll", "c10d torch"
+V3_EVENT, V3_POLL, V2 = "etcd-v3 event", "etcd-v3 poll", "etcd-v2"
+
 
 def heartbeat_interval() -> float:
     """The interval the agents really beat at: ours, or the 5 s torch 2.6 always uses.
@@ -87,6 +91,7 @@ class Variant:
     label: str
     backend: str
     mode: str  # "ours" (through the container) or "torch" (torch's registry)
+    conf: dict[str, Any] = field(default_factory=dict)  # added to every agent's options
     seconds: list[float] = field(default_factory=list)
     create_seconds: list[float] = field(default_factory=list)  # the slowest agent's creation
     per_rendezvous: list[float] = field(default_factory=list)  # requests per agent
@@ -239,9 +244,9 @@ def run_round(
     size = pool.size
     if variant.backend == "c10d":
         endpoint = _free_endpoint()
-        confs = [{**COMMON_CONF, "is_host": index == 0} for index in range(size)]
+        confs = [{**COMMON_CONF, "is_host": index == 0, **variant.conf} for index in range(size)]
     else:
-        confs = [dict(ETCD_CONF) for _ in range(size)]
+        confs = [{**ETCD_CONF, **variant.conf} for _ in range(size)]
     assert endpoint is not None
     commands = [
         {
@@ -297,16 +302,17 @@ def run_pairs(
     endpoint: str | None,
     proxy: CountingProxy | None,
 ) -> list[str]:
-    """``rounds`` pairs of rounds: a, b, b, a, ... (neither variant always runs second), both
-    rounds of a pair on one seed. A pair with a split round is left out of both variants'
-    figures (so the pairs stay pairs); the splits are returned, to be reported."""
+    """``rounds`` sets of rounds, one per variant: a, b, c, then c, b, a, ... (no variant
+    always runs first), all rounds of a set on one seed. A set with a split round is left
+    out of every variant's figures (so the sets stay paired); the splits are returned, to
+    be reported."""
     splits: list[str] = []
     for index in range(rounds):
         order = pair if index % 2 == 0 else list(reversed(pair))
-        fresh = [Variant(v.label, v.backend, v.mode) for v in order]
+        fresh = [Variant(v.label, v.backend, v.mode, dict(v.conf)) for v in order]
         try:
             for variant in fresh:
-                run_id = f"{variant.backend}-{pool.size}-{index}-{variant.mode}"
+                run_id = f"{variant.label.replace(' ', '-')}-{pool.size}-{index}"
                 steady = index < STEADY_ROUNDS  # etcd rounds only: run_round needs a proxy
                 seed = _seed(pool.size, index)
                 run_round(pool, variant, run_id, endpoint, proxy, seed, steady)
@@ -347,13 +353,21 @@ def measure(
     with etcd_servers() as (version, proxy):
         for size in sizes:
             sys.stderr.write(f"rendezvous scale: {size} agents...\n")
-            c10d = [Variant("c10d ours", "c10d", "ours"), Variant("c10d torch", "c10d", "torch")]
-            etcd = [Variant(name, name, "ours") for name in etcd_backends]
+            c10d = [
+                Variant(C10D_EVENT, "c10d", "ours", {"sync": "event"}),
+                Variant(C10D_POLL, "c10d", "ours", {"sync": "poll"}),
+                Variant(C10D_TORCH, "c10d", "torch"),
+            ]
+            etcd = [
+                Variant(V3_EVENT, "etcd-v3", "ours", {"sync": "event"}),
+                Variant(V3_POLL, "etcd-v3", "ours", {"sync": "poll"}),
+                *(Variant(V2, "etcd-v2", "ours") for name in etcd_backends if name == "etcd-v2"),
+            ]
             try:
                 with agent_pool(size) as pool:
                     # One warm-up round each (first connections, lazy imports), not kept.
                     for v in (*c10d, *etcd):
-                        warm = Variant(v.label, v.backend, v.mode)
+                        warm = Variant(v.label, v.backend, v.mode, dict(v.conf))
                         run_round(pool, warm, f"warm-{size}-{v.label}", proxy.endpoint, None)
                     splits = run_pairs(pool, c10d, rounds, None, None)
                     splits += run_pairs(pool, etcd, rounds, proxy.endpoint, proxy)
@@ -371,8 +385,15 @@ def measure(
                     "split_pairs": splits,
                     "variants": [v.summary() for v in (*c10d, *etcd)],
                     "paired": {
-                        "c10d": asdict(paired_ratio(c10d[0].seconds, c10d[1].seconds)),
-                        "etcd": asdict(paired_ratio(etcd[1].seconds, etcd[0].seconds)),
+                        "c10d": asdict(paired_ratio(c10d[0].seconds, c10d[2].seconds)),
+                        "c10d_poll": asdict(paired_ratio(c10d[0].seconds, c10d[1].seconds)),
+                        "poll_torch": asdict(paired_ratio(c10d[1].seconds, c10d[2].seconds)),
+                        "etcd": asdict(paired_ratio(etcd[0].seconds, etcd[1].seconds)),
+                        **(
+                            {"etcd_v2": asdict(paired_ratio(etcd[0].seconds, etcd[2].seconds))}
+                            if len(etcd) > 2
+                            else {}
+                        ),
                     },
                 }
             )
@@ -394,6 +415,10 @@ def _seed(size: int, pair: int) -> int:
 def variant(row: dict[str, Any], label: str) -> dict[str, Any]:
     found: dict[str, Any] = next(v for v in row["variants"] if v["label"] == label)
     return found
+
+
+def has(row: dict[str, Any], label: str) -> bool:
+    return any(v["label"] == label for v in row["variants"])
 
 
 # -- extrapolation -----------------------------------------------------------------------------
@@ -435,8 +460,8 @@ def extrapolate(
     """
     measured_interval = float(summary.get("keep_alive_interval_s", KEEP_ALIVE_INTERVAL))
     out = []
-    for label in ("etcd-v2", "etcd-v3"):
-        rows = [(r["agents"], variant(r, label)) for r in summary["sizes"]]
+    for label in (V2, V3_POLL, V3_EVENT):
+        rows = [(r["agents"], variant(r, label)) for r in summary["sizes"] if has(r, label)]
         if not rows:  # every size failed: nothing to extrapolate from
             break
         per_interval = statistics.mean(v["requests_per_agent_per_interval"] for _, v in rows)
@@ -474,32 +499,47 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         f"{summary['steady_intervals']} intervals over the first "
         f"{min(summary['rounds'], STEADY_ROUNDS)} pairs).",
         "",
-        "| agents | c10d, container | c10d, torch's registry | ratio (95%) "
-        "| etcd-v2 | etcd-v3 | ratio (95%) |",
+        "Forming the group, c10d (the agents' own TCPStore):",
+        "",
+        "| agents | event | poll | torch's registry | event / torch (95%) "
+        "| event / poll (95%) | poll / torch (95%) |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in summary["sizes"]:
-        ours, torch = variant(row, "c10d ours"), variant(row, "c10d torch")
-        v2, v3 = variant(row, "etcd-v2"), variant(row, "etcd-v3")
-        c10d, etcd = row["paired"]["c10d"], row["paired"]["etcd"]
+        event, poll, torch = (variant(row, x) for x in (C10D_EVENT, C10D_POLL, C10D_TORCH))
+        paired = row["paired"]
         lines.append(
-            f"| {row['agents']} | {ours['seconds']:.2f} s | {torch['seconds']:.2f} s "
-            f"| {_interval(c10d)} | {v2['seconds']:.2f} s | {v3['seconds']:.2f} s "
-            f"| {_interval(etcd)} |"
+            f"| {row['agents']} | {event['seconds']:.3f} s | {poll['seconds']:.2f} s "
+            f"| {torch['seconds']:.2f} s | {_interval(paired['c10d'])} "
+            f"| {_interval(paired['c10d_poll'])} | {_interval(paired['poll_torch'])} |"
         )
     lines += [
         "",
-        "Creating the handler, the slowest agent of a round (median): the only step that "
-        "differs between the two c10d variants, which then run the same torch handler on "
-        "the same store:",
+        "Forming the group, etcd:",
         "",
-        "| agents | c10d, container | c10d, torch's registry | etcd-v2 | etcd-v3 |",
-        "| ---: | ---: | ---: | ---: | ---: |",
+        "| agents | etcd-v3 event | etcd-v3 poll | etcd-v2 | event / poll (95%) "
+        "| event / etcd-v2 (95%) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in summary["sizes"]:
+        event, poll = variant(row, V3_EVENT), variant(row, V3_POLL)
+        v2 = f"{variant(row, V2)['seconds']:.2f} s" if has(row, V2) else "-"
+        versus_v2 = _interval(row["paired"]["etcd_v2"]) if "etcd_v2" in row["paired"] else "-"
+        lines.append(
+            f"| {row['agents']} | {event['seconds']:.3f} s | {poll['seconds']:.2f} s | {v2} "
+            f"| {_interval(row['paired']['etcd'])} | {versus_v2} |"
+        )
+    lines += [
+        "",
+        "Creating the handler, the slowest agent of a round (median):",
+        "",
+        "| agents | " + " | ".join(LABELS) + " |",
+        "| ---: |" + " ---: |" * len(LABELS),
     ]
     for row in summary["sizes"]:
         cells = [
-            variant(row, label).get("create_seconds")
-            for label in ("c10d ours", "c10d torch", "etcd-v2", "etcd-v3")
+            variant(row, label).get("create_seconds") if has(row, label) else None
+            for label in LABELS
         ]
         shown = " | ".join("-" if c is None else f"{c * 1000:.1f} ms" for c in cells)
         lines.append(f"| {row['agents']} | {shown} |")
@@ -512,13 +552,16 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in summary["sizes"]:
-        for label in ("etcd-v2", "etcd-v3"):
+        for label in (V2, V3_POLL, V3_EVENT):
+            if not has(row, label):
+                continue
             v = variant(row, label)
             lines.append(
-                f"| {row['agents']} | {label} | {v['requests_per_agent_per_rendezvous']:.1f} "
-                f"| {v['conflicts_per_agent_per_rendezvous']:.1f} "
-                f"| {v['requests_per_agent_per_interval']:.2f} "
-                f"| {v['writes_per_agent_per_interval']:.2f} | {v['bytes_per_write']:.0f} |"
+                f"| {row['agents']} | {label} | {_number(v['requests_per_agent_per_rendezvous'])} "
+                f"| {_number(v['conflicts_per_agent_per_rendezvous'])} "
+                f"| {_number(v['requests_per_agent_per_interval'], 2)} "
+                f"| {_number(v['writes_per_agent_per_interval'], 2)} "
+                f"| {_number(v['bytes_per_write'], 0)} |"
             )
     for row in summary["sizes"]:
         for split in row.get("split_pairs", []):
@@ -543,6 +586,13 @@ def markdown(summary: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+LABELS = (C10D_EVENT, C10D_POLL, C10D_TORCH, V3_EVENT, V3_POLL, V2)
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
 def _interval(paired: dict[str, Any]) -> str:
     return interval_text(paired["ratio"], paired["low"], paired["high"])
 
@@ -558,36 +608,35 @@ def write(summary: dict[str, Any], out: Path, command: str) -> str:
 
 
 def results_dict(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Rows for the suite's results table, as ``Result`` keyword arguments."""
+    """Rows for the suite's results table, as ``Result`` keyword arguments.
+
+    Event-driven formation against torch's time with the same settings: at
+    most 0.25 of it (issue "event-driven rendezvous").
+    """
     rows: list[dict[str, Any]] = []
     for row in summary["sizes"]:
         n = row["agents"]
-        ours, torch = variant(row, "c10d ours"), variant(row, "c10d torch")
-        v2, v3 = variant(row, "etcd-v2"), variant(row, "etcd-v3")
-        c10d, etcd = row["paired"]["c10d"], row["paired"]["etcd"]
-        rows.append(
-            dict(
-                name=f"rendezvous of {n} agents: c10d, container vs torch's registry",
-                unit="s",
-                ours=ours["seconds"],
-                torch=torch["seconds"],
-                target=1.03,
-                paired=c10d["ratio"],
-                low=c10d["low"],
-                high=c10d["high"],
-            )
+        comparisons = (
+            ("c10d, event vs torch's registry", C10D_EVENT, C10D_TORCH, "c10d", 0.25, "torch"),
+            ("etcd-v3, event vs poll", V3_EVENT, V3_POLL, "etcd", 0.25, "etcd-v3 poll"),
         )
-        rows.append(
-            dict(
-                name=f"rendezvous of {n} agents: etcd-v3 vs etcd-v2",
-                unit="s",
-                ours=v3["seconds"],
-                torch=v2["seconds"],
-                target=1.0,
-                baseline="etcd-v2",
-                paired=etcd["ratio"],
-                low=etcd["low"],
-                high=etcd["high"],
+        for name, ours_label, base_label, key, target, baseline in comparisons:
+            ours, base, paired = (
+                variant(row, ours_label),
+                variant(row, base_label),
+                row["paired"][key],
             )
-        )
+            rows.append(
+                dict(
+                    name=f"rendezvous of {n} agents: {name}",
+                    unit="s",
+                    ours=ours["seconds"],
+                    torch=base["seconds"],
+                    target=target,
+                    baseline=baseline,
+                    paired=paired["ratio"],
+                    low=paired["low"],
+                    high=paired["high"],
+                )
+            )
     return rows

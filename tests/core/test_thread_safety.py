@@ -53,7 +53,7 @@ def accepts(port: int) -> bool:
 
 def store_port(handler: Any) -> int:
     """The port of the TCPStore a c10d handler hosts (under torch's PrefixStore wrappers)."""
-    store = handler._state_holder._backend._store
+    store = handler._store  # the store torch hands the agent: the one it hosts
     while hasattr(store, "underlying_store"):
         store = store.underlying_store
     return int(store.port)

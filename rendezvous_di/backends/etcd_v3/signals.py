@@ -45,8 +45,6 @@ class EtcdSignals(Signals):
         self._bell = prefix + b"bell"
         self._queue = prefix + b"turnstile/"
         self._tickets: dict[int, bytes] = {}
-        # Rings from now on are heard: the watch starts after this revision.
-        self._revision = self._current_revision()
 
     def ring(self) -> int:
         """See base class."""
@@ -83,15 +81,24 @@ class EtcdSignals(Signals):
         answer = self._client.call("kv/range", self._queue_range(ticket, count_only=True))
         return int(answer.get("count", 0))
 
+    def position(self) -> int:
+        """See base class: etcd's revision now."""
+        return int(self._client.range(self._bell)["header"]["revision"])
+
     def listen(
-        self, heard: Callable[[int], None], ticket: int | None, turn_came: Callable[[], None]
+        self,
+        position: int,
+        heard: Callable[[int], None],
+        ticket: int | None,
+        turn_came: Callable[[], None],
+        stopped: Callable[[], bool],
     ) -> None:
         """See base class."""
         waiting_for = self._ahead(ticket) if ticket is not None else None
         if ticket is not None and waiting_for is None:
             turn_came()
-        revision = self._revision
-        while not self._session.released:
+        revision = position
+        while not self._session.released and not stopped():
             started = time.monotonic()
             try:
                 with contextlib.closing(
@@ -107,19 +114,18 @@ class EtcdSignals(Signals):
                         revision = max(revision, changed)
                         if key == self._bell and value is not None:
                             heard(changed)
+                            if stopped():
+                                return
                         elif key == waiting_for and value is None:
                             waiting_for = None
                             turn_came()
                 if time.monotonic() - started < WATCH_FOR / 2:
                     # Cancelled early (the revision was compacted): go on from now, and count
                     # it as a ring, since one may have been missed.
-                    revision = self._current_revision()
+                    revision = self.position()
                     heard(-revision)
             except EtcdError:  # etcd restarting, a member lost: listen again in a second
                 time.sleep(1.0)
-
-    def _current_revision(self) -> int:
-        return int(self._client.range(self._bell)["header"]["revision"])
 
     def _ahead(self, ticket: int) -> bytes | None:
         """The ticket key created last before ``ticket``; None if there is none."""

@@ -28,7 +28,9 @@ than polling silently or breaking mid-job: the handler's ``_op_executor``
 
 from __future__ import annotations
 
+import functools
 import types
+import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -69,17 +71,28 @@ def attach(handler: Any, waiting: Waiting) -> None:
         if not waiting.enter(_longest(seconds)):
             torch_delay(seconds=seconds)
 
-    # This executor's run, as an instance attribute: the class and other handlers stay torch's.
-    executor.run = types.MethodType(_rebound(run, wait_for_others), executor)  # type: ignore[method-assign]
     joins_in_turn = _rebound(join, wait_for_turn)
+    torch_shutdown = type(handler).shutdown
 
-    def next_rendezvous() -> Any:
+    def next_rendezvous(this: Any) -> Any:
+        waiting.begin()
         try:
-            return joins_in_turn(handler)
+            return joins_in_turn(this)
         finally:
-            waiting.leave()
+            waiting.end()
 
-    handler.next_rendezvous = next_rendezvous
+    def shutdown(this: Any) -> bool:
+        waiting.close()
+        return bool(torch_shutdown(this))
+
+    # Instance attributes, so the class (and every other handler) stays torch's. They hold
+    # their instance weakly: a cycle would keep the store (it closes with its last reference)
+    # until a garbage collection.
+    executor.run = functools.partial(  # type: ignore[method-assign]
+        _rebound(run, wait_for_others), weakref.proxy(executor)
+    )
+    handler.next_rendezvous = functools.partial(next_rendezvous, weakref.proxy(handler))
+    handler.shutdown = functools.partial(shutdown, weakref.proxy(handler))
 
 
 def _delaying(owner: type, name: str) -> types.FunctionType:

@@ -1,51 +1,57 @@
-"""A rendezvous backend whose reads and writes tell the handler's `Waiting`."""
+"""A rendezvous backend whose reads and writes tell the handler's `Waiting`.
+
+Imported only once torch is (by `EventSync`): the class derives from torch's
+``RendezvousBackend``. It is a module-level class on purpose: a class made
+per handler would sit in a reference cycle (every class does) holding the
+store, and torch's TCPStore closes only when its last reference goes.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend, Token
+
 from .relevance import must_hear
 
 if TYPE_CHECKING:
-    from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend, Token
-
     from .waiting import Waiting
 
 
-def ringing(backend: RendezvousBackend, waiting: Waiting) -> RendezvousBackend:
+class RingingBackend(RendezvousBackend):
     """``backend`` (any torch ``RendezvousBackend``), telling ``waiting`` of reads and writes.
 
     The state, its format and its compare-and-set stay the backend's own:
     a read first marks which rings it covers, a write that succeeded rings
-    when waiting nodes must hear it.
+    when waiting nodes must hear it (it remembers the last state seen, to
+    tell what a write changed).
     """
-    from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend
 
-    class RingingBackend(RendezvousBackend):
-        """Delegates to the backend; remembers the last state seen, to tell what a write changed."""
+    def __init__(self, backend: RendezvousBackend, waiting: Waiting) -> None:
+        self._backend = backend
+        self._waiting = waiting
+        self._seen: bytes | None = None
 
-        def __init__(self) -> None:
-            self._seen: bytes | None = None
+    @property
+    def name(self) -> str:
+        """See base class."""
+        return self._backend.name
 
-        @property
-        def name(self) -> str:
-            return backend.name
+    def get_state(self) -> tuple[bytes, Token] | None:
+        """See base class."""
+        self._waiting.reading()
+        got = self._backend.get_state()
+        self._seen = None if got is None else got[0]
+        return got
 
-        def get_state(self) -> tuple[bytes, Token] | None:
-            waiting.reading()
-            got = backend.get_state()
-            self._seen = None if got is None else got[0]
-            return got
-
-        def set_state(
-            self, state: bytes, token: Token | None = None
-        ) -> tuple[bytes, Token, bool] | None:
-            before = self._seen
-            waiting.reading()  # a write that fails answers the current state
-            answer = backend.set_state(state, token)
-            self._seen = None if answer is None else answer[0]
-            if answer is not None and answer[2]:
-                waiting.wrote(must_hear(before, state))
-            return answer
-
-    return RingingBackend()
+    def set_state(
+        self, state: bytes, token: Token | None = None
+    ) -> tuple[bytes, Token, bool] | None:
+        """See base class."""
+        before = self._seen
+        self._waiting.reading()  # a write that fails answers the current state
+        answer = self._backend.set_state(state, token)
+        self._seen = None if answer is None else answer[0]
+        if answer is not None and answer[2]:
+            self._waiting.wrote(must_hear(before, state))
+        return answer

@@ -36,14 +36,22 @@ class Signals(ABC):
         """A number that changes whenever a turn ahead of ``ticket`` passes."""
 
     @abstractmethod
+    def position(self) -> int:
+        """Where the rings stand now: a listener started from here hears every later ring."""
+
+    @abstractmethod
     def listen(
         self,
+        position: int,
         heard: Callable[[int], None],
         ticket: int | None,
         turn_came: Callable[[], None],
+        stopped: Callable[[], bool],
     ) -> None:
-        """Hear rings (``heard(number)``) until the store goes away; runs on its own thread.
+        """Hear rings after ``position`` (``heard(number)``) until ``stopped()`` or the store goes.
 
-        With a ``ticket``, first wait until it is that ticket's turn, then call
-        ``turn_came``; rings rung meanwhile are heard after that.
+        Runs on its own thread. With a ``ticket``, first wait until it is that
+        ticket's turn, then call ``turn_came``; rings rung meanwhile are heard
+        after that. ``stopped()`` is asked after each ring: to stop a listener,
+        make it true, then ring.
         """

@@ -44,7 +44,6 @@ class StoreSignals(Signals):
         self._bell = f"{key}/bell"
         self._turnstile = f"{key}/turnstile"
         self._passed = f"{key}/turnstile/passed"
-        self._rung = int(store.add(self._bell, 0))  # rings from now on are heard
 
     def ring(self) -> int:
         """See base class."""
@@ -68,8 +67,17 @@ class StoreSignals(Signals):
         del ticket
         return int(self._store.add(self._passed, 0))
 
+    def position(self) -> int:
+        """See base class: the number of rings so far."""
+        return int(self._store.add(self._bell, 0))
+
     def listen(
-        self, heard: Callable[[int], None], ticket: int | None, turn_came: Callable[[], None]
+        self,
+        position: int,
+        heard: Callable[[int], None],
+        ticket: int | None,
+        turn_came: Callable[[], None],
+        stopped: Callable[[], bool],
     ) -> None:
         """See base class."""
         store = self._listener_store
@@ -77,11 +85,13 @@ class StoreSignals(Signals):
             if ticket > 1:
                 self._wait(store, f"{self._turnstile}/{ticket - 1}")
             turn_came()
-        rung = self._rung
-        while True:
+        rung = position
+        while not stopped():
             self._wait(store, f"{self._bell}/{rung + 1}")
             rung += 1
             heard(rung)
+            if stopped():
+                return
             latest = int(store.add(self._bell, 0))
             if latest - rung >= KEPT:  # fell behind the kept keys: count the rest as heard
                 for number in range(rung + 1, latest + 1):

@@ -83,7 +83,7 @@ class EventSync(SyncStrategy):
     ) -> tuple[RendezvousBackend, Finish]:
         """See base class: a backend that tells the waits, a handler that waits on them."""
         from .executor import attach
-        from .ringing import ringing
+        from .ringing import RingingBackend
         from .waiting import Waiting
 
         waiting = Waiting(signals())
@@ -91,7 +91,7 @@ class EventSync(SyncStrategy):
         def finish(handler: Any) -> None:
             attach(handler, waiting)
 
-        return ringing(backend, waiting), finish
+        return RingingBackend(backend, waiting), finish
 
 
 STRATEGIES: dict[str, SyncStrategy] = {EVENT: EventSync(), POLL: PollSync()}

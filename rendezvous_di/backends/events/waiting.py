@@ -19,12 +19,18 @@ Two waits of torch's handler become event-driven here (see
   long queue moves one join at a time, and joining out of turn would only
   make the writes collide.
 
-A listener thread per handler, with a store connection of its own, blocks
-on the store for the turn and then for rings, and wakes the handler's thread
-through a local condition: the handler's thread never blocks on the store
-itself, so torch's bounds are local timeouts (no store request, no timed-out
-socket), and the handler's connection stays free for its keep-alive thread.
-The listener ends when the store goes away.
+A listener thread, with a store connection of its own, blocks on the store
+for the turn and then for rings, and wakes the handler's thread through a
+local condition: the handler's thread never blocks on the store itself, so
+torch's bounds are local timeouts (no store request, no timed-out socket),
+and the handler's connection stays free for its keep-alive thread.
+
+The listener lives while the handler joins (`begin` to `end`, one
+``next_rendezvous``); once idle, the next ring it hears ends it, and
+shutting down rings to end it. A node's shutdown thus also ends the idle
+listeners of the others: when the node hosting the store leaves, none is
+left blocked on it (a store that vanishes under a blocked client makes
+torch's C++ log a stack trace).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ import threading
 from .signals import Signals
 
 log = logging.getLogger(__name__)
+
+CLOSE_WAIT = 5.0
+"""Seconds a shutdown waits for the listener to hear its closing ring."""
 
 
 class Waiting:
@@ -47,8 +56,24 @@ class Waiting:
         self._covered = 0  # of those, rung before the latest state read began
         self._own: set[int] = set()
         self._listener: threading.Thread | None = None
+        self._position: int | None = None  # where a new listener starts hearing
         self._ticket: int | None = None
         self._turn_came = threading.Event()
+        self._active = False
+        self._closed = False
+
+    # -- one join ---------------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """A join begins: rings from now on are heard (a listener starts from here)."""
+        self._active = True
+        if not self._listening():
+            self._position = self._signals.position()
+
+    def end(self) -> None:
+        """The join ended: pass the turn if still held; the listener may end."""
+        self.leave()
+        self._active = False
 
     # -- the bell --------------------------------------------------------------------------------
 
@@ -83,22 +108,20 @@ class Waiting:
     def enter(self, limit: float) -> bool:
         """Wait for this node's turn to join, ``limit`` seconds for each node ahead to pass.
 
-        Only before the first wait of the handler (the listener then still
-        waits for turns); later calls answer False at once, and the caller
-        delays as torch does.
+        Only while no listener runs (it waits for the turn before it hears
+        rings); otherwise answers False at once, and the caller delays as torch does.
         """
-        if self._listener is not None:
+        if self._listening():
             return False
         ticket = self._signals.take_ticket()
         self._ticket = ticket
+        self._turn_came.clear()
         self._listen(ticket)
         progress = self._signals.progress(ticket)
         while not self._turn_came.wait(limit):
             now = self._signals.progress(ticket)
             if now == progress:  # nobody ahead moved for a whole limit: the node before is gone
-                log.debug(
-                    "the turn before ticket %d was not passed in %.1fs; joining", ticket, limit
-                )
+                log.debug("no turn passed before ticket %d in %.1fs; joining", ticket, limit)
                 self._signals.skip_turn(ticket)  # on its behalf; releases the listener too
                 break
             progress = now
@@ -110,24 +133,58 @@ class Waiting:
         if ticket is not None:
             self._signals.pass_turn(ticket)
 
+    # -- shutting down ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """End the listener for good (the handler shuts down): it holds a store connection.
+
+        A ring wakes it, which other nodes' listeners hear too: an idle one
+        ends, a waiting node re-reads the state once.
+        """
+        self.leave()
+        self._closed = True
+        listener = self._listener
+        if listener is None or not listener.is_alive():
+            return
+        try:
+            self._signals.ring()
+        except Exception as error:
+            log.debug("could not wake the event listener: %s", error)
+        listener.join(timeout=CLOSE_WAIT)
+
     # -- the listener ----------------------------------------------------------------------------
+
+    def _listening(self) -> bool:
+        return self._listener is not None and self._listener.is_alive()
 
     def _listen(self, ticket: int | None) -> None:
         with self._changed:
-            if self._listener is not None:
+            if self._listening() or self._closed:
                 return
+            position = self._position
+            if position is None:  # waiting outside a join (never in torch's handler)
+                position = self._signals.position()
+            self._position = None
             self._listener = threading.Thread(
-                target=self._run_listener, args=(ticket,), name="rendezvous-di-events", daemon=True
+                target=self._run_listener,
+                args=(position, ticket),
+                name="rendezvous-di-events",
+                daemon=True,
             )
-        self._listener.start()
+            self._listener.start()
 
-    def _run_listener(self, ticket: int | None) -> None:
+    def _run_listener(self, position: int, ticket: int | None) -> None:
         try:
-            self._signals.listen(self._heard_ring, ticket, self._turn_came.set)
+            self._signals.listen(
+                position, self._heard_ring, ticket, self._turn_came.set, self._stopped
+            )
         except Exception as error:
             log.debug("event listener ended: %s", error)
         finally:
             self._turn_came.set()
+
+    def _stopped(self) -> bool:
+        return self._closed or not self._active
 
     def _heard_ring(self, number: int) -> None:
         with self._changed:

@@ -1,0 +1,137 @@
+"""Event-driven waiting on a real TCPStore: real torch handlers from real containers, in threads.
+
+The spy strategy (`tests.support.events.Spy`) stretches torch's one-second
+bound on every wait to a minute, so a lost notification shows as a wait that
+timed out, never as a silent one-second poll.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import torch.distributed as dist
+from dependency_injector import providers
+
+from rendezvous_di import RendezvousContainer
+from rendezvous_di.backends.events.strategy import PollSync
+from tests.support.events import Spy, meet
+
+
+@pytest.fixture
+def store_server() -> Iterator[dist.TCPStore]:
+    server = dist.TCPStore(  # type: ignore[attr-defined]
+        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=60)
+    )
+    yield server
+    del server
+
+
+def containers(server: Any, count: int, conf: dict[str, Any], run_id: str) -> list[Any]:
+    made = []
+    for _ in range(count):
+        container = RendezvousContainer()
+        container.environ.override({})
+        container.config.from_dict(
+            {
+                "backend": "c10d",
+                "endpoint": f"127.0.0.1:{server.port}",
+                "run_id": run_id,
+                "min_nodes": count,
+                "max_nodes": count,
+                "conf": {"is_host": False, "join_timeout": 120, **conf},
+            }
+        )
+        made.append(container)
+    return made
+
+
+def test_every_wait_ends_with_a_notification(store_server: Any) -> None:
+    spy = Spy()
+    group = containers(store_server, 4, {}, "rings")
+    for container in group:
+        container.sync.override(providers.Object(spy))
+    try:
+        assert meet([c.handler() for c in group]) == [(rank, 4) for rank in range(4)]
+    finally:
+        for container in group:
+            container.shutdown_resources()
+    assert spy.waits, "nobody waited: the test proves nothing"
+    assert all(spy.waits), f"a wait ran out instead of hearing a ring: {spy.waits}"
+
+
+def test_poll_is_torchs_handler_untouched(store_server: Any) -> None:
+    from torch.distributed.elastic.rendezvous.c10d_rendezvous_backend import (
+        C10dRendezvousBackend,
+    )
+
+    (container,) = containers(store_server, 1, {"sync": "poll"}, "polled")
+    try:
+        handler = container.handler()
+        assert "run" not in vars(handler._op_executor)
+        assert "next_rendezvous" not in vars(handler)
+        assert "shutdown" not in vars(handler)
+        assert type(handler._state_holder._backend) is C10dRendezvousBackend
+        assert meet([handler]) == [(0, 1)]
+    finally:
+        container.shutdown_resources()
+
+
+def test_event_is_the_default_and_the_container_provider_overrides_the_option(
+    store_server: Any,
+) -> None:
+    default, overridden = containers(store_server, 2, {}, "default")
+    overridden.sync.override(providers.Object(PollSync()))
+    try:
+        assert "run" in vars(default.handler()._op_executor)
+        assert "run" not in vars(overridden.handler()._op_executor)
+    finally:
+        for container in (default, overridden):
+            container.shutdown_resources()
+
+
+def test_shutdown_stops_the_listener(store_server: Any) -> None:
+    (container,) = containers(store_server, 1, {}, "alone")
+    assert meet([container.handler()]) == [(0, 1)]
+    assert any(t.name == "rendezvous-di-events" for t in threading.enumerate())
+    container.shutdown_resources()
+    assert not any(t.name == "rendezvous-di-events" for t in threading.enumerate())
+
+
+def test_a_node_that_took_a_ticket_and_died_is_passed_over(store_server: Any) -> None:
+    """Its successor waits one limit (torch's 0.3 s), passes its turn, and joins."""
+    client = dist.TCPStore(  # type: ignore[attr-defined]
+        "127.0.0.1", store_server.port, is_master=False, timeout=timedelta(seconds=30)
+    )
+    key = "torch.rendezvous.orphan/turnstile"
+    group = containers(store_server, 2, {}, "orphan")
+    handlers = [c.handler() for c in group]  # the store's counters exist from here on
+    assert client.add(key, 1) == 1  # the dead node's ticket
+    try:
+        assert meet(handlers) == [(0, 2), (1, 2)]
+    finally:
+        for container in group:
+            container.shutdown_resources()
+    assert client.check([f"{key}/1"])  # passed on the dead node's behalf
+
+
+def test_torchs_launcher_gets_the_same_handler_through_install(store_server: Any) -> None:
+    from torch.distributed.elastic.rendezvous import RendezvousParameters, registry
+
+    from rendezvous_di import install
+
+    (container,) = containers(store_server, 1, {}, "bridged")
+    params = RendezvousParameters(
+        "c10d", f"127.0.0.1:{store_server.port}", "bridged", 1, 1, is_host=False
+    )
+    with install(container, ["c10d"]):
+        handler = registry.get_rendezvous_handler(params)
+    try:
+        assert "run" in vars(handler._op_executor)
+        assert meet([handler]) == [(0, 1)]
+    finally:
+        handler.shutdown()  # as torch's agent does when it ends
+        container.shutdown_resources()

@@ -1,0 +1,67 @@
+"""Watching event-driven waiting from tests: a spy strategy, and nodes meeting in threads."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from rendezvous_di.backends.events.strategy import EventSync
+from rendezvous_di.backends.events.waiting import Waiting
+
+STRETCHED = 60.0
+
+
+class Spy(EventSync):
+    """Event-driven waiting whose waits last up to a minute and are recorded."""
+
+    def __init__(self) -> None:
+        self.waits: list[bool] = []
+        self._lock = threading.Lock()
+
+    def prepare(self, backend: Any, signals: Any) -> Any:
+        prepared, finish = super().prepare(backend, signals)
+        spy = self
+
+        def finish_and_spy(handler: Any) -> None:
+            finish(handler)
+            waiting: Waiting = prepared_waiting[0]
+            original = waiting.wait_for_others
+
+            def wait_for_others(timeout: float) -> bool:
+                del timeout
+                rang = original(STRETCHED)
+                with spy._lock:
+                    spy.waits.append(rang)
+                return rang
+
+            waiting.wait_for_others = wait_for_others  # type: ignore[method-assign]
+
+        prepared_waiting = [_waiting_of(prepared)]
+        return prepared, finish_and_spy
+
+
+def _waiting_of(backend: Any) -> Waiting:
+    """The `Waiting` a ringing backend tells."""
+    waiting = backend._waiting
+    assert isinstance(waiting, Waiting)
+    return waiting
+
+
+def meet(handlers: list[Any]) -> list[tuple[int, int]]:
+    answers: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+
+    def join(handler: Any) -> None:
+        try:
+            info = handler.next_rendezvous()
+            answers.append((info.rank, info.world_size))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=join, args=(h,)) for h in handlers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not errors, errors
+    return sorted(answers)
