@@ -82,6 +82,11 @@ def main(args: argparse.Namespace) -> int:
 def _flatten(settings: Any, values: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     flat: dict[str, tuple[Any, str]] = {}
     for key, value in values.items():
+        if key == "admission":
+            from ..config.admission import as_text
+
+            flat[key] = (as_text(value) or "-", settings.source_of(key))
+            continue
         if isinstance(value, dict) and value:
             for inner, item in value.items():
                 shown = (",".join(item) or "-") if isinstance(item, list) else item
