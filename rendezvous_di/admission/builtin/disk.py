@@ -77,6 +77,9 @@ def _write_speed(directory: str, size_mb: float) -> float:
     return size_mb / max(elapsed, 1e-6)
 
 
+check.admission_summary = (
+    "free space and write speed of the working directory and TMPDIR (or paths)"  # type: ignore[attr-defined]
+)
 check.admission_kind = "node"  # type: ignore[attr-defined]
 check.admission_timeout = 60  # type: ignore[attr-defined]
 check.admission_options = {  # type: ignore[attr-defined]

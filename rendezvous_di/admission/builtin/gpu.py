@@ -52,6 +52,9 @@ def check(options: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, A
     return {"status": "passed", "measurements": measurements}
 
 
+check.admission_summary = (
+    "each visible CUDA device allocates and multiplies matrices; skipped without CUDA"  # type: ignore[attr-defined]
+)
 check.admission_kind = "node"  # type: ignore[attr-defined]
 check.admission_timeout = 120  # type: ignore[attr-defined]
 check.admission_options = {  # type: ignore[attr-defined]
