@@ -77,8 +77,8 @@ def _write_speed(directory: str, size_mb: float) -> float:
     return size_mb / max(elapsed, 1e-6)
 
 
-check.admission_summary = (
-    "free space and write speed of the working directory and TMPDIR (or paths)"  # type: ignore[attr-defined]
+check.admission_summary = (  # type: ignore[attr-defined]
+    "free space and write speed of the working directory and TMPDIR (or paths)"
 )
 check.admission_kind = "node"  # type: ignore[attr-defined]
 check.admission_timeout = 60  # type: ignore[attr-defined]

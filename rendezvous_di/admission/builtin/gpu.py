@@ -52,8 +52,8 @@ def check(options: Mapping[str, Any], context: Mapping[str, Any]) -> dict[str, A
     return {"status": "passed", "measurements": measurements}
 
 
-check.admission_summary = (
-    "each visible CUDA device allocates and multiplies matrices; skipped without CUDA"  # type: ignore[attr-defined]
+check.admission_summary = (  # type: ignore[attr-defined]
+    "each visible CUDA device allocates and multiplies matrices; skipped without CUDA"
 )
 check.admission_kind = "node"  # type: ignore[attr-defined]
 check.admission_timeout = 120  # type: ignore[attr-defined]

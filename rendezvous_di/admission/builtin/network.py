@@ -213,7 +213,9 @@ def judge(
     return {"status": "passed", "reason": note, "measurements": measurements}
 
 
-check.admission_summary = "pairwise latency and bandwidth between nodes over gloo; a node whose links lag the group's median is faulty"  # type: ignore[attr-defined]
+check.admission_summary = (  # type: ignore[attr-defined]
+    "pairwise latency and bandwidth over gloo; a node whose links lag the group's median is faulty"
+)
 check.admission_kind = "group"  # type: ignore[attr-defined]
 check.admission_timeout = 120  # type: ignore[attr-defined]
 check.admission_options = {  # type: ignore[attr-defined]
