@@ -31,13 +31,18 @@ KEY = "rendezvous_di.admission.network"
 
 
 def pairings(size: int, rounds: int) -> list[list[tuple[int, int]]]:
-    """Up to ``rounds`` rounds of disjoint pairs over ``size`` ranks, no pair repeated."""
+    """``rounds`` rounds of disjoint pairs over ``size`` ranks, no pair repeated.
+
+    Never fewer rounds than give every node two partners (two rounds, three for an
+    odd group, where each node idles once): a node scored by its best link must have
+    a link that does not lead to the one sick node.
+    """
     ranks: list[int | None] = list(range(size))
     if size % 2:
         ranks.append(None)
     count = len(ranks)
     schedule = []
-    for _ in range(min(rounds, count - 1)):
+    for _ in range(min(max(rounds, 3 if size % 2 else 2), count - 1)):
         pairs = []
         for i in range(count // 2):
             a, b = ranks[i], ranks[count - 1 - i]
