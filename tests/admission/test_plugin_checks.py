@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,8 @@ from tests.support.procs import REPO, run_cli
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    yield build_and_install(tmp_path_factory.mktemp("check-dists"))
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_and_install(tmp_path_factory.mktemp("check-dists"))
 
 
 def cli(site: Path, *args: str) -> tuple[int, str, str]:

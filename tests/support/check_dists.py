@@ -1,4 +1,4 @@
-"""Admission check plugins as real installed distributions (entry point group ``rendezvous_di.checks``).
+"""Admission check plugins as a real installed distribution (group ``rendezvous_di.checks``).
 
 One wheel, built with pip in a temp dir and unpacked into a site directory,
 declares a well-behaved check and hostile ones: one that raises, one that
