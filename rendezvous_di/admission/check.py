@@ -110,7 +110,7 @@ class AdmissionCheck:
                         f"check {self.name!r} requires this option ({spec.help})",
                     )
                 converted[spec.name] = spec.default
-        return converted
+        return {spec.name: converted[spec.name] for spec in self.schema.options}
 
 
 def check_schema(name: str, declared: Any, timeout: Any = None) -> OptionSchema:
