@@ -22,7 +22,7 @@ from ..text import one_line
 from . import backends, check, checks, completion, config, run, schema, streams
 from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 
-COMMANDS = (backends, checks, config, check, run, schema, completion)
+COMMANDS = (backends, config, check, checks, run, schema, completion)
 
 
 def build_parser() -> CliParser:

@@ -79,7 +79,7 @@ def complete(line: str, *, env: dict[str, str] | None = None, cwd: Path = REPO) 
 
 def test_subcommands() -> None:
     assert complete("rendezvous-di ") == [command.NAME for command in COMMANDS]
-    assert complete("rendezvous-di c") == ["config", "check", "completion"]
+    assert complete("rendezvous-di c") == ["config", "check", "checks", "completion"]
     assert complete("rendezvous-di --debug sch") == ["schema"]
 
 

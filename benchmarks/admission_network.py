@@ -1,0 +1,161 @@
+"""The ``network`` admission check: its cost against one rendezvous round, and what it detects.
+
+On 2, 4 and 8 network-namespace hosts (`tests.support.netns`, as root), one
+agent per host creates a c10d handler through the container, joins a round
+(timed: ``next_rendezvous``), then runs the built-in ``network`` check on that
+round's store (timed). The ratio is the check's time over the round's: what
+admission adds to a job's start. Then, on 4 hosts, one host's link is
+throttled with ``tc ... tbf`` to 1/2, 1/5 and 1/10 of the unthrottled links'
+median bandwidth, and the detection rate is the share of trials in which the
+check named that host (with the default ``max_ratio`` of 3, a 2x slowdown is
+meant to pass).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from tests.support.netns import IFNAME, TestNetwork, netns_supported, sweep_stale
+from tests.support.procs import REPO
+
+AGENT = r"""
+import json, sys, time
+from rendezvous_di import RendezvousContainer
+from rendezvous_di.admission.builtin import network
+from dependency_injector import providers
+endpoint, host_addr, is_host, size, run_id, size_mb = sys.argv[1:7]
+c = RendezvousContainer(environ=providers.Object({}))
+c.config.from_dict({"backend": "c10d", "endpoint": endpoint, "run_id": run_id,
+    "min_nodes": int(size), "max_nodes": int(size), "local_addr": host_addr,
+    "conf": {"is_host": is_host, "join_timeout": 120}})
+handler = c.handler()
+started = time.perf_counter()
+info = handler.next_rendezvous()
+rdzv = time.perf_counter() - started
+from torch.distributed import PrefixStore
+options = {o.name: o.default for o in c.checks.kwargs["network"]().schema.options}
+options["size_mb"] = float(size_mb)
+started = time.perf_counter()
+verdict = network.check(options, {"store": PrefixStore("bench", info.store), "rank": info.rank,
+    "world_size": info.world_size, "local_addr": host_addr, "nodes": []})
+check = time.perf_counter() - started
+print(json.dumps({"rank": info.rank, "addr": host_addr, "rdzv_s": rdzv, "check_s": check,
+    "verdict": verdict}))
+handler.shutdown()
+"""
+
+
+def _round(net: TestNetwork, run_id: str, size_mb: float) -> list[dict[str, Any]]:
+    host1 = net.hosts[0]
+    processes = [
+        subprocess.Popen(
+            host.command(
+                [
+                    sys.executable,
+                    "-c",
+                    AGENT,
+                    f"{host1.address}:29400",
+                    host.address,
+                    str(host is host1).lower(),
+                    str(len(net.hosts)),
+                    run_id,
+                    str(size_mb),
+                ]
+            ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=REPO,
+            env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        )
+        for host in net.hosts
+    ]
+    found = []
+    for process in processes:
+        out, _ = process.communicate(timeout=300)
+        lines = [line for line in out.splitlines() if line.startswith("{")]
+        if lines:
+            found.append(json.loads(lines[-1]))
+    return found
+
+
+def _throttle(net: TestNetwork, index: int, mb_s: float) -> None:
+    rate = f"{max(1, int(mb_s * 8 * 1.048576))}mbit"
+    host = net.hosts[index]
+    subprocess.run(
+        host.command(
+            [
+                "tc",
+                "qdisc",
+                "replace",
+                "dev",
+                IFNAME,
+                "root",
+                "tbf",
+                "rate",
+                rate,
+                "burst",
+                "256kbit",
+                "latency",
+                "400ms",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+
+
+def _unthrottle(net: TestNetwork, index: int) -> None:
+    host = net.hosts[index]
+    subprocess.run(
+        host.command(["tc", "qdisc", "del", "dev", IFNAME, "root"]),
+        check=False,
+        capture_output=True,
+    )
+
+
+def measure(
+    runs: int,
+    sizes: Sequence[int] = (2, 4, 8),
+    slowdowns: Sequence[int] = (2, 5, 10),
+    size_mb: float = 4.0,
+) -> dict[str, Any]:
+    """Cost per size (median check and round seconds) and detection per slowdown."""
+    supported, reason = netns_supported()
+    if not supported:
+        raise RuntimeError(f"network namespaces are needed: {reason}")
+    sweep_stale()
+    cost: dict[int, dict[str, float]] = {}
+    for size in sizes:
+        with TestNetwork(count=size) as net:
+            rounds = [_round(net, f"cost-{size}-{i}", size_mb) for i in range(runs)]
+        checks = [max(a["check_s"] for a in r) for r in rounds if len(r) == size]
+        joins = [max(a["rdzv_s"] for a in r) for r in rounds if len(r) == size]
+        cost[size] = {"check_s": statistics.median(checks), "round_s": statistics.median(joins)}
+    detection: dict[int, float] = {}
+    with TestNetwork(count=4) as net:
+        base = _round(net, "base", size_mb)
+        median = float(base[0]["verdict"]["measurements"]["median_best_mb_s"])
+        slow = 3  # the last host
+        for factor in slowdowns:
+            _throttle(net, slow, median / factor)
+            named = 0
+            for i in range(runs):
+                agents = _round(net, f"slow-{factor}-{i}", size_mb)
+                faulty = agents[0]["verdict"].get("faulty", {}) if agents else {}
+                slow_rank = next(
+                    (a["rank"] for a in agents if a["addr"] == net.hosts[slow].address), None
+                )
+                named += int(slow_rank is not None and slow_rank in {int(k) for k in faulty})
+            detection[factor] = named / runs
+            _unthrottle(net, slow)
+    return {"cost": cost, "detection": detection, "median_mb_s": median}
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 3), indent=2))
