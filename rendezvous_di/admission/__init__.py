@@ -18,6 +18,10 @@ container's ``admission`` provider gives the checks a job selected, in order.
   the rest re-form without it.
 - `builtin`: ``disk``, ``gpu``, ``network``.
 
-Nothing here is imported unless a job selects a check or a command lists
-them: a job without admission checks runs exactly as before.
+Only this package and `entries` (the container's declarations) are imported
+unless a job selects a check or a command lists them: a job without
+admission checks runs exactly as before.
 """
+
+GROUP = "rendezvous_di.checks"
+"""The entry point group of out-of-tree checks: ``name = "module:attr"``."""

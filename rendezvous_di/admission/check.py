@@ -32,8 +32,6 @@ from ..backends.options import (
 from ..errors import ConfigError
 from ..text import did_you_mean, quote
 
-GROUP = "rendezvous_di.checks"
-"""The entry point group of out-of-tree checks: ``name = "module:attr"``."""
 Kind = Literal["node", "group"]
 KINDS: tuple[Kind, ...] = ("node", "group")
 DEFAULT_TIMEOUT = 60.0

@@ -23,7 +23,7 @@ from dependency_injector import providers
 
 from ..errors import ConfigError
 from ..text import did_you_mean, quote
-from .check import GROUP
+from . import GROUP
 
 __all__ = ["GROUP", "add_check", "available", "remove_check", "selected_checks"]
 

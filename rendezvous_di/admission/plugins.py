@@ -19,7 +19,8 @@ from dependency_injector import providers
 
 from ..errors import ConfigError
 from ..plugins.entry_points import InstalledEntryPoint, entry_points
-from .check import GROUP, AdmissionCheck, check_schema
+from . import GROUP
+from .check import AdmissionCheck, check_schema
 
 DESCRIBE_TIMEOUT = 30.0
 """Seconds a plugin's import and declaration may take in the child."""

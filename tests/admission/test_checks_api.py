@@ -160,3 +160,13 @@ def test_pairings_are_disjoint_and_give_every_node_two_partners(size: int) -> No
             partners[a].add(b)
             partners[b].add(a)
     assert all(len(p) >= min(2, size - 1) for p in partners.values())
+
+
+def test_a_job_without_checks_imports_nothing_of_them() -> None:
+    from tests.core.test_import_budget import modules_after
+
+    loaded = modules_after(
+        "from rendezvous_di.run import prepare\nprepare(['--nnodes', '1', 'train.py'])\n"
+    )
+    admission = {m for m in loaded if m.startswith("rendezvous_di.admission")}
+    assert admission == {"rendezvous_di.admission", "rendezvous_di.admission.entries"}
