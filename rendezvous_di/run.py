@@ -82,6 +82,8 @@ def main(args: Sequence[str] | None = None, *, container: Any = None) -> None:
         ConfigError: a ``ValueError``; `rendezvous_di.errors.LauncherFlagError`
             also an ``AssertionError`` where torch asserts (``--nproc-per-node 0``).
         ChildFailedError: a worker failed.
+        AdmissionRefused: an admission check (``--admission``) refused this node
+            (`rendezvous_di.admission.running.AdmissionRefused`).
     """
     line = MAIN.parse(sys.argv[1:] if args is None else args)
     prepared = prepare(line, container=container)

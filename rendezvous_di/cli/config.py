@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from ..config.flags import add_admission_flag
 from .common import (
     add_rendezvous_flags,
     add_shared_flags,
@@ -45,6 +46,7 @@ def add_parser(commands: Any) -> None:
     add_show_secrets_flag(parser)
     add_shared_flags(parser)
     add_rendezvous_flags(parser)
+    add_admission_flag(parser, what="as run would select them")
     parser.set_defaults(command_main=main)
 
 

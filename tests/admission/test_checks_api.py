@@ -170,3 +170,22 @@ def test_a_job_without_checks_imports_nothing_of_them() -> None:
     )
     admission = {m for m in loaded if m.startswith("rendezvous_di.admission")}
     assert admission == {"rendezvous_di.admission", "rendezvous_di.admission.entries"}
+
+
+def test_config_yaml_gives_the_selection_back(tmp_path: Any) -> None:
+    done = run_cli(["config", "--format", "yaml", "--admission", "network,disk.min_free_mb=5"])
+    assert done.returncode == 0, done.stderr
+    saved = tmp_path / "rdzv.yaml"
+    saved.write_text(done.stdout)
+    again = run_cli(["config", "--json", "--config", str(saved)])
+    values = __import__("json").loads(again.stdout)["values"]
+    assert values["admission"] == {"network": {}, "disk": {"min_free_mb": "5"}}  # as given
+
+
+def test_checks_names_an_unknown_check_with_exit_2() -> None:
+    done = run_cli(["checks", "dsk"])
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: check: 'dsk' is not an admission check; valid choices: disk, gpu, network; "
+        "did you mean 'disk'?"
+    ]
