@@ -36,6 +36,8 @@ def test_checks_lists_plugins_with_their_options_and_failures(site: Path) -> Non
     assert listed["hangs"]["options"]["timeout"]["default"] == 2
     assert listed["broken"]["state"] == "failed"
     assert "ModuleNotFoundError" in listed["broken"]["reason"]
+    assert listed["killer"]["state"] == "failed"  # os._exit at import: the listing goes on
+    assert "its process exited with status 9" in listed["killer"]["reason"]
 
 
 def test_a_passing_plugin_check_is_reported_with_its_numbers(site: Path) -> None:
@@ -65,12 +67,15 @@ def test_a_hostile_plugin_check_is_contained(site: Path, name: str, said: str) -
     assert error_lines(err) == [f"error: admission check {name!r} could not run: {said}"]
 
 
-def test_a_plugin_that_fails_to_load_is_bad_input(site: Path) -> None:
-    code, _, err = cli(site, "check", "--admission", "broken")
+@pytest.mark.parametrize(
+    ("name", "said"), [("broken", "ModuleNotFoundError"), ("killer", "exited with status 9")]
+)
+def test_a_plugin_that_fails_to_load_is_bad_input(site: Path, name: str, said: str) -> None:
+    code, _, err = cli(site, "run", "--dry-run", "--admission", name, "train.py")
     assert code == 2
     (line,) = error_lines(err)
-    assert line.startswith("error: admission: check plugin 'broken' from distribution ")
-    assert "ModuleNotFoundError" in line
+    assert line.startswith(f"error: admission: check plugin {name!r} from distribution ")
+    assert said in line
 
 
 def test_a_bad_plugin_option_is_bad_input(site: Path) -> None:

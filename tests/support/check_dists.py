@@ -58,7 +58,11 @@ ENTRY_POINTS = {
     "exits": "rdzv_checks:exits",
     "grouped": "rdzv_checks:grouped",
     "broken": "rdzv_checks_missing:check",
+    "killer": "rdzv_checks_exit:check",
 }
+
+EXIT_AT_IMPORT = "import os\n\nos._exit(9)\n"
+"""A module whose import ends its process: listing or selecting it must survive that."""
 
 
 def build_and_install(root: Path) -> Path:
@@ -81,9 +85,10 @@ def build_and_install(root: Path) -> Path:
             """
         )
         + entry_points
-        + '\n\n[tool.setuptools]\npy-modules = ["rdzv_checks"]\n'
+        + '\n\n[tool.setuptools]\npy-modules = ["rdzv_checks", "rdzv_checks_exit"]\n'
     )
     (project / "rdzv_checks.py").write_text(MODULE)
+    (project / "rdzv_checks_exit.py").write_text(EXIT_AT_IMPORT)
     wheels = root / "wheels"
     subprocess.run(
         [
