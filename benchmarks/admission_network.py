@@ -23,6 +23,11 @@ from typing import Any
 from tests.support.netns import IFNAME, TestNetwork, netns_supported, sweep_stale
 from tests.support.procs import REPO
 
+
+class Unsupported(RuntimeError):
+    """This machine cannot make test hosts (not root, or no network namespaces)."""
+
+
 AGENT = r"""
 import json, sys, time
 from rendezvous_di import RendezvousContainer
@@ -128,7 +133,7 @@ def measure(
     """Cost per size (median check and round seconds) and detection per slowdown."""
     supported, reason = netns_supported()
     if not supported:
-        raise RuntimeError(f"network namespaces are needed: {reason}")
+        raise Unsupported(f"network namespaces are needed: {reason}")
     sweep_stale()
     cost: dict[int, dict[str, float]] = {}
     for size in sizes:

@@ -182,6 +182,11 @@ class _Watcher:
 
 def _report_failure(error: Exception, settings: Any, description: Any = None) -> int:
     """One line for a failed job; its exit code, 1."""
+    from ..admission.running import AdmissionRefused
+
+    if isinstance(error, AdmissionRefused):  # its line names the check and the numbers
+        sys.stderr.write(f"error: {one_line(str(error))}\n")  # no backend probe: not its fault
+        return 1
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
     if isinstance(error, ChildFailedError):
