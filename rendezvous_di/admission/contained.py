@@ -58,8 +58,9 @@ def ask_child(request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
         os.close(write_fd)
     try:
         assert process.stdin is not None
-        process.stdin.write((json.dumps({**request, "path": sys.path}) + "\n").encode())
-        process.stdin.flush()
+        with contextlib.suppress(BrokenPipeError):  # a child already gone is named below
+            process.stdin.write((json.dumps({**request, "path": sys.path}) + "\n").encode())
+            process.stdin.flush()
         data = _read_until(read_fd, time.monotonic() + timeout)
     finally:
         os.close(read_fd)
