@@ -500,7 +500,8 @@ def admission_network(runs: int) -> list[Result]:
             rate,
             1.0,
             None,
-            note=f"share of {runs} trials naming the throttled host (4 hosts, max_ratio 3)",
+            note=f"share of {runs} trials naming the throttled host (4 hosts, max_ratio 3); "
+            f"measured slowdown {found['measured_slowdown'].get(factor, 0):.1f}x",
             baseline="every trial",
         )
         for factor, rate in found["detection"].items()
