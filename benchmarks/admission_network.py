@@ -93,7 +93,10 @@ def _round(net: TestNetwork, run_id: str, size_mb: float) -> list[dict[str, Any]
 
 
 def _throttle(net: TestNetwork, index: int, mb_s: float) -> None:
+    """A token bucket of ``mb_s`` MiB/s on the host's link; its burst is 10 ms of that rate
+    (a small bucket at Gbit rates slows a link far below its nominal rate)."""
     rate = f"{max(1, int(mb_s * 8 * 1.048576))}mbit"
+    burst = f"{max(32, int(mb_s * 1024 / 100))}kb"
     host = net.hosts[index]
     subprocess.run(
         host.command(
@@ -108,7 +111,7 @@ def _throttle(net: TestNetwork, index: int, mb_s: float) -> None:
                 "rate",
                 rate,
                 "burst",
-                "256kbit",
+                burst,
                 "latency",
                 "400ms",
             ]
