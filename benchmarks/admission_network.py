@@ -54,7 +54,11 @@ verdict = network.check(options, {"store": PrefixStore("bench", info.store), "ra
 check = time.perf_counter() - started
 print(json.dumps({"rank": info.rank, "addr": host_addr, "rdzv_s": rdzv, "check_s": check,
     "verdict": verdict}))
-handler.shutdown()
+sys.stdout.flush()
+info.store.set(f"bench-done/{info.rank}", "1")  # nobody leaves while another reads the store
+info.store.wait([f"bench-done/{r}" for r in range(info.world_size)])
+import os
+os._exit(0)  # the figures are out; torch's shutdown and atexit would only add seconds
 """
 
 
@@ -130,7 +134,9 @@ def _slowdown(agents: list[dict[str, Any]], address: str) -> float | None:
     return None
 
 
-def _calibrate(net: TestNetwork, index: int, median: float, factor: float, size_mb: float) -> float:
+def _calibrate(
+    net: TestNetwork, index: int, median: float, factor: float, size_mb: float, tries: int = 3
+) -> float:
     """A token bucket rate that slows the host's link by about ``factor``, as the check measures.
 
     A bucket's nominal rate is not what a link gets at these speeds (a "2x" bucket
@@ -138,7 +144,7 @@ def _calibrate(net: TestNetwork, index: int, median: float, factor: float, size_
     three times, and the rate used is returned.
     """
     rate = median / factor
-    for attempt in range(3):
+    for attempt in range(tries):
         _throttle(net, index, rate)
         got = _slowdown(
             _round(net, f"calibrate-{factor}-{attempt}", size_mb), net.hosts[index].address
@@ -164,6 +170,8 @@ def measure(
     sizes: Sequence[int] = (2, 4, 8),
     slowdowns: Sequence[int] = (2, 5, 10),
     size_mb: float = 4.0,
+    calibration: int = 3,
+    detection_hosts: int = 4,
 ) -> dict[str, Any]:
     """Cost per size (median check and round seconds) and detection per slowdown."""
     supported, reason = netns_supported()
@@ -188,12 +196,12 @@ def measure(
             "tbf_mb_s": {},
             "median_mb_s": 0.0,
         }
-    with TestNetwork(count=4) as net:
+    with TestNetwork(count=detection_hosts) as net:
         base = _round(net, "base", size_mb)
         median = float(base[0]["verdict"]["measurements"]["median_best_mb_s"])
-        slow = 3  # the last host
+        slow = detection_hosts - 1  # the last host
         for factor in slowdowns:
-            rate = _calibrate(net, slow, median, factor, size_mb)
+            rate = _calibrate(net, slow, median, factor, size_mb, calibration)
             named = 0
             ratios = []
             for i in range(runs):

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_a_short_run_measures_cost_and_detection() -> None:
     supported, reason = netns_supported()
     require(supported, reason)
-    found = measure(1, sizes=(2,), slowdowns=(10,), size_mb=1.0)
+    found = measure(1, sizes=(2,), slowdowns=(10,), size_mb=1.0, calibration=0, detection_hosts=3)
     assert set(found["cost"]) == {2}
     assert found["cost"][2]["check_s"] > 0
     assert found["cost"][2]["round_s"] > 0
