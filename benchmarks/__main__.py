@@ -32,6 +32,7 @@ CASES = {
     "broken_plugin": cases.broken_plugin,
     "end_to_end": cases.end_to_end,
     "bad_input": cases.bad_input,
+    "admission_network": cases.admission_network,
 }
 # Cases that also write a detailed table of their own to DIR (and take the agent counts).
 DETAILED = {"rendezvous_scale": cases.rendezvous_scale}

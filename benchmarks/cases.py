@@ -467,3 +467,43 @@ def rendezvous_scale(runs: int, out: Path, agents: Sequence[int]) -> list[Result
         command += f" --agents {','.join(map(str, agents))}"
     sys.stderr.write(scale.write(summary, out, command))
     return [Result(**row) for row in scale.results_dict(summary)]
+
+
+def admission_network(runs: int) -> list[Result]:
+    """The ``network`` admission check's cost against one rendezvous round, and detection.
+
+    Needs root and network namespaces (`benchmarks.admission_network`).
+    """
+    from .admission_network import Unsupported, measure
+
+    try:
+        found = measure(runs)
+    except Unsupported as error:
+        sys.stderr.write(f"admission_network skipped: {error}\n")
+        return []
+    results = [
+        Result(
+            f"admission network check, {size} hosts",
+            "s",
+            cost["check_s"],
+            cost["round_s"],
+            None,
+            note="the check's time against one c10d rendezvous round of the same hosts",
+            baseline="one rendezvous round",
+        )
+        for size, cost in found["cost"].items()
+    ]
+    results += [
+        Result(
+            f"admission network check detects a link slowed {factor}x",
+            "rate",
+            rate,
+            1.0,
+            None,
+            note=f"share of {runs} trials naming the throttled host (4 hosts, max_ratio 3); "
+            f"measured slowdown {found['measured_slowdown'].get(factor, 0):.1f}x",
+            baseline="every trial",
+        )
+        for factor, rate in found["detection"].items()
+    ]
+    return results

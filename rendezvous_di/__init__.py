@@ -29,6 +29,10 @@ from .errors import (
 )
 
 if TYPE_CHECKING:
+    from .admission.check import AdmissionCheck
+    from .admission.entries import add_check, remove_check
+    from .admission.result import CheckResult
+    from .admission.running import AdmissionRefused
     from .backends.builtin import builtin_creator, builtin_options
     from .backends.description import BackendDescription
     from .config.policy import PluginPolicy
@@ -41,6 +45,11 @@ if TYPE_CHECKING:
     from .registry.torch_bridge import Installation, add_torch_registry_backends, install
 
 _LAZY = {
+    "AdmissionCheck": "admission.check",
+    "AdmissionRefused": "admission.running",
+    "CheckResult": "admission.result",
+    "add_check": "admission.entries",
+    "remove_check": "admission.entries",
     "RendezvousContainer": "container",
     "RendezvousSettings": "config.settings",
     "PluginPolicy": "config.policy",
@@ -60,10 +69,13 @@ _LAZY = {
 }
 
 __all__ = [
+    "AdmissionCheck",
+    "AdmissionRefused",
     "BackendDependencyError",
     "BackendDescription",
     "BackendInfo",
     "BackendMismatchError",
+    "CheckResult",
     "ConfigError",
     "ConfigFileError",
     "Installation",
@@ -83,12 +95,14 @@ __all__ = [
     "UnknownOptionError",
     "__version__",
     "add_backend",
+    "add_check",
     "add_torch_registry_backends",
     "builtin_creator",
     "builtin_options",
     "describe_backends",
     "fixed_scheduler",
     "install",
+    "remove_check",
     "renamed",
 ]
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .config.flags import SCHEDULER_FLAG
+from .config.flags import ADMISSION_FLAG, SCHEDULER_FLAG
 from .config.sources import FlagValue
 from .config.torchrun import TORCHRUN_OPTIONS
 from .errors import ConfigError
@@ -36,6 +36,9 @@ def flag_values(args: argparse.Namespace, leave_out: Iterable[str] = ()) -> dict
     scheduler = getattr(args, "scheduler", None)
     if scheduler is not None and "scheduler" not in skipped:
         values["scheduler"] = FlagValue(scheduler, SCHEDULER_FLAG)
+    admission = getattr(args, "admission", None)
+    if admission is not None and "admission" not in skipped:
+        values["admission"] = FlagValue(admission, ADMISSION_FLAG)
     return values
 
 

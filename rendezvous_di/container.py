@@ -7,6 +7,9 @@ from typing import Any
 
 from dependency_injector import containers, providers
 
+from .admission.entries import builtin_entries as builtin_checks
+from .admission.entries import selected_checks
+from .admission.entries import shared_by_every_instance as shared_checks
 from .backends.events.strategy import sync_for
 from .config import sources
 from .config.schedulers import SchedulerDetector
@@ -51,6 +54,12 @@ class RendezvousContainer(containers.DeclarativeContainer):
         handler: the selected backend's handler, a Resource: one per container,
             however many threads ask at once (`ThreadSafeResource`),
             shut down by ``shutdown_resources()``.
+        checks: the admission checks one may select, a ``providers.Dict`` keyed by
+            name (built-ins ``network``, ``disk``, ``gpu``; `add_check` adds more;
+            installed ``rendezvous_di.checks`` plugins are found when selected).
+        admission: the checks the ``admission`` setting selects, in order, options
+            converted; node checks run before the agent joins, group checks after
+            a round forms (`rendezvous_di.admission`). Override it to impose checks.
 
     ``container.c10d`` is the Selector's entry, and patching a provider
     attribute with a non-provider fails with a message saying how to override
@@ -101,6 +110,14 @@ class RendezvousContainer(containers.DeclarativeContainer):
     backends.set_providers(**builtin_entries(parameters, sync))
 
     handler = ThreadSafeResource(open_handler, handler=backends, backend=settings.provided.backend)
+
+    checks = shared_checks(providers.Dict(builtin_checks()))
+    admission = providers.Callable(
+        selected_checks,
+        settings.provided.admission,
+        checks.provider,
+        source=settings.provided.source_of.call("admission"),
+    )
 
     def __new__(cls, **overriding_providers: Any) -> Any:
         # Discovery belongs to creation, not to import: each new container sees

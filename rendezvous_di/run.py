@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .config.settings import RendezvousSettings
 
 OnCreate = Callable[[str, "RendezvousHandler"], None]
+Report = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class Prepared:
     description: BackendDescription
     overrides: Overrides
     """The container's providers overridden for this run (``flags``, ``config_file``...)."""
+    admission: tuple[Any, ...] = ()
+    """The admission checks selected (`rendezvous_di.admission.selection.Selected` each)."""
 
     @property
     def verbose(self) -> bool:
@@ -79,6 +82,8 @@ def main(args: Sequence[str] | None = None, *, container: Any = None) -> None:
         ConfigError: a ``ValueError``; `rendezvous_di.errors.LauncherFlagError`
             also an ``AssertionError`` where torch asserts (``--nproc-per-node 0``).
         ChildFailedError: a worker failed.
+        AdmissionRefused: an admission check (``--admission``) refused this node
+            (`rendezvous_di.admission.running.AdmissionRefused`).
     """
     line = MAIN.parse(sys.argv[1:] if args is None else args)
     prepared = prepare(line, container=container)
@@ -121,10 +126,23 @@ def prepare(
     overrides = configure(container, args)
     try:
         settings, description = validate_locally(container)
+        admission = selected_admission(container, settings)
     except BaseException:
         overrides.restore()
         raise
-    return Prepared(line, container, settings, description, overrides)
+    return Prepared(line, container, settings, description, overrides, admission)
+
+
+def selected_admission(container: Any, settings: RendezvousSettings) -> tuple[Any, ...]:
+    """The container's ``admission`` checks, validated; nothing is imported when none is selected.
+
+    Raises:
+        ConfigError: an unknown check, a bad option, a check plugin that fails to load.
+    """
+    provider = getattr(container, "admission", None)
+    if provider is None or not (settings.admission or provider.overridden):
+        return ()
+    return tuple(provider())
 
 
 def check_launcher_flags(args: Any, environ: Mapping[str, str]) -> None:
@@ -156,12 +174,27 @@ def note_quoted_conf(flag_value: str | None, environ: Mapping[str, str]) -> None
         )
 
 
-def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
+def launch(
+    prepared: Prepared, *, on_create: OnCreate | None = None, report: Report | None = None
+) -> None:
     """Import torch, read the command line with torch's own parser, launch through the bridge.
 
     ``on_create(backend, handler)`` sees every handler torch's launcher obtains
-    (the CLI reports it and watches its progress).
+    (the CLI reports it and watches its progress). With admission checks
+    selected, the node checks run first (a failure raises
+    `rendezvous_di.admission.running.AdmissionRefused` before anything joins) and
+    each handler runs the group checks after its rounds form; ``report`` gets
+    every decision as a line.
+
+    Raises:
+        AdmissionRefused: a node check failed, or a group check refused this node.
     """
+    settings = prepared.settings
+    if prepared.admission:
+        from .admission.running import run_node_checks
+
+        run_node_checks(prepared.admission, local_addr=settings.local_addr, report=report)
+        on_create = _admitting(prepared, on_create, report)
     from ._torch import rendezvous_module
 
     rendezvous_module()  # before torch.distributed.run imports it with plugin loading on
@@ -175,7 +208,6 @@ def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
     from .registry.torch_bridge import install
 
     args = prepared.line.torch_args()
-    settings = prepared.settings
     apply_settings(args, settings, prepared.description)
     check_nproc_word(torchrun, args.nproc_per_node)
     note = disable_store_sharing(
@@ -189,6 +221,26 @@ def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
     finally:
         if note is not None:  # a caller of main() gets its environment back as it was
             os.environ.pop(STORE_SHARING, None)
+
+
+def _admitting(prepared: Prepared, on_create: OnCreate | None, report: Report | None) -> OnCreate:
+    """``on_create`` that first makes each handler run the group checks after its rounds form."""
+    from .admission.group import admit_group
+
+    settings = prepared.settings
+
+    def created(backend: str, handler: RendezvousHandler) -> None:
+        admit_group(
+            handler,
+            prepared.admission,
+            min_nodes=settings.min_nodes,
+            local_addr=settings.local_addr,
+            report=report,
+        )
+        if on_create is not None:
+            on_create(backend, handler)
+
+    return created
 
 
 def apply_settings(

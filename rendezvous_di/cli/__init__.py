@@ -19,10 +19,10 @@ from collections.abc import Sequence
 from .._version import __version__
 from ..errors import RendezvousDIError
 from ..text import one_line
-from . import backends, check, completion, config, run, schema, streams
+from . import backends, check, checks, completion, config, run, schema, streams
 from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 
-COMMANDS = (backends, config, check, run, schema, completion)
+COMMANDS = (backends, config, check, checks, run, schema, completion)
 
 
 def build_parser() -> CliParser:

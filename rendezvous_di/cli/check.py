@@ -2,8 +2,11 @@
 
 Validates the effective configuration as the job would (TLS files read and
 all), then runs the selected backend's probe (its description's) within
-``--timeout`` seconds. Exit codes: 0 ready, 1 unreachable (what failed and
-how to fix it on stderr), 2 invalid configuration.
+``--timeout`` seconds. With ``--admission`` (or the ``admission`` setting)
+it also runs the selected node checks here, without joining (group checks
+need a formed round: they are listed, not run). Exit codes: 0 ready, 1
+unreachable or a node check failed (what failed and how to fix it on
+stderr), 2 invalid configuration.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
+from ..config.flags import add_admission_flag
 from ..preflight import validate_for_run
 from ..text import one_line
 from .common import (
@@ -40,6 +44,7 @@ def add_parser(commands: Any) -> None:
     add_shared_flags(parser)
     add_rendezvous_flags(parser)
     add_timeout_flag(parser, DEFAULT_TIMEOUT, "the whole probe")
+    add_admission_flag(parser, what="whose node checks run here, without joining")
     parser.set_defaults(command_main=main)
 
 
@@ -66,9 +71,16 @@ def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_js
         err.write(f"error: {one_line(str(error))}\n")
         err.write(SLOW_PLUGIN_FIX)
         return 1
+    from ..run import selected_admission
+
+    selected = selected_admission(container, settings)  # bad names or options: exit 2
     result = probe(settings, description, deadline)
+    admitted = _node_checks(selected, settings, out, err, as_json=as_json)
     if as_json:
-        json.dump(_as_json(settings, result, timeout), out, indent=2)
+        data = _as_json(settings, result, timeout)
+        data["admission"] = [r.to_json() for r in admitted]
+        data["ready"] = result.ok and all(r.admits for r in admitted)
+        json.dump(data, out, indent=2)
         out.write("\n")
     else:
         out.write(
@@ -81,8 +93,38 @@ def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_js
             err.write(f"error: {one_line(f'{settings.backend}: {result.detail}')}\n")
             if result.fix:
                 err.write(f"fix: {result.fix}\n")
+    refused = [r for r in admitted if not r.admits]
+    if not as_json:
+        from ..admission.running import refusal
+
+        for failed in refused:
+            err.write(f"error: {one_line(refusal(failed))}\n")
     warn_about_policy(settings, err)  # after the verdict: an error line stays the first
-    return 0 if result.ok else 1
+    return 0 if result.ok and not refused else 1
+
+
+def _node_checks(
+    selected: tuple[Any, ...], settings: Any, out: TextIO, err: TextIO, *, as_json: bool
+) -> list[Any]:
+    """Run the selected node checks here (never joining); list the group checks."""
+    if not selected:
+        return []
+    from ..admission.running import run_node_checks
+
+    def report(text: str) -> None:
+        if not as_json:
+            out.write(f"admission: {text}\n")
+
+    results = run_node_checks(
+        selected, local_addr=settings.local_addr, report=report, stop_at_failure=False
+    )
+    for item in selected:
+        if item.check.kind == "group" and not as_json:
+            out.write(
+                f"admission: {item.name} not run here (a group check: it runs after a "
+                "round forms, before the workers start)\n"
+            )
+    return results
 
 
 def _as_json(settings: RendezvousSettings, result: ProbeResult, timeout: float) -> dict[str, Any]:

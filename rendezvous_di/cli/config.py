@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from ..config.flags import add_admission_flag
 from .common import (
     add_rendezvous_flags,
     add_shared_flags,
@@ -45,6 +46,7 @@ def add_parser(commands: Any) -> None:
     add_show_secrets_flag(parser)
     add_shared_flags(parser)
     add_rendezvous_flags(parser)
+    add_admission_flag(parser, what="as run would select them")
     parser.set_defaults(command_main=main)
 
 
@@ -82,6 +84,11 @@ def main(args: argparse.Namespace) -> int:
 def _flatten(settings: Any, values: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     flat: dict[str, tuple[Any, str]] = {}
     for key, value in values.items():
+        if key == "admission":
+            from ..config.admission import as_text
+
+            flat[key] = (as_text(value) or "-", settings.source_of(key))
+            continue
         if isinstance(value, dict) and value:
             for inner, item in value.items():
                 shown = (",".join(item) or "-") if isinstance(item, list) else item

@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn, TextIO
 
-from ..config.flags import LaunchFlags, add_verbose_flag
+from ..config.flags import LaunchFlags, add_admission_flag, add_verbose_flag
 from ..config.policy import DISABLE_AUTOLOAD_ENV
 from ..config.torchrun_args import launcher_options
 from ..errors import ConfigError, RendezvousDIError
@@ -58,6 +58,7 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add_shared_flags(parser)
     add_verbose_flag(parser)
+    add_admission_flag(parser, what="run before the workers start")
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -73,6 +74,12 @@ def _usage_error(message: str) -> NoReturn:
 
 FLAGS = LaunchFlags(add_run_flags, _usage_error)
 """``rendezvous-di run``'s command line: torchrun's, ``run.main``'s flags and the CLI's."""
+
+
+def _report_admission(text: str) -> None:
+    """Every admission decision, with its numbers, as a progress line."""
+    sys.stderr.write(f"rendezvous-di: admission: {text}\n")
+    sys.stderr.flush()
 
 
 def _report_handler(backend: str, handler: Any) -> None:
@@ -144,7 +151,11 @@ def _run_job(prepared: Prepared, *, debug: bool) -> int:
     )
     started = time.monotonic()
     try:
-        launch(prepared, on_create=_Watcher(reporter, verbose=prepared.verbose).handler_created)
+        launch(
+            prepared,
+            on_create=_Watcher(reporter, verbose=prepared.verbose).handler_created,
+            report=_report_admission,
+        )
     except ConfigError:
         raise  # bad input: exit 2 with one error line (rendezvous_di.cli.main)
     except Exception as error:
@@ -171,6 +182,11 @@ class _Watcher:
 
 def _report_failure(error: Exception, settings: Any, description: Any = None) -> int:
     """One line for a failed job; its exit code, 1."""
+    from ..admission.running import AdmissionRefused
+
+    if isinstance(error, AdmissionRefused):  # its line names the check and the numbers
+        sys.stderr.write(f"error: {one_line(str(error))}\n")  # no backend probe: not its fault
+        return 1
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 
     if isinstance(error, ChildFailedError):
@@ -222,6 +238,12 @@ def render_dry_run(
     out.write("# rendezvous-di run --dry-run: nothing was started. The same job with torchrun:\n")
     for note in notes:
         out.write(f"# {note}\n")
+    for selected in prepared.admission:
+        options = ", ".join(f"{k}={v}" for k, v in selected.options.items())
+        out.write(
+            f"# admission check {selected.name} ({selected.check.kind} check, "
+            f"{selected.check.origin}): {options}\n"
+        )
     arguments = [PROGRAM]
     for value in rendezvous.values:
         arguments += value.flag_args()

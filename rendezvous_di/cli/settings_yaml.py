@@ -60,6 +60,10 @@ def as_yaml(settings: Any, *, show_secrets: bool = False) -> str:
     plugins = _policy_changes(settings.plugins)
     if plugins:
         data["plugins"] = plugins
+    if settings.admission:
+        data["admission"] = {
+            name: dict(options) or None for name, options in settings.admission.items()
+        }
     _refuse_references(data)
     header = "# rendezvous-di config --format yaml: read it back with --config FILE\n"
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)

@@ -28,6 +28,13 @@ def rendezvous_and_notes(
         *rendezvous.notes,
         *policy_notes(settings),
     ]
+    if settings.admission:
+        from ..config.admission import as_text
+
+        notes.append(
+            f"admission checks: {as_text(settings.admission)} (run before workers start; plain "
+            "torchrun runs none, rendezvous-di reads PET_ADMISSION)"
+        )
     if not settings.plugins.autoload:
         notes.append(
             "plugins.autoload is off: plain torchrun loads every installed plugin; "
@@ -79,4 +86,9 @@ def env_text(
     lines += [env_line(*value.env_item()) for value in rendezvous.values]
     if not settings.plugins.autoload:
         lines.append(env_line(DISABLE_AUTOLOAD_ENV, "1"))
+    if settings.admission:
+        from ..config.admission import as_text
+        from ..config.sources import ADMISSION_ENV
+
+        lines.append(env_line(ADMISSION_ENV, as_text(settings.admission)))
     return "".join(lines)

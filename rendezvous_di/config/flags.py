@@ -29,6 +29,7 @@ AddFlags = Callable[[argparse.ArgumentParser], None]
 UsageError = Callable[[str], NoReturn]
 
 SCHEDULER_FLAG = "--scheduler"
+ADMISSION_FLAG = "--admission"
 REQUIRED_SCRIPT = "the following arguments are required: training_script, training_script_args"
 """torch's parser's message when no script is given (we refuse it before torch's import)."""
 
@@ -65,6 +66,18 @@ def add_settings_flags(parser: argparse.ArgumentParser, *, profiles: bool = Fals
     )
 
 
+def add_admission_flag(parser: argparse.ArgumentParser, *, what: str) -> None:
+    """``--admission NAME[,NAME]``: the admission checks (settings key ``admission``)."""
+    parser.add_argument(
+        ADMISSION_FLAG,
+        dest="admission",
+        metavar="NAME[,NAME]",
+        help=f"admission checks {what}, in order (network, disk, gpu or a plugin's; "
+        "CHECK.OPTION=VALUE items set options; env PET_ADMISSION; rendezvous-di checks "
+        "lists them)",
+    )
+
+
 def add_verbose_flag(parser: argparse.ArgumentParser) -> None:
     """``--verbose``: say which provider created the handler (once per rendezvous)."""
     parser.add_argument(
@@ -78,6 +91,7 @@ def add_main_flags(parser: argparse.ArgumentParser) -> None:
     """What `rendezvous_di.run.main` takes besides torchrun's flags."""
     add_settings_flags(parser)
     add_verbose_flag(parser)
+    add_admission_flag(parser, what="run before the workers start")
 
 
 def add_rendezvous_flags(parser: argparse.ArgumentParser) -> None:

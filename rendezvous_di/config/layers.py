@@ -31,10 +31,12 @@ KEYS = (
     "standalone",
     *MASTER_KEYS,
     "scheduler",
+    "admission",
 )
 """Every key a source may set (``nnodes`` and ``standalone`` expand into others;
 ``node_rank``, ``master_addr`` and ``master_port`` shape the static rendezvous;
-``scheduler`` chooses which scheduler's values sit under the file)."""
+``scheduler`` chooses which scheduler's values sit under the file; ``admission``
+selects the admission checks, the highest source's value as a whole)."""
 
 STANDALONE = (("backend", "c10d"), ("endpoint", "localhost:0"), ("run_id", FRESH_RUN_ID))
 """torchrun's ``--standalone``: its own rendezvous values win over any given ones."""

@@ -218,6 +218,13 @@ def key_schemas(backends: Sequence[str]) -> dict[str, Json]:
         "scheduler": choice(
             choices(), "the scheduler whose job values sit under this file: auto detects it"
         ),
+        "admission": {
+            "type": ["string", "array", "object"],
+            "description": "admission checks, in order: 'network,disk' (CHECK.OPTION=VALUE "
+            "items set options), a list of names, or a mapping of name to its options",
+            "items": {"type": ["string", "object"]},
+            "additionalProperties": {"type": ["object", "null"]},
+        },
     }
 
 

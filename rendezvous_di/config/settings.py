@@ -68,6 +68,9 @@ class RendezvousSettings:
     plugins: PluginPolicy = field(default_factory=PluginPolicy)
     scheduler: str = "none"
     """The scheduler whose values sit under the file (`rendezvous_di.config.schedulers`)."""
+    admission: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The admission checks selected, in order: name -> options as given (validated against
+    the container's checks by `rendezvous_di.admission.entries.selected_checks`)."""
     _sources: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
@@ -179,6 +182,10 @@ def resolve_settings(
         sources = {k: v for k, v in sources.items() if not k.startswith("plugins.")}
         sources.update((f"plugins.{f.name}", OVERRIDDEN_POLICY) for f in fields(policy))
     master = pop_master_values(values, sources)
+    if values.get("admission") is not None:  # the parser is imported only for a job that uses it
+        from .admission import parse as parse_admission
+
+        values["admission"] = parse_admission(values["admission"], sources.get("admission"))
     for key in values:
         if key not in FIELDS:
             raise ConfigError(key, values[key], "is not a setting", choices=FIELDS)

@@ -22,6 +22,9 @@ from .torchrun import TORCHRUN_OPTIONS
 from .values import parse_bool
 from .yaml_file import read_settings_file, settings_under
 
+ADMISSION_ENV = "PET_ADMISSION"
+"""The ``admission`` setting as a variable, in torchrun's PET_* style (``--admission``'s twin)."""
+
 
 def from_mapping(mapping: Mapping[str, Any] | None, source: str = "explicit") -> Layer:
     """A layer from a mapping with the flat configuration keys (None values are unset)."""
@@ -96,6 +99,9 @@ def from_environ(environ: Mapping[str, str] | None = None) -> Layer:
     scheduler = environ.get(SCHEDULER_ENV, "").strip()
     if scheduler:
         layer.set("scheduler", scheduler, f"env {SCHEDULER_ENV}")
+    admission = environ.get(ADMISSION_ENV, "").strip()
+    if admission:
+        layer.set("admission", admission, f"env {ADMISSION_ENV}")
     disable = environ.get(DISABLE_AUTOLOAD_ENV, "").strip()
     source = f"env {DISABLE_AUTOLOAD_ENV}"
     if disable and parse_bool(disable, "plugins.autoload", source):

@@ -79,7 +79,7 @@ def complete(line: str, *, env: dict[str, str] | None = None, cwd: Path = REPO) 
 
 def test_subcommands() -> None:
     assert complete("rendezvous-di ") == [command.NAME for command in COMMANDS]
-    assert complete("rendezvous-di c") == ["config", "check", "completion"]
+    assert complete("rendezvous-di c") == ["config", "check", "checks", "completion"]
     assert complete("rendezvous-di --debug sch") == ["schema"]
 
 
@@ -235,7 +235,7 @@ def zsh_complete(line: str) -> list[str]:
 
 
 def test_real_zsh_completes_subcommands_flags_backends_and_conf_keys() -> None:
-    assert zsh_complete("rendezvous-di c") == ["config", "check", "completion"]
+    assert zsh_complete("rendezvous-di c") == ["config", "check", "checks", "completion"]
     assert zsh_complete("rendezvous-di run --nproc") == ["--nproc-per-node", "--nproc_per_node"]
     assert zsh_complete("rendezvous-di run --rdzv-backend etcd-") == ["etcd-v2", "etcd-v3"]
     line = "rendezvous-di run --rdzv-backend etcd-v3 --rdzv-conf lea"

@@ -81,6 +81,7 @@ def test_every_pet_variable_is_read() -> None:
         "PET_NNODES": "1:4",
         "PET_LOCAL_ADDR": "10.0.0.7",
         "RENDEZVOUS_DI_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PET_ADMISSION": "disk,disk.min_free_mb=5",
     }
     settings = resolve(from_environ(env))
     assert settings.to_dict() == {
@@ -93,6 +94,7 @@ def test_every_pet_variable_is_read() -> None:
         "conf": {"join_timeout": 30, "protocol": "http"},
         "plugins": {"autoload": False, "allow": [], "deny": [], "override_builtins": []},
         "scheduler": "none",
+        "admission": {"disk": {"min_free_mb": "5"}},
     }
 
 
