@@ -1,0 +1,289 @@
+"""Forming one rendezvous of 64 and 256 simulated agents: event-driven, polling, torch's own.
+
+Agents are threads (`benchmarks.simulated_host`), spread over a few host
+processes, each agent with its own handler and store connection; the store
+is one TCPStore (libuv) in the coordinator, or one real etcd. A round is
+timed from the common start to the last agent's ``next_rendezvous`` answer
+(creation is not timed: it happens before the start). Variants take turns
+(a, b, c, then c, b, a) and the ratios are paired (`benchmarks.paired`).
+
+torch's own c10d handler is given ``TORCH_JOIN_TIMEOUT`` seconds: a round
+that does not form by then counts as that long, and is reported as not
+formed. On this 2-core machine all agents share two cores, where real agents
+would each have a machine: the absolute times are upper bounds, and the
+comparisons are what the benchmark is for.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import IO, Any
+
+from .paired import interval_text, paired_ratio
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES = (64, 256)
+AGENTS_PER_HOST = 32
+TORCH_JOIN_TIMEOUT = 120
+CONF = {"join_timeout": 300, "last_call_timeout": 1, "keep_alive_max_attempt": 20}
+START_AFTER = 1.0  # seconds between the last host's "created" and the common start
+
+
+class Hosts:
+    """Host processes of simulated agents."""
+
+    def __init__(self, count: int) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+        for _ in range(count):
+            self.processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "benchmarks.simulated_host"],
+                    cwd=REPO,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                    env={"TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1", "PATH": "/usr/bin:/bin"},
+                )
+            )
+        for process in self.processes:
+            assert json.loads(_line(process.stdout))["ready"]
+
+    def send(self, commands: Sequence[dict[str, Any]]) -> None:
+        for process, command in zip(self.processes, commands, strict=True):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(command) + "\n")
+            process.stdin.flush()
+
+    def answers(self) -> list[dict[str, Any]]:
+        return [json.loads(_line(process.stdout)) for process in self.processes]
+
+    def round(self, command: dict[str, Any], agents: int) -> dict[str, Any]:
+        """Create ``agents`` handlers spread over the hosts, then start them together.
+
+        Returns the seconds from the start to the last agent's answer, and
+        what went wrong (a split round, errors).
+        """
+        count = len(self.processes)
+        shares = [agents // count + (1 if i < agents % count else 0) for i in range(count)]
+        self.send([{**command, "op": "create", "agents": n} for n in shares])
+        self.answers()
+        start = time.time() + START_AFTER
+        self.send([{"op": "go", "start": start}] * count)
+        answers = self.answers()
+        # Shut down only once every host answered: torch's join reads "closed" before
+        # "complete", so a node that closes at once fails the nodes yet to read the round.
+        self.send([{"op": "close"}] * count)
+        self.answers()
+        errors = [e for a in answers for e in a["errors"]]
+        ranks = sorted(r for a in answers for r in a["ranks"])
+        done = [a["done"] for a in answers if a["done"] is not None]
+        formed = not errors and ranks == list(range(agents))
+        return {
+            "seconds": (max(done) - start) if formed else None,
+            "errors": sorted(set(errors))[:5],
+        }
+
+    def close(self) -> None:
+        for process in self.processes:
+            if process.stdin is not None:
+                process.stdin.close()
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _line(stream: IO[str] | None) -> str:
+    assert stream is not None
+    line = stream.readline()
+    if not line:
+        raise RuntimeError("a simulated host ended early")
+    return line
+
+
+@contextmanager
+def hosts(count: int) -> Iterator[Hosts]:
+    made = Hosts(count)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+@contextmanager
+def tcp_store() -> Iterator[str]:
+    """One TCPStore server (libuv) on loopback, for the whole benchmark."""
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    server = dist.TCPStore(  # type: ignore[attr-defined]
+        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=600)
+    )
+    try:
+        yield f"127.0.0.1:{server.port}"
+    finally:
+        del server
+
+
+VARIANTS = (
+    ("c10d", "event"),
+    ("c10d", "poll"),
+    ("c10d", "torch"),
+    ("etcd-v3", "event"),
+    ("etcd-v3", "poll"),
+)
+
+
+def measure(rounds: int, sizes: Sequence[int] = SIZES) -> dict[str, Any]:
+    """Every size, every variant, ``rounds`` paired rounds; a JSON-ready summary."""
+    from tests.support.etcd_server import EtcdServer
+
+    rows = []
+    with ExitStack() as stack:
+        store = stack.enter_context(tcp_store())
+        etcd = stack.enter_context(EtcdServer(enable_v2=False))
+        for size in sizes:
+            sys.stderr.write(f"simulated rendezvous: {size} agents...\n")
+            seconds: dict[str, list[float | None]] = {}
+            errors: dict[str, list[str]] = {}
+            with hosts(max(1, size // AGENTS_PER_HOST)) as pool:
+                order = list(VARIANTS)
+                for index in range(rounds):
+                    for backend, mode in order if index % 2 == 0 else reversed(order):
+                        label = f"{backend} {mode}"
+                        if mode != "event" and index > 0 and seconds[label][0] is None:
+                            seconds[label].append(None)  # it did not form once: not again
+                            continue
+                        endpoint = store if backend == "c10d" else etcd.endpoint
+                        conf = dict(CONF)
+                        if backend == "c10d":
+                            conf["is_host"] = False
+                        if mode != "event":  # torch's waiting: bounded, as torch's own
+                            conf["join_timeout"] = TORCH_JOIN_TIMEOUT
+                        command = {
+                            "mode": mode,
+                            "backend": backend,
+                            "endpoint": endpoint,
+                            "run_id": f"sim-{size}-{index}-{backend}-{mode}",
+                            "nodes": size,
+                            "conf": conf,
+                        }
+                        got = pool.round(command, size)
+                        seconds.setdefault(label, []).append(got["seconds"])
+                        errors.setdefault(label, []).extend(got["errors"])
+                        shown = (
+                            "not formed" if got["seconds"] is None else f"{got['seconds']:.2f} s"
+                        )
+                        sys.stderr.write(f"  {label}: {shown}\n")
+            rows.append({"agents": size, "seconds": seconds, "errors": errors})
+    return {"rounds": rounds, "sizes": rows, "torch_join_timeout_s": TORCH_JOIN_TIMEOUT}
+
+
+def _filled(values: list[float | None], missing: float) -> list[float]:
+    return [missing if v is None else v for v in values]
+
+
+def summarize(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per size: medians and the paired ratios of event against poll and against torch."""
+    out = []
+    for row in summary["sizes"]:
+        seconds = row["seconds"]
+        timeout = float(summary["torch_join_timeout_s"])
+        medians = {
+            label: (
+                statistics.median(_filled(v, timeout)) if any(x is not None for x in v) else None
+            )
+            for label, v in seconds.items()
+        }
+        paired = {}
+        for name, a, b in (
+            ("c10d event / torch", "c10d event", "c10d torch"),
+            ("c10d event / poll", "c10d event", "c10d poll"),
+            ("etcd-v3 event / poll", "etcd-v3 event", "etcd-v3 poll"),
+        ):
+            first, second = seconds.get(a, []), seconds.get(b, [])
+            if first and second and None not in first:
+                paired[name] = asdict(
+                    paired_ratio(_filled(first, timeout), _filled(second, timeout))
+                )
+        out.append(
+            {
+                "agents": row["agents"],
+                "medians": medians,
+                "paired": paired,
+                "not_formed": {k: v.count(None) for k, v in seconds.items()},
+            }
+        )
+    return out
+
+
+def markdown(summary: dict[str, Any], command: str) -> str:
+    lines = [
+        f"Measured with `{command}`: {summary['rounds']} paired rounds per size; agents are "
+        f"threads in {AGENTS_PER_HOST}-agent host processes on this machine's 2 cores, each "
+        "with its own handler and store connection; one TCPStore (libuv), one etcd "
+        "(v3 API). Times are medians from the common start to the last agent's answer; "
+        f"torch's handler gets a {summary['torch_join_timeout_s']} s join timeout, and a "
+        "round that does not form counts as that long.",
+        "",
+        "| agents | c10d event | c10d poll | c10d torch | event / torch (95%) "
+        "| event / poll (95%) | etcd-v3 event | etcd-v3 poll | event / poll (95%) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in summarize(summary):
+        m, p, nf = row["medians"], row["paired"], row["not_formed"]
+
+        def cell(label: str, m: dict[str, Any] = m, nf: dict[str, int] = nf) -> str:
+            value = m.get(label)
+            if value is None:
+                return "not formed"
+            missed = nf.get(label, 0)
+            return f"{value:.2f} s" + (f" ({missed} not formed)" if missed else "")
+
+        def ratio(name: str, p: dict[str, Any] = p) -> str:
+            r = p.get(name)
+            return "-" if r is None else interval_text(r["ratio"], r["low"], r["high"])
+
+        lines.append(
+            f"| {row['agents']} | {cell('c10d event')} | {cell('c10d poll')} "
+            f"| {cell('c10d torch')} | {ratio('c10d event / torch')} "
+            f"| {ratio('c10d event / poll')} | {cell('etcd-v3 event')} "
+            f"| {cell('etcd-v3 poll')} | {ratio('etcd-v3 event / poll')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write(summary: dict[str, Any], out: Path, command: str) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    data = {**summary, "summary": summarize(summary), "command": command}
+    (out / "rendezvous_simulated.json").write_text(json.dumps(data, indent=2) + "\n")
+    table = markdown(summary, command)
+    (out / "rendezvous_simulated.md").write_text(table)
+    return table
+
+
+def main() -> None:
+    """``python -m benchmarks.rendezvous_simulated [ROUNDS [SIZES]]``."""
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    sizes = tuple(int(x) for x in sys.argv[2].split(",")) if len(sys.argv) > 2 else SIZES
+    command = "python -m benchmarks.rendezvous_simulated" + (
+        f" {rounds}" + (f" {','.join(map(str, sizes))}" if sizes != SIZES else "")
+        if len(sys.argv) > 1
+        else ""
+    )
+    sys.stdout.write(write(measure(rounds, sizes), REPO / "benchmarks" / "results", command))
+
+
+if __name__ == "__main__":
+    main()

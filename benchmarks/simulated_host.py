@@ -1,0 +1,128 @@
+"""A host of simulated agents: ``python -m benchmarks.simulated_host``.
+
+One process holds many agents, one thread each; every agent has its own
+container (or torch's registry handler), its own handler and its own store
+connection, as a real agent on its own machine would. Threads share the
+process's interpreter lock, which real agents do not, so a coordinator
+spreads the agents over several such processes.
+
+Commands, one JSON line each on stdin, answers one JSON line each on stdout:
+
+- ``{"op": "create", "mode", "backend", "endpoint", "run_id", "nodes", "agents", "conf"}``:
+  create ``agents`` handlers (``mode`` ``event``/``poll``: a container with
+  ``sync`` set; ``torch``: torch's registry) and answer ``{"created": true}``;
+- ``{"op": "go", "start"}``: at the wall-clock time ``start`` (every host
+  starts together) call ``next_rendezvous`` in every thread; answer
+  ``{"done": <last agent's wall-clock time>, "ranks": [...], "errors": [...]}``;
+- ``{"op": "close"}``: shut every handler down (once every host answered: torch's
+  join reads "closed" before "complete", so closing at once would fail the
+  nodes of other hosts that have yet to read the completed round); answer
+  ``{"closed": true}``.
+- ``{"op": "exit"}``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+
+def _say(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _handler(command: dict[str, Any]) -> tuple[Any, Any]:
+    nodes = int(command["nodes"])
+    if command["mode"] == "torch":
+        from torch.distributed.elastic.rendezvous import RendezvousParameters
+        from torch.distributed.elastic.rendezvous.registry import get_rendezvous_handler
+
+        params = RendezvousParameters(
+            command["backend"],
+            command["endpoint"],
+            command["run_id"],
+            nodes,
+            nodes,
+            **command["conf"],
+        )
+        handler = get_rendezvous_handler(params)
+        return handler, handler.shutdown
+    from rendezvous_di import RendezvousContainer
+
+    container = RendezvousContainer()
+    container.environ.override({})
+    container.config.from_dict(
+        {
+            "backend": command["backend"],
+            "endpoint": command["endpoint"],
+            "run_id": command["run_id"],
+            "min_nodes": nodes,
+            "max_nodes": nodes,
+            "conf": {**command["conf"], "sync": command["mode"]},
+        }
+    )
+    return container.handler(), container.shutdown_resources
+
+
+def _go(made: list[tuple[Any, Any]], start: float) -> None:
+    done: list[float] = []
+    ranks: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def join(handler: Any) -> None:
+        try:
+            info = handler.next_rendezvous()
+            with lock:
+                done.append(time.time())
+                ranks.append(info.rank)
+        except Exception as error:
+            with lock:
+                errors.append(f"{type(error).__name__}: {error}"[:300])
+
+    threads = [threading.Thread(target=join, args=(h,), daemon=True) for h, _ in made]
+    time.sleep(max(0.0, start - time.time()))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    distinct = sorted(set(errors), key=errors.index)
+    _say({"done": max(done, default=None), "ranks": ranks, "errors": distinct[:5]})
+
+
+def _close(made: list[tuple[Any, Any]]) -> None:
+    for _, close in made:
+        with contextlib.suppress(Exception):  # a failed round's handlers may not close cleanly
+            close()
+    _say({"closed": True})
+
+
+def main() -> None:
+    import torch.distributed.elastic.rendezvous.registry  # noqa: F401  (not timed)
+
+    import rendezvous_di.container  # noqa: F401  (not timed)
+
+    sys.setswitchinterval(0.001)  # threads stand in for machines: hand the lock over often
+    _say({"ready": True})
+    made: list[tuple[Any, Any]] = []
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["op"] == "create":
+            made = [_handler(command) for _ in range(int(command["agents"]))]
+            _say({"created": True})
+        elif command["op"] == "go":
+            _go(made, float(command["start"]))
+        elif command["op"] == "close":
+            _close(made)
+            made = []
+        else:
+            break
+
+
+if __name__ == "__main__":
+    main()
