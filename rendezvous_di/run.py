@@ -114,7 +114,7 @@ def prepare(
         return None
     line.require_script()
     args = line.args
-    check_launcher_flags(args, environ)
+    launcher.check_launcher_flags(args, environ)
     note_quoted_conf(args.rdzv_conf, environ)
     if container is None:
         container = new_container(getattr(args, "container_spec", None))
@@ -125,20 +125,6 @@ def prepare(
         overrides.restore()
         raise
     return Prepared(line, container, settings, description, overrides)
-
-
-def check_launcher_flags(args: Any, environ: Mapping[str, str]) -> None:
-    """``--nproc-per-node``, ``--max-restarts`` (flag or PET_*), ``--module``/``--no-python``."""
-    launcher.check_nproc_per_node(
-        launcher.effective(args.nproc_per_node, "--nproc-per-node", "PET_NPROC_PER_NODE", environ)
-    )
-    launcher.check_max_restarts(
-        launcher.effective(args.max_restarts, "--max-restarts", "PET_MAX_RESTARTS", environ)
-    )
-    launcher.check_module_without_python(
-        launcher.env_flag(args.module, "PET_MODULE", environ),
-        launcher.env_flag(args.no_python, "PET_NO_PYTHON", environ),
-    )
 
 
 def note_quoted_conf(flag_value: str | None, environ: Mapping[str, str]) -> None:
@@ -156,12 +142,23 @@ def note_quoted_conf(flag_value: str | None, environ: Mapping[str, str]) -> None
         )
 
 
-def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
+def launch(
+    prepared: Prepared,
+    *,
+    on_create: OnCreate | None = None,
+    on_ready: Callable[[], object] | None = None,
+) -> None:
     """Import torch, read the command line with torch's own parser, launch through the bridge.
 
     ``on_create(backend, handler)`` sees every handler torch's launcher obtains
-    (the CLI reports it and watches its progress).
+    (the CLI reports it and watches its progress). ``on_ready()`` is called once
+    torch's parser and its device check have accepted the line, just before the
+    launch: what it prints (the CLI's summary) never precedes an input error.
+
+    Raises:
+        ConfigError: the training script is not there to run (before torch's import).
     """
+    launcher.check_script_here(prepared.line.args, os.environ)
     from ._torch import rendezvous_module
 
     rendezvous_module()  # before torch.distributed.run imports it with plugin loading on
@@ -183,6 +180,8 @@ def launch(prepared: Prepared, *, on_create: OnCreate | None = None) -> None:
     )
     if note is not None and prepared.verbose:
         sys.stderr.write(note)
+    if on_ready is not None:
+        on_ready()
     try:
         with install(prepared.container, [settings.backend], on_create=on_create):
             record(torchrun.run)(args)

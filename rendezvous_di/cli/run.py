@@ -135,7 +135,6 @@ def _launch(argv: Sequence[str], *, debug: bool) -> int:
 def _run_job(prepared: Prepared, *, debug: bool) -> int:
     """Launch the prepared job, reporting its rendezvous; one line for a failure."""
     settings = prepared.settings
-    sys.stderr.write(_summary(settings))
     reporter = ProgressReporter(
         sys.stderr,
         min_nodes=settings.min_nodes,
@@ -144,7 +143,11 @@ def _run_job(prepared: Prepared, *, debug: bool) -> int:
     )
     started = time.monotonic()
     try:
-        launch(prepared, on_create=_Watcher(reporter, verbose=prepared.verbose).handler_created)
+        launch(
+            prepared,
+            on_create=_Watcher(reporter, verbose=prepared.verbose).handler_created,
+            on_ready=lambda: sys.stderr.write(_summary(settings)),  # after the last input check
+        )
     except ConfigError:
         raise  # bad input: exit 2 with one error line (rendezvous_di.cli.main)
     except Exception as error:

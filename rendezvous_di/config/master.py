@@ -8,7 +8,7 @@ backend: torchrun then uses ``static``, meeting at ``A:P`` (default
 ``--master-port`` gets c10d on ``localhost:0`` (an embedded store with a free
 port), which is also our default: on one node it cannot split the job. On
 several nodes a port-0 endpoint would: each node would host its own store and
-wait alone until ``join_timeout``, so a defaulted one is refused.
+wait alone until ``join_timeout``, so one is refused, defaulted or given.
 
 These rules read the merged values before they become settings;
 `rendezvous_di.config.settings.resolve_settings` calls them in order.
@@ -81,7 +81,13 @@ def master_endpoint(master: Mapping[str, Any], sources: Mapping[str, str]) -> tu
 def refuse_port_zero(
     endpoint: str, backend: str, max_nodes: int, sources: Mapping[str, str]
 ) -> None:
-    """Several nodes never meet at a defaulted port-0 endpoint: each would host its own store."""
+    """Several nodes never meet at a port-0 endpoint, defaulted or given.
+
+    Port 0 means "any free port": each node hosts a store of its own there (or
+    dials port 0, which nothing answers) and waits alone until its join
+    timeout. ``--standalone`` (c10d on ``localhost:0``) is the usual way to
+    write it; ``--master-port 0`` and Kubeflow's ``MASTER_PORT=0`` are others.
+    """
     if max_nodes <= 1:
         return
     try:
@@ -90,18 +96,27 @@ def refuse_port_zero(
         return  # not host:port (a path, a plugin's own syntax): the backend's check decides
     if port != 0:
         return
-    raise ConfigError(
-        "endpoint",
-        endpoint,
-        f"{max_nodes} nodes (from {sources.get('max_nodes')}) cannot meet at backend "
-        f"{backend}'s default endpoint {endpoint!r}: port 0 means every node hosts "
-        "its own store and waits alone",
-        hint=(
+    source = sources.get("endpoint", "default")
+    if source == "default":
+        where = f"backend {backend}'s default endpoint {endpoint!r}"
+        hint = (
             "give --rdzv-endpoint HOST:PORT (or PET_RDZV_ENDPOINT) reachable from every node, "
             f"or leave the backend unset (set by {sources.get('backend', 'default')}) to meet "
             "at --master-addr:--master-port as torchrun does, with --node-rank on each node"
-        ),
-        source="default",
+        )
+    else:
+        where = f"endpoint {endpoint!r}"
+        hint = (
+            "give a fixed port every node can reach (--rdzv-endpoint HOST:PORT or "
+            "--master-port PORT), or --nnodes 1; --standalone is for one node"
+        )
+    raise ConfigError(
+        "endpoint",
+        endpoint,
+        f"{max_nodes} nodes (from {sources.get('max_nodes')}) cannot meet at {where}: "
+        "port 0 means every node hosts its own store on a free port and waits alone",
+        hint=hint,
+        source=source,
     )
 
 
