@@ -16,12 +16,12 @@ import os
 import shlex
 import signal
 import sys
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any, NoReturn, TextIO
 
 from ..config.flags import LaunchFlags, add_verbose_flag
+from ..config.launcher_flags import check_script_here
 from ..config.policy import DISABLE_AUTOLOAD_ENV
 from ..config.torchrun_args import launcher_options
 from ..errors import ConfigError, RendezvousDIError
@@ -30,7 +30,7 @@ from ..text import one_line
 from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .progress import ProgressReporter
-from .signals import STOP_SIGNALS, is_stop, raise_stop
+from .signals import exit_code, ignoring_stop_signals, is_stop, stop_signals
 from .torchrun_text import env_line, rendezvous_and_notes
 
 NAME = "run"
@@ -98,21 +98,20 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
     them), then one line ``error: stopped by SIGTERM; no worker is left running``
     and exit code 128 + the signal's number (143, 130), as a shell reports it.
     """
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, raise_stop) for sig in STOP_SIGNALS if in_main_thread}
     try:
-        return _launch(argv, debug=debug)
+        with stop_signals(_stopped_line):
+            return _launch(argv, debug=debug)
     except BaseException as error:
         sigval = getattr(error, "sigval", None)
         if debug or not isinstance(sigval, signal.Signals) or not is_stop(error):
             raise
-        for sig in previous:  # a second Ctrl-C while we report must not add a traceback
-            signal.signal(sig, signal.SIG_IGN)
-        sys.stderr.write(f"error: stopped by {sigval.name}; no worker is left running\n")
-        return 128 + int(sigval)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        with ignoring_stop_signals():
+            sys.stderr.write(_stopped_line(sigval) + "\n")
+        return exit_code(sigval)
+
+
+def _stopped_line(sigval: signal.Signals) -> str:
+    return f"error: stopped by {sigval.name}; no worker is left running"
 
 
 def _launch(argv: Sequence[str], *, debug: bool) -> int:
@@ -135,6 +134,9 @@ def _launch(argv: Sequence[str], *, debug: bool) -> int:
 def _run_job(prepared: Prepared, *, debug: bool) -> int:
     """Launch the prepared job, reporting its rendezvous; one line for a failure."""
     settings = prepared.settings
+    check_script_here(prepared.line.args, os.environ)  # before torch's 1.3 s import
+    if not debug:
+        _import_torch_quietly(os.environ)
     reporter = ProgressReporter(
         sys.stderr,
         min_nodes=settings.min_nodes,
@@ -156,6 +158,31 @@ def _run_job(prepared: Prepared, *, debug: bool) -> int:
         return _report_failure(error, settings, prepared.description)
     sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
     return 0
+
+
+CPP_LOG_LEVEL = "TORCH_CPP_LOG_LEVEL"
+"""Read by torch's C++ logging once, when libtorch loads."""
+
+
+def _import_torch_quietly(environ: MutableMapping[str, str]) -> None:
+    """Import torch with its C++ log lines off in this agent process, unless the user set them.
+
+    torch's TCPStore client logs each interrupted or timed-out connection
+    attempt with dozens of C++ stack frames (kilobytes on a node waiting for
+    its static rendezvous's host). The agent says what happens in its own
+    lines (progress, one ``error:`` line), and the Python exception keeps the
+    message. The variable is set only around the import, so the workers start
+    with the environment the user gave; ``--debug`` keeps torch's logging.
+    """
+    if CPP_LOG_LEVEL in environ or "torch" in sys.modules:
+        return
+    environ[CPP_LOG_LEVEL] = "FATAL"
+    try:
+        from .._torch import rendezvous_module
+
+        rendezvous_module()
+    finally:
+        environ.pop(CPP_LOG_LEVEL, None)
 
 
 class _Watcher:
