@@ -58,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not streams.is_output_failure(error):
             raise
         return streams.output_failed(error, 0)
+    except UnicodeEncodeError as error:
+        code = streams.encoding_failed(error, 0)
+        if code is None:
+            raise
+        return code
 
 
 def _run(argv: Sequence[str] | None) -> int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import signal
 import sys
 import time
@@ -26,12 +25,12 @@ from ..config.policy import DISABLE_AUTOLOAD_ENV
 from ..config.torchrun_args import launcher_options
 from ..errors import ConfigError, RendezvousDIError
 from ..run import Prepared, launch, prepare
-from ..text import one_line
+from ..text import one_line, visible
 from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .progress import ProgressReporter
 from .signals import exit_code, ignoring_stop_signals, is_stop, stop_signals
-from .torchrun_text import env_line, rendezvous_and_notes
+from .torchrun_text import env_line, rendezvous_and_notes, shell_join
 
 NAME = "run"
 HELP = "torchrun with the rendezvous from the container (every torchrun flag, plus --config)"
@@ -83,11 +82,12 @@ def _report_handler(backend: str, handler: Any) -> None:
 
 
 def _summary(settings: Any) -> str:
-    return (
+    line = (
         f"rendezvous-di: backend={settings.backend} ({settings.source_of('backend')}) "
         f"endpoint={settings.endpoint or '-'} ({settings.source_of('endpoint')}) "
-        f"run_id={settings.run_id} nodes={settings.min_nodes}:{settings.max_nodes}\n"
+        f"run_id={settings.run_id} nodes={settings.min_nodes}:{settings.max_nodes}"
     )
+    return visible(line) + "\n"
 
 
 def main(argv: Sequence[str], *, debug: bool = False) -> int:
@@ -257,7 +257,7 @@ def render_dry_run(
         arguments += value.flag_args()
     for option in launcher:
         arguments += option.flag_args()
-    out.write(shlex.join([*arguments, *script]) + "\n")
+    out.write(shell_join([*arguments, *script]) + "\n")
 
     out.write("# the same as environment variables (torchrun reads PET_*), then the command:\n")
     for value in rendezvous.values:
@@ -268,4 +268,4 @@ def render_dry_run(
     if not settings.plugins.autoload:
         out.write(env_line(DISABLE_AUTOLOAD_ENV, "1"))
     no_twin = [arg for option in launcher if option.env is None for arg in option.flag_args()]
-    out.write(shlex.join([PROGRAM, *no_twin, *script]) + "\n")
+    out.write(shell_join([PROGRAM, *no_twin, *script]) + "\n")

@@ -18,7 +18,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .profiles import profile_argument
 from .schedulers.table import SCHEDULER_ENV, choices
@@ -162,6 +162,13 @@ class LaunchFlags:
     def _report_errors(self, parser: argparse.ArgumentParser) -> None:
         if self.error is not None:
             parser.error = self.error  # type: ignore[method-assign,assignment]
+            # argparse drops what --help cannot write; the CLI reports it (exit 1).
+            parser._print_message = _print_message  # type: ignore[method-assign]
+
+
+def _print_message(message: str, file: Any = None) -> None:
+    if message:
+        (file or sys.stderr).write(message)
 
 
 @dataclass(frozen=True)
