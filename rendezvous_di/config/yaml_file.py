@@ -388,8 +388,9 @@ def dump_settings(data: Mapping[str, Any]) -> str:
 
     PyYAML's own dumper follows YAML 1.1's resolvers, and our loader does not
     (it reads ``0o17`` as an integer, ``1:4`` as text): a text written plain
-    by one could come back as a number through the other. This dumper asks our
-    loader's resolvers whether a text may be written plain, and writes in
+    by one could come back as a number through the other. This dumper writes a
+    text plain only when neither set of resolvers takes it for anything but
+    text (so dependency-injector's ``from_yaml`` reads the file alike), and in
     double quotes, escaped, any text holding a character that a plain or
     single-quoted scalar would not give back: line breaks (``\\x85`` and
     ``\\u2028`` included, which YAML folds into spaces), tabs, control and
@@ -416,10 +417,14 @@ def _dumper() -> type:
     class RendezvousDumper(yaml.SafeDumper):
         pass
 
+    # Quote a text that either reader would take for something else: ours (``0o17`` is an
+    # int) or YAML 1.1's, which dependency-injector's from_yaml uses (``1:4`` is 64).
     loader: Any = _loader()
-    RendezvousDumper.yaml_implicit_resolvers = {
-        first: list(entries) for first, entries in loader.yaml_implicit_resolvers.items()
-    }
+    resolvers: dict[Any, list[Any]] = {}
+    for table in (yaml.SafeLoader.yaml_implicit_resolvers, loader.yaml_implicit_resolvers):
+        for first, entries in table.items():
+            resolvers.setdefault(first, []).extend(entries)
+    RendezvousDumper.yaml_implicit_resolvers = resolvers
 
     def represent_text(dumper: Any, value: str) -> Any:
         exact = all(ch.isprintable() for ch in value)  # False for \n, \t, \x85, \u2028...
