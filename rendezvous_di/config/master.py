@@ -135,5 +135,5 @@ def _integer(
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ConfigError(key, value, f"must be {bounds}", source=source)
+        raise ConfigError(key, value, f"{number} must be {bounds}", source=source)
     return number

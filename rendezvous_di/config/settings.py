@@ -231,7 +231,7 @@ def resolve_settings(
         raise ConfigError(
             "max_nodes",
             settings.max_nodes,
-            f"must be >= min_nodes ({settings.min_nodes})",
+            f"{settings.max_nodes} must be >= min_nodes ({settings.min_nodes})",
             source=sources.get("max_nodes"),
         )
     settings.with_sources(sources)
@@ -260,7 +260,7 @@ def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
     number = parse_number(value, key, integer=True, source=source)
     assert isinstance(number, int)
     if number < 1:
-        raise ConfigError(key, value, "must be greater than or equal to 1", source=source)
+        raise ConfigError(key, value, f"{number} must be >= 1", source=source)
     if number >= 10**MAX_DIGITS:
         raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
     return number
