@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .stop import is_stop
 from .text import quote, shorten
 
 _HINT = "for example containers.platform:TrainingPlatformContainer or path/to/file.py:Container"
@@ -145,6 +146,8 @@ def _user_code(spec: str, what: str, call: Callable[[], Any], *, missing: str | 
             raise  # the module itself (or its package) is not there: the caller says so
         raise ConfigError("--container", spec, f"{what} raised {_describe(error)}") from error
     except BaseException as error:
+        if is_stop(error):
+            raise  # a signal during the platform's import ends the command, as anywhere
         raise ConfigError("--container", spec, f"{what} raised {_describe(error)}") from error
 
 

@@ -30,9 +30,18 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-TORCH_SIGNALS = "torch.distributed.elastic.multiprocessing.api"
-"""The torch module that defines ``SignalException`` (imported with torch's launcher)."""
+from ..stop import TORCH_SIGNALS, StopSignal, is_stop
 
+__all__ = [
+    "GRACE",
+    "STOP_SIGNALS",
+    "StopSignal",
+    "exit_code",
+    "ignoring_stop_signals",
+    "is_stop",
+    "raise_stop",
+    "stop_signals",
+]
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 """Signals that stop every command the same way in every phase: one line, exit 128 + signal."""
@@ -40,18 +49,6 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 GRACE = 0.5
 """Seconds the main thread has to act on a stop signal before the watcher decides it is stuck
 in C code: far above what Python needs to reach its next bytecode, well under a second."""
-
-
-class StopSignal(BaseException):
-    """A stop signal that arrived before torch's launcher was imported.
-
-    A BaseException, like KeyboardInterrupt: no ``except Exception`` on the way
-    may swallow it.
-    """
-
-    def __init__(self, sigval: signal.Signals) -> None:
-        super().__init__(f"got signal {sigval.name}")
-        self.sigval = sigval
 
 
 class _Handled:
@@ -79,14 +76,6 @@ def raise_stop(signum: int, frame: Any) -> None:
     if exception is None:
         raise StopSignal(sigval)
     raise exception(f"Process {os.getpid()} got signal: {sigval}", sigval=sigval)
-
-
-def is_stop(error: BaseException) -> bool:
-    """A signal stopping the agent (torch's ``SignalException``, `StopSignal`, Ctrl-C)."""
-    if isinstance(error, (KeyboardInterrupt, StopSignal)):
-        return True
-    signal_exception = getattr(sys.modules.get(TORCH_SIGNALS), "SignalException", None)
-    return isinstance(signal_exception, type) and isinstance(error, signal_exception)
 
 
 def exit_code(sigval: signal.Signals) -> int:
