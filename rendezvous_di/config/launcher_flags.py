@@ -48,6 +48,8 @@ EVENT_LOG_HANDLERS = ("console", "dynamic_rendezvous", "null")
 NUMA_MODES = ("node", "socket", "exclusive", "core-complex")
 """torch's ``AffinityMode`` values (``torch.numa.binding``)."""
 LOGS_SPECS_GROUP = "torchrun.logs_specs"
+STANDALONE_ENV = "PET_STANDALONE"
+"""A switch the container reads as a rendezvous setting (yes/no too), not torch's parser."""
 MAX_MONITOR_INTERVAL = 86400.0
 """A day: the agent looks at its workers this often; beyond it a failed worker is never seen
 (and past ~9e9 s ``time.sleep`` overflows)."""
@@ -292,7 +294,7 @@ def check_launcher_flags(args: Any, environ: Mapping[str, str]) -> None:
     Raises:
         ConfigError: the first bad value, naming the flag, the value and its source.
     """
-    from .torchrun_args import NO_ENV_TWIN, VALUE_OPTIONS
+    from .torchrun_args import FLAG_OPTIONS, NO_ENV_TWIN, VALUE_OPTIONS
 
     for names in VALUE_OPTIONS:
         flag = next(name for name in names if name.startswith("--"))
@@ -304,10 +306,42 @@ def check_launcher_flags(args: Any, environ: Mapping[str, str]) -> None:
         value = effective(getattr(args, dest, None), flag, env, environ)
         if value is not None:
             rule(value)
+    for names in FLAG_OPTIONS:
+        check_switch_variable(names, environ)
     check_module_without_python(
         env_flag(args.module, "PET_MODULE", environ),
         env_flag(args.no_python, "PET_NO_PYTHON", environ),
     )
+
+
+def switch_variable(names: tuple[str, ...]) -> str:
+    """The ``PET_*`` twin of a no-value flag (``--no-python``: ``PET_NO_PYTHON``)."""
+    flag = next(name for name in names if name.startswith("--"))
+    return "PET_" + flag[2:].replace("-", "_").upper()
+
+
+def check_switch_variable(names: tuple[str, ...], environ: Mapping[str, str]) -> None:
+    """A no-value flag's ``PET_*`` twin, when set, is a whole number (0: off).
+
+    torch's parser reads it with ``bool(int(...))`` when it is built, so
+    ``PET_MODULE=yes`` (or an empty value) is a ``ValueError`` from inside
+    torch. ``PET_STANDALONE`` is a rendezvous setting, read by the container
+    (which also takes yes/no); torch's parser is shielded from it.
+    """
+    env = switch_variable(names)
+    if env == STANDALONE_ENV or env not in environ:
+        return
+    try:
+        int(environ[env])
+    except ValueError:
+        raise ConfigError(
+            env[4:].lower(),
+            environ[env],
+            f"{quote(environ[env])} is not a whole number; torch reads {env} as 0 (off) or "
+            "another number (on)",
+            choices=("0", "1"),
+            source=f"env {env}",
+        ) from None
 
 
 def check_script_here(args: Any, environ: Mapping[str, str]) -> None:
@@ -337,5 +371,7 @@ def env_flag(given: bool | None, env_name: str, environ: Mapping[str, str]) -> b
     """A no-value flag as torch's ``check_env`` reads it: given, else ``PET_X`` as 0/1."""
     if given:
         return True
-    text = environ.get(env_name, "0").strip() or "0"
-    return text.lstrip("+-").isdigit() and int(text) != 0
+    try:
+        return int(environ.get(env_name, "0")) != 0
+    except ValueError:
+        return False  # refused by check_switch_variable

@@ -206,3 +206,23 @@ def test_an_assertion_torch_raises_late_is_also_ours(tmp_path: Path) -> None:
     # LauncherFlagError is an AssertionError: code written against torch's main still catches it.
     with pytest.raises(LauncherFlagError):
         prepare(["--monitor-interval", "-0.5", SCRIPT], environ={})
+
+
+@pytest.mark.parametrize("variable", ["PET_MODULE", "PET_NO_PYTHON", "PET_RUN_PATH"])
+@pytest.mark.parametrize("value", ["yes", "", "1.0"])
+def test_a_switch_variable_torch_cannot_read_is_refused(variable: str, value: str) -> None:
+    # torch's parser does bool(int(os.environ[...])) when it is built: a ValueError from
+    # inside torch after its import; here exit 2 naming the variable.
+    with pytest.raises(ConfigError, match=f"from env {variable}"):
+        prepare([SCRIPT], environ={variable: value})
+
+
+def test_pet_standalone_yes_is_the_containers_and_never_reaches_torchs_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PET_STANDALONE", "yes")
+    prepared = prepare([SCRIPT], environ={"PET_STANDALONE": "yes"})
+    assert prepared is not None
+    assert prepared.settings.source_of("endpoint") == "env PET_STANDALONE"
+    MAIN.torch_parser()  # torch's check_env would raise ValueError for 'yes'
+    assert os.environ["PET_STANDALONE"] == "yes"  # given back as it was
