@@ -79,7 +79,7 @@ def master_endpoint(master: Mapping[str, Any], sources: Mapping[str, str]) -> tu
 
 
 def refuse_port_zero(
-    endpoint: str, backend: str, max_nodes: int, sources: Mapping[str, str]
+    endpoint: str, backend: str, nodes: tuple[int, int], sources: Mapping[str, str]
 ) -> None:
     """Several nodes never meet at a port-0 endpoint, defaulted or given.
 
@@ -87,8 +87,16 @@ def refuse_port_zero(
     dials port 0, which nothing answers) and waits alone until its join
     timeout. ``--standalone`` (c10d on ``localhost:0``) is the usual way to
     write it; ``--master-port 0`` and Kubeflow's ``MASTER_PORT=0`` are others.
+    A given port-0 endpoint is refused when the group needs several nodes to
+    form (``min_nodes`` > 1); with a minimum of one, the node that hosts the
+    store still forms a group on its own, as a test or a single-machine
+    elastic job asks for (``c10d`` on ``127.0.0.1:0`` with ``1:4``). A
+    defaulted one is refused as soon as more than one node may come.
     """
-    if max_nodes <= 1:
+    min_nodes, max_nodes = nodes
+    source = sources.get("endpoint", "default")
+    count, count_key = (max_nodes, "max_nodes") if source == "default" else (min_nodes, "min_nodes")
+    if count <= 1:
         return
     try:
         port = parse_endpoint(endpoint).port
@@ -96,7 +104,6 @@ def refuse_port_zero(
         return  # not host:port (a path, a plugin's own syntax): the backend's check decides
     if port != 0:
         return
-    source = sources.get("endpoint", "default")
     if source == "default":
         where = f"backend {backend}'s default endpoint {endpoint!r}"
         hint = (
@@ -113,7 +120,7 @@ def refuse_port_zero(
     raise ConfigError(
         "endpoint",
         endpoint,
-        f"{max_nodes} nodes (from {sources.get('max_nodes')}) cannot meet at {where}: "
+        f"{count} nodes (from {sources.get(count_key)}) cannot meet at {where}: "
         "port 0 means every node hosts its own store on a free port and waits alone",
         hint=hint,
         source=source,

@@ -209,7 +209,8 @@ def resolve_settings(
         else:
             values["endpoint"] = description.default_endpoint
     if isinstance(values["endpoint"], str):
-        refuse_port_zero(values["endpoint"], backend, values["max_nodes"], sources)
+        nodes = values["min_nodes"], values["max_nodes"]
+        refuse_port_zero(values["endpoint"], backend, nodes, sources)
     if "run_id" not in values:
         # One node has nothing to agree on: a fresh id keeps runs apart. Several nodes
         # must share one id, so keep torchrun's default rather than a per-node random one.

@@ -21,9 +21,10 @@ TIMEOUT = 60  # far below the 600 s join timeout these jobs used to wait out
 
 CASES = [
     (["--standalone", "--nnodes", "2"], {}, "(from flag --standalone)"),
-    (["--standalone"], {"PET_NNODES": "1:3"}, "3 nodes (from env PET_NNODES)"),
+    (["--standalone"], {"PET_NNODES": "2:3"}, "2 nodes (from env PET_NNODES)"),
     (["--nnodes", "2", "--node-rank", "0", "--master-port", "0"], {}, "'127.0.0.1:0'"),
     (["--nnodes", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint", "head:0"], {}, "'head:0'"),
+    (["--nnodes", "4:8", "--rdzv-backend", "etcd-v3", "--rdzv-endpoint", "etcd:0"], {}, "4 nodes"),
     (
         [],
         {
@@ -61,6 +62,13 @@ def test_static_at_port_zero_is_refused_even_on_one_node(
     # Its workers get MASTER_PORT=0 and their process group waits forever (torchrun's too).
     done = run_cli(["run", *args, "examples/allreduce.py"], env=env, timeout=TIMEOUT)
     refused(done, "endpoint", "MASTER_PORT", "port 0")
+
+
+def test_a_group_that_one_node_can_form_may_use_port_zero() -> None:
+    # c10d on 127.0.0.1:0 with 1:4: the hosting node forms a group alone (tests, one machine).
+    args = ["--rdzv-backend", "c10d", "--rdzv-endpoint", "127.0.0.1:0", "--nnodes", "1:4"]
+    done = run_cli(["config", *args])
+    assert done.returncode == 0, done.stderr
 
 
 def test_one_node_at_a_free_port_still_runs_a_real_job() -> None:
