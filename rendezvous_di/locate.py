@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .paths import file_problem
 from .stop import is_stop
 from .text import quote, shorten
 
@@ -107,8 +108,9 @@ def rendezvous_of(target: Any, spec: str) -> Any:
 def _import(name: str, spec: str) -> Any:
     if name.endswith(".py") or os.sep in name:
         path = Path(name)
-        if not path.is_file():
-            raise ConfigError("--container", spec, f"file {name!r} does not exist")
+        problem = file_problem(name)  # a FIFO would hang the import: refused by what it is
+        if problem is not None:
+            raise ConfigError("--container", spec, problem)
         loaded = importlib.util.spec_from_file_location(path.stem, path)
         if loaded is None or loaded.loader is None:
             raise ConfigError("--container", spec, f"cannot load {name!r} as Python")

@@ -14,10 +14,17 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from typing import TextIO
 
 from .text import quote
 
-__all__ = ["directory_problem", "file_problem", "kind_of", "open_regular_text"]
+__all__ = [
+    "directory_problem",
+    "file_problem",
+    "kind_of",
+    "open_for_writing",
+    "open_regular_text",
+]
 
 
 def kind_of(mode: int) -> str:
@@ -129,3 +136,28 @@ def open_regular_text(path: str, limit: int) -> str:
             return file.read(limit)
     finally:
         os.close(fd)
+
+
+def open_for_writing(path: str) -> TextIO:
+    """``path`` opened to be written as UTF-8 text, without waiting on a FIFO that nobody reads.
+
+    A FIFO with a reader (``--output >(jq .)``, ``/dev/stdout`` in a pipe) is
+    written to; one without is refused at once, as a directory is.
+
+    Raises:
+        OSError: with a ``strerror`` that says what the path is.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as error:
+        if error.errno == errno.ENXIO:  # a FIFO without a reader
+            raise OSError(error.errno, "is a FIFO (named pipe) that nobody reads") from None
+        if error.errno == errno.EISDIR:
+            raise OSError(error.errno, "is a directory, not a file") from None
+        if error.errno == errno.ENOENT:
+            parent = os.path.dirname(os.path.abspath(path))
+            raise OSError(error.errno, f"its directory {parent} does not exist") from None
+        raise
+    os.set_blocking(fd, True)
+    return open(fd, "w", encoding="utf-8")

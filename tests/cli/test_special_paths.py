@@ -190,3 +190,29 @@ def test_the_config_file_is_refused_by_what_it_is(
     if mode is not None:
         assert "no such file" not in line
         assert not stat.S_ISREG(mode)
+
+
+def test_a_platform_module_path_that_is_not_a_file_is_refused_by_what_it_is(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "platform.py"
+    os.mkfifo(path)  # importing it would wait for a writer
+    done = run_cli(["config", "--container", f"{path}:Container"], timeout=TIMEOUT)
+    refused(done, "--container", "is a FIFO")
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: (os.mkfifo(p / "out.json"), p / "out.json")[1], "FIFO (named pipe) that nobody"),
+        (lambda p: p, "is a directory"),
+        (lambda p: p / "missing" / "out.json", "its directory"),
+    ],
+    ids=["fifo", "directory", "missing-directory"],
+)
+def test_schema_output_is_refused_naming_the_path_and_what_it_is(
+    make: Callable[[Path], Path], words: str, tmp_path: Path
+) -> None:
+    target = make(tmp_path)
+    done = run_cli(["schema", "--output", str(target)], timeout=TIMEOUT)
+    refused(done, "--output", repr(str(target)), words)
