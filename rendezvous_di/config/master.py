@@ -16,11 +16,13 @@ These rules read the merged values before they become settings;
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..text import quote
 from .endpoint import host_port, parse_endpoint
 from .torchrun import DEFAULT_MASTER_ADDR, DEFAULT_MASTER_PORT, MASTER_KEYS, MAX_DIGITS
 
@@ -48,6 +50,15 @@ def pop_master_values(values: dict[str, Any], sources: Mapping[str, str]) -> dic
                 source=sources.get("master_addr"),
             )
         master["master_addr"] = addr.strip()
+        if ":" in addr and not _is_ipv6_address(addr.strip().strip("[]")):
+            raise ConfigError(
+                "master_addr",
+                addr,
+                f"{quote(addr)} is not a host: --master-addr is a host name or an address, "
+                "without a port or scheme",
+                hint="give the port as --master-port; an IPv6 address is written ::1",
+                source=sources.get("master_addr"),
+            )
     return master
 
 
@@ -125,6 +136,14 @@ def refuse_port_zero(
         hint=hint,
         source=source,
     )
+
+
+def _is_ipv6_address(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _integer(
