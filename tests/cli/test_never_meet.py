@@ -24,7 +24,7 @@ CASES = [
     (["--standalone"], {"PET_NNODES": "2:3"}, "2 nodes (from env PET_NNODES)"),
     (["--nnodes", "2", "--node-rank", "0", "--master-port", "0"], {}, "'127.0.0.1:0'"),
     (["--nnodes", "2", "--rdzv-backend", "c10d", "--rdzv-endpoint", "head:0"], {}, "'head:0'"),
-    (["--nnodes", "4:8", "--rdzv-backend", "etcd-v3", "--rdzv-endpoint", "etcd:0"], {}, "4 nodes"),
+    (["--nnodes", "4:8", "--rdzv-backend", "etcd-v2", "--rdzv-endpoint", "etcd:0"], {}, "4 nodes"),
     (
         [],
         {
