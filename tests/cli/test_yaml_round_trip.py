@@ -143,7 +143,7 @@ def test_a_nul_character_from_python_is_refused_too() -> None:
 
 
 def test_many_plain_keys_are_not_called_an_alias_bomb(tmp_path: Path) -> None:
-    text = "".join(f"k{i}: {i}\n" for i in range(60_000))
+    text = "".join(f"k{i}: {i}\n" for i in range(12_000))  # the report had 60,000
     line = refused(run_cli(["config", "--config", write(tmp_path, text)]), "config file")
     assert "alias" not in line
     assert "more than 10000 values" in line
