@@ -172,10 +172,8 @@ def check_monitor_interval(value: FlagValue) -> None:
 def _choice(field: str, choices: tuple[str, ...]) -> Callable[[FlagValue], None]:
     def check(value: FlagValue) -> None:
         if value.text not in choices:
-            raise ConfigError(
-                field, value.text, f"{quote(value.text)} is not valid", choices=choices,
-                source=value.source,
-            )  # fmt: skip
+            problem = f"{quote(value.text)} is not valid"
+            raise ConfigError(field, value.text, problem, choices=choices, source=value.source)
 
     check.__doc__ = f"One of {', '.join(choices)} (torch's own choices)."
     return check
@@ -254,10 +252,8 @@ def check_signals_to_handle(value: FlagValue) -> None:
 def _integer(value: FlagValue) -> int:
     text = value.text.strip()
     if not _INTEGER.fullmatch(text) or len(text.lstrip("+-")) > _MAX_DIGITS:
-        raise ConfigError(
-            _field(value), value.text, f"{quote(value.text)} is not a whole number",
-            source=value.source,
-        )  # fmt: skip
+        problem = f"{quote(value.text)} is not a whole number"
+        raise ConfigError(_field(value), value.text, problem, source=value.source)
     return int(text)
 
 
