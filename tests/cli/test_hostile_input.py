@@ -463,7 +463,8 @@ def test_a_master_addr_with_a_port_says_how_to_write_it() -> None:
         ],
         timeout=TIMEOUT,
     )
-    refused(done, "endpoint", "--master-addr", "without brackets")
+    # The address itself is refused, naming the flag: its port goes in --master-port.
+    refused(done, "master_addr", "'::1:29400' is not a host", "--master-port", "::1")
 
 
 @pytest.mark.parametrize(
