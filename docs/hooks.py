@@ -5,7 +5,8 @@ A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place
 ``benchmark-results``, ``rendezvous-scale``, ``compat-matrix`` (the ``make compat``
 records in ``docs/compat-results/``), ``changelog`` (CHANGELOG.md, kept once at the top)
 ``scheduler-config EXAMPLE`` (``rendezvous-di config`` run in a scheduler's environment)
-and ``scheduler-error EXAMPLE`` (the one error line it exits 2 with there).
+and ``scheduler-error EXAMPLE`` (the one error line it exits 2 with there), and
+``refusals CLASS`` (commands refused by class, each with its one error line).
 The site also gets ``config.schema.json``, what ``rendezvous-di schema`` prints.
 """
 
@@ -239,6 +240,48 @@ def _scheduler_command(given: dict[str, str]) -> str:
     return " ".join(f"{k}={v}" for k, v in given.items()) + " rendezvous-di config"
 
 
+REFUSALS: dict[str, list[str]] = {
+    "never-meet": [
+        "run --standalone --nnodes 2 train.py",
+        "check --nnodes 2 --node-rank 0 --master-port 0",
+        "run --master-port 0 train.py",
+    ],
+    "launcher-flags": [
+        "run --monitor-interval nan train.py",
+        "run --redirects 9 train.py",
+        "run --local-ranks-filter abc train.py",
+        "run --nproc-per-node two train.py",
+        "run --log-dir /proc/logs train.py",
+        "run no/such/train.py",
+        "run --no-python no-such-program",
+    ],
+    "special-files": [
+        "config --rdzv-backend etcd-v3 --rdzv-conf protocol=https,ca_cert=/dev/zero",
+        "config --rdzv-backend etcd-v3 --rdzv-conf protocol=https,ca_cert=docs",
+        "run --dry-run --log-dir /dev/zero train.py",
+    ],
+    "limits": [
+        "config --rdzv-backend etcd-v3 --rdzv-conf lease_ttl=9000000001",
+        "config --nnodes 0",
+        "config --master-port 70000",
+    ],
+}
+"""Commands that ``rendezvous-di`` refuses, by class, for ``refusals CLASS``."""
+
+
+def refusals(name: str | None) -> str:
+    """Each command of `REFUSALS` ``name`` and the one ``error:`` line it exits 2 with, as
+    run from this checkout (the build fails if one does not)."""
+    shown = []
+    for command in REFUSALS[str(name)]:
+        done = _cli(*command.split(), check=False)
+        lines = done.stderr.splitlines()
+        if done.returncode != 2 or len(lines) != 1 or not lines[0].startswith("error: "):
+            raise RuntimeError(f"refusals {name}: {command}: exit {done.returncode}\n{done.stderr}")
+        shown.append(f"$ rendezvous-di {command}\n{lines[0]}")
+    return "```text\n" + "\n".join(shown) + "\n```"
+
+
 def version(_: str | None) -> str:
     from rendezvous_di._version import __version__
 
@@ -255,6 +298,7 @@ GENERATORS = {
     "changelog": changelog,
     "scheduler-config": scheduler_config,
     "scheduler-error": scheduler_error,
+    "refusals": refusals,
     "version": version,
 }
 

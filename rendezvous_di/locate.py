@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .paths import file_problem
+from .stop import is_stop
 from .text import quote, shorten
 
 _HINT = "for example containers.platform:TrainingPlatformContainer or path/to/file.py:Container"
@@ -106,8 +108,9 @@ def rendezvous_of(target: Any, spec: str) -> Any:
 def _import(name: str, spec: str) -> Any:
     if name.endswith(".py") or os.sep in name:
         path = Path(name)
-        if not path.is_file():
-            raise ConfigError("--container", spec, f"file {name!r} does not exist")
+        problem = file_problem(name)  # a FIFO would hang the import: refused by what it is
+        if problem is not None:
+            raise ConfigError("--container", spec, problem)
         loaded = importlib.util.spec_from_file_location(path.stem, path)
         if loaded is None or loaded.loader is None:
             raise ConfigError("--container", spec, f"cannot load {name!r} as Python")
@@ -145,6 +148,8 @@ def _user_code(spec: str, what: str, call: Callable[[], Any], *, missing: str | 
             raise  # the module itself (or its package) is not there: the caller says so
         raise ConfigError("--container", spec, f"{what} raised {_describe(error)}") from error
     except BaseException as error:
+        if is_stop(error):
+            raise  # a signal during the platform's import ends the command, as anywhere
         raise ConfigError("--container", spec, f"{what} raised {_describe(error)}") from error
 
 

@@ -119,7 +119,7 @@ def prepare(
         return None
     line.require_script()
     args = line.args
-    check_launcher_flags(args, environ)
+    launcher.check_launcher_flags(args, environ)
     note_quoted_conf(args.rdzv_conf, environ)
     if container is None:
         container = new_container(getattr(args, "container_spec", None))
@@ -145,20 +145,6 @@ def selected_admission(container: Any, settings: RendezvousSettings) -> tuple[An
     return tuple(provider())
 
 
-def check_launcher_flags(args: Any, environ: Mapping[str, str]) -> None:
-    """``--nproc-per-node``, ``--max-restarts`` (flag or PET_*), ``--module``/``--no-python``."""
-    launcher.check_nproc_per_node(
-        launcher.effective(args.nproc_per_node, "--nproc-per-node", "PET_NPROC_PER_NODE", environ)
-    )
-    launcher.check_max_restarts(
-        launcher.effective(args.max_restarts, "--max-restarts", "PET_MAX_RESTARTS", environ)
-    )
-    launcher.check_module_without_python(
-        launcher.env_flag(args.module, "PET_MODULE", environ),
-        launcher.env_flag(args.no_python, "PET_NO_PYTHON", environ),
-    )
-
-
 def note_quoted_conf(flag_value: str | None, environ: Mapping[str, str]) -> None:
     """One stderr line when ``--rdzv-conf`` (or ``PET_RDZV_CONF``) came in quote marks."""
     given, where = (
@@ -175,26 +161,29 @@ def note_quoted_conf(flag_value: str | None, environ: Mapping[str, str]) -> None
 
 
 def launch(
-    prepared: Prepared, *, on_create: OnCreate | None = None, report: Report | None = None
+    prepared: Prepared,
+    *,
+    on_create: OnCreate | None = None,
+    on_ready: Callable[[], object] | None = None,
+    report: Report | None = None,
 ) -> None:
     """Import torch, read the command line with torch's own parser, launch through the bridge.
 
     ``on_create(backend, handler)`` sees every handler torch's launcher obtains
-    (the CLI reports it and watches its progress). With admission checks
-    selected, the node checks run first (a failure raises
+    (the CLI reports it and watches its progress). ``on_ready()`` is called once
+    torch's parser and its device check have accepted the line, just before the
+    launch: what it prints (the CLI's summary) never precedes an input error.
+    With admission checks selected, the node checks run then (a failure raises
     `rendezvous_di.admission.running.AdmissionRefused` before anything joins) and
     each handler runs the group checks after its rounds form; ``report`` gets
     every decision as a line.
 
     Raises:
+        ConfigError: the training script is not there to run (before torch's import).
         AdmissionRefused: a node check failed, or a group check refused this node.
     """
     settings = prepared.settings
-    if prepared.admission:
-        from .admission.running import run_node_checks
-
-        run_node_checks(prepared.admission, local_addr=settings.local_addr, report=report)
-        on_create = _admitting(prepared, on_create, report)
+    launcher.check_script_here(prepared.line.args, os.environ)
     from ._torch import rendezvous_module
 
     rendezvous_module()  # before torch.distributed.run imports it with plugin loading on
@@ -215,6 +204,13 @@ def launch(
     )
     if note is not None and prepared.verbose:
         sys.stderr.write(note)
+    if on_ready is not None:
+        on_ready()
+    if prepared.admission:
+        from .admission.running import run_node_checks
+
+        run_node_checks(prepared.admission, local_addr=settings.local_addr, report=report)
+        on_create = _admitting(prepared, on_create, report)
     try:
         with install(prepared.container, [settings.backend], on_create=on_create):
             record(torchrun.run)(args)

@@ -100,14 +100,30 @@ def type_name(value: object) -> str:
 
 
 def one_line(message: str) -> str:
-    """``message`` as one bounded line: line breaks folded, long quoted values cut.
+    """``message`` as one bounded line: line breaks folded, long quoted values cut, control
+    characters shown as escapes (`visible`).
 
     Bad input may be megabytes long, and a plugin's exception may span lines;
     the error contract is one readable ``error:`` line either way.
     """
     text = _LINE_BREAKS.sub(" ", message)
     text = _QUOTED.sub(lambda m: m.group()[0] + shorten(m.group()[1:-1]) + m.group()[0], text)
-    return shorten(text, MAX_MESSAGE)
+    return shorten(visible(text), MAX_MESSAGE)
+
+
+def visible(text: str) -> str:
+    """``text`` with every character a terminal would act on written as its escape.
+
+    A value may hold ``ESC [ 31 m`` (colours), ``ESC ] 0 ;`` (the window title),
+    a carriage return that overwrites the line, a bidirectional override that
+    reorders it: printed raw, a value could disguise itself or the lines
+    around it. Each non-printable character (``str.isprintable``: controls,
+    line and paragraph separators, format characters) becomes ``\\x1b``,
+    ``\\u2028`` and the like; printable text of any script is kept.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def nearest(value: str, choices: Iterable[str]) -> str | None:

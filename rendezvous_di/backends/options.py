@@ -14,13 +14,13 @@ rendezvous-di and still runs under plain torchrun.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..config.values import parse_bool, parse_number
 from ..errors import ConfigError, UnknownOptionError
+from ..paths import file_problem
 from ..text import quote
 
 OptionKind = Literal["int", "float", "bool", "str", "choice", "file"]
@@ -75,8 +75,9 @@ class OptionSpec:
             converted = value
             if self.kind == "file" and not value.strip():
                 raise ConfigError(where, value, "must not be empty; expected the path of a file")
-            if self.kind == "file" and check_files and not os.path.isfile(value):
-                raise ConfigError(where, value, f"file {quote(value)} does not exist")
+            problem = file_problem(value) if self.kind == "file" and check_files else None
+            if problem is not None:
+                raise ConfigError(where, value, problem)
         if self.choices and converted not in self.choices:
             raise ConfigError(
                 where, value, f"{quote(value)} is not valid", choices=tuple(map(str, self.choices))
@@ -86,9 +87,9 @@ class OptionSpec:
     def _number(self, value: Any, where: str) -> int | float:
         number = parse_number(value, where, integer=self.kind == "int")
         if self.minimum is not None and number < self.minimum:
-            raise ConfigError(where, value, f"must be >= {self.minimum:g}, got {number}")
+            raise ConfigError(where, value, f"must be >= {_bound(self.minimum)}, got {number}")
         if self.maximum is not None and number > self.maximum:
-            raise ConfigError(where, value, f"must be <= {self.maximum:g}, got {number}")
+            raise ConfigError(where, value, f"must be <= {_bound(self.maximum)}, got {number}")
         return number
 
     def declaration(self) -> dict[str, Any]:
@@ -104,6 +105,11 @@ class OptionSpec:
         if self.maximum is not None:
             entry["maximum"] = self.maximum
         return entry
+
+
+def _bound(limit: float) -> str:
+    """A limit as written (9000000000, not 9e+09): the user compares it with their digits."""
+    return str(int(limit)) if float(limit).is_integer() else repr(limit)
 
 
 def _article(kind: str) -> str:

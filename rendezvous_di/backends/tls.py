@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import ssl
 
 from ..errors import ConfigError
+from ..paths import file_problem, open_regular_text
 
 _PEM = "-----BEGIN "
 
@@ -83,16 +84,17 @@ class TlsOptions:
 
 def _read(path: str) -> str:
     try:
-        with open(path, encoding="ascii", errors="replace") as file:
-            return file.read(1_000_000)
+        return open_regular_text(path, 1_000_000)
     except OSError:
         return ""
 
 
 def _require_pem(name: str, path: str, sources: Mapping[str, str]) -> None:
+    problem = file_problem(path)
+    if problem is not None:  # a FIFO would block the read forever: refused by what it is
+        raise ConfigError(f"conf.{name}", path, problem, source=sources.get(f"conf.{name}"))
     try:
-        with open(path, encoding="ascii", errors="replace") as file:
-            head = file.read(1_000_000)
+        head = open_regular_text(path, 1_000_000)
     except OSError as error:
         raise ConfigError(
             f"conf.{name}",

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from .._version import __version__
 from ..errors import RendezvousDIError
 from ..text import one_line
-from . import backends, check, checks, completion, config, run, schema, streams
+from . import backends, check, checks, completion, config, run, schema, signals, streams
 from .common import EXAMPLES, PROG, CliParser, add_debug_flag
 
 COMMANDS = (backends, config, check, checks, run, schema, completion)
@@ -57,6 +58,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not streams.is_output_failure(error):
             raise
         return streams.output_failed(error, 0)
+    except UnicodeEncodeError as error:
+        code = streams.encoding_failed(error, 0)
+        if code is None:
+            raise
+        return code
 
 
 def _run(argv: Sequence[str] | None) -> int:
@@ -68,17 +74,25 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         if arguments and arguments[0] == run.NAME:
             return run.main(arguments[1:], debug=debug)
-        args = build_parser().parse_args(arguments)
-        debug = debug or args.debug
-        code: int = args.command_main(args)
+        with signals.stop_signals(_stopped_line):
+            args = build_parser().parse_args(arguments)
+            debug = debug or args.debug
+            code: int = args.command_main(args)
         return code
     except RendezvousDIError as error:
         if debug:
             raise
         streams.report(f"error: {one_line(str(error))}")
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, signals.StopSignal) as error:
         if debug:
             raise
-        streams.report("error: interrupted")
-        return 130  # the shell's code for a command ended by SIGINT
+        sigval = getattr(error, "sigval", signal.SIGINT)
+        with signals.ignoring_stop_signals():
+            streams.report(_stopped_line(sigval))
+        return signals.exit_code(sigval)  # the shell's code: 130 (SIGINT), 143 (SIGTERM)
+
+
+def _stopped_line(sigval: signal.Signals) -> str:
+    """A command other than ``run`` stopped by a signal (Ctrl-C: "interrupted")."""
+    return "error: interrupted" if sigval == signal.SIGINT else f"error: stopped by {sigval.name}"

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from ..text import one_line
+from ..text import one_line, visible
 from .common import add_rendezvous_flags, add_shared_flags, container_from_args
 from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 
@@ -127,7 +127,7 @@ def _show_one(name: str, infos: list[Any], *, as_json: bool, load: bool) -> int:
         if info.reason:
             fields.append(("note", info.reason))
         for label, value in fields:
-            out.write(f"{label + ':':<14}{'-' if value is None else value}\n")
+            out.write(f"{label + ':':<14}{'-' if value is None else visible(str(value))}\n")
         if info.options:
             out.write("options:\n")
             table(

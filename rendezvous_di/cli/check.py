@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from ..config.flags import add_admission_flag
 from ..preflight import validate_for_run
-from ..text import one_line
+from ..text import one_line, visible
 from .common import (
     add_rendezvous_flags,
     add_shared_flags,
@@ -84,11 +84,14 @@ def run_check(container: Any, timeout: float, out: TextIO, err: TextIO, *, as_js
         out.write("\n")
     else:
         out.write(
-            f"config: ok (backend {settings.backend}, endpoint {settings.endpoint}, "
-            f"run_id {settings.run_id}, nodes {settings.min_nodes}:{settings.max_nodes})\n"
+            visible(
+                f"config: ok (backend {settings.backend}, endpoint {settings.endpoint}, "
+                f"run_id {settings.run_id}, nodes {settings.min_nodes}:{settings.max_nodes})"
+            )
+            + "\n"
         )
         if result.ok:
-            out.write(f"ready: {result.detail}\n")
+            out.write(f"ready: {visible(result.detail)}\n")
         else:
             err.write(f"error: {one_line(f'{settings.backend}: {result.detail}')}\n")
             if result.fix:

@@ -17,6 +17,7 @@ from ..locate import new_container
 from ..plugins.spec import discover
 from ..registry.policy import policy_warnings
 from ..text import one_line
+from .streams import print_message
 
 __all__ = [
     "EXAMPLES",
@@ -58,10 +59,14 @@ def fail(prog: str, message: str) -> NoReturn:
 
 
 class CliParser(argparse.ArgumentParser):
-    """argparse with our error contract."""
+    """argparse with our error contract; output it cannot write (``--help`` to a full disk)
+    is an error, not silently dropped."""
 
     def error(self, message: str) -> NoReturn:
         fail(self.prog, message)
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        print_message(message, file)
 
 
 def add_shared_flags(parser: argparse.ArgumentParser) -> None:

@@ -54,8 +54,12 @@ def main(args: argparse.Namespace) -> int:
     from .render import table
 
     out = sys.stdout
+    from ..preflight import validate_for_run
+
     container = container_from_args(args)
-    settings = container.settings()
+    # The files the settings name (TLS certificates) are read as the job would read them:
+    # a settings file that `config` shows without complaint must not fail `run` later.
+    settings, _ = validate_for_run(container)
     warn_about_policy(settings, sys.stderr)
     if args.format == "yaml":
         from .settings_yaml import as_yaml

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TextIO
 
+from ..text import visible
+
 
 def table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: TextIO) -> None:
     """Write ``rows``: padded columns under a header on a TTY, tab-separated when piped."""
@@ -19,8 +21,10 @@ def table(rows: Sequence[Sequence[object]], headers: Sequence[str], out: TextIO)
 
 
 def _text(value: object) -> str:
+    """A cell: control characters escaped, so a value can neither steer the terminal nor
+    add a tab or a line to a piped table."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return str(value).lower()
-    return str(value)
+    return visible(str(value))

@@ -13,25 +13,24 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import signal
 import sys
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any, NoReturn, TextIO
 
 from ..config.flags import LaunchFlags, add_admission_flag, add_verbose_flag
+from ..config.launcher_flags import check_script_here
 from ..config.policy import DISABLE_AUTOLOAD_ENV
 from ..config.torchrun_args import launcher_options
 from ..errors import ConfigError, RendezvousDIError
 from ..run import Prepared, launch, prepare
-from ..text import one_line
+from ..text import one_line, visible
 from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail
 from .diagnose import explain, is_rendezvous_error, probe_after_failure
 from .progress import ProgressReporter
-from .signals import STOP_SIGNALS, is_stop, raise_stop
-from .torchrun_text import env_line, rendezvous_and_notes
+from .signals import exit_code, ignoring_stop_signals, is_stop, stop_signals
+from .torchrun_text import env_line, rendezvous_and_notes, shell_join
 
 NAME = "run"
 HELP = "torchrun with the rendezvous from the container (every torchrun flag, plus --config)"
@@ -90,11 +89,12 @@ def _report_handler(backend: str, handler: Any) -> None:
 
 
 def _summary(settings: Any) -> str:
-    return (
+    line = (
         f"rendezvous-di: backend={settings.backend} ({settings.source_of('backend')}) "
         f"endpoint={settings.endpoint or '-'} ({settings.source_of('endpoint')}) "
-        f"run_id={settings.run_id} nodes={settings.min_nodes}:{settings.max_nodes}\n"
+        f"run_id={settings.run_id} nodes={settings.min_nodes}:{settings.max_nodes}"
     )
+    return visible(line) + "\n"
 
 
 def main(argv: Sequence[str], *, debug: bool = False) -> int:
@@ -105,21 +105,20 @@ def main(argv: Sequence[str], *, debug: bool = False) -> int:
     them), then one line ``error: stopped by SIGTERM; no worker is left running``
     and exit code 128 + the signal's number (143, 130), as a shell reports it.
     """
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = {sig: signal.signal(sig, raise_stop) for sig in STOP_SIGNALS if in_main_thread}
     try:
-        return _launch(argv, debug=debug)
+        with stop_signals(_stopped_line):
+            return _launch(argv, debug=debug)
     except BaseException as error:
         sigval = getattr(error, "sigval", None)
         if debug or not isinstance(sigval, signal.Signals) or not is_stop(error):
             raise
-        for sig in previous:  # a second Ctrl-C while we report must not add a traceback
-            signal.signal(sig, signal.SIG_IGN)
-        sys.stderr.write(f"error: stopped by {sigval.name}; no worker is left running\n")
-        return 128 + int(sigval)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        with ignoring_stop_signals():
+            sys.stderr.write(_stopped_line(sigval) + "\n")
+        return exit_code(sigval)
+
+
+def _stopped_line(sigval: signal.Signals) -> str:
+    return f"error: stopped by {sigval.name}; no worker is left running"
 
 
 def _launch(argv: Sequence[str], *, debug: bool) -> int:
@@ -142,7 +141,9 @@ def _launch(argv: Sequence[str], *, debug: bool) -> int:
 def _run_job(prepared: Prepared, *, debug: bool) -> int:
     """Launch the prepared job, reporting its rendezvous; one line for a failure."""
     settings = prepared.settings
-    sys.stderr.write(_summary(settings))
+    check_script_here(prepared.line.args, os.environ)  # before torch's 1.3 s import
+    if not debug:
+        _import_torch_quietly(os.environ)
     reporter = ProgressReporter(
         sys.stderr,
         min_nodes=settings.min_nodes,
@@ -155,6 +156,7 @@ def _run_job(prepared: Prepared, *, debug: bool) -> int:
             prepared,
             on_create=_Watcher(reporter, verbose=prepared.verbose).handler_created,
             report=_report_admission,
+            on_ready=lambda: sys.stderr.write(_summary(settings)),  # after the last input check
         )
     except ConfigError:
         raise  # bad input: exit 2 with one error line (rendezvous_di.cli.main)
@@ -164,6 +166,31 @@ def _run_job(prepared: Prepared, *, debug: bool) -> int:
         return _report_failure(error, settings, prepared.description)
     sys.stderr.write(f"rendezvous-di: job finished in {time.monotonic() - started:.1f}s\n")
     return 0
+
+
+CPP_LOG_LEVEL = "TORCH_CPP_LOG_LEVEL"
+"""Read by torch's C++ logging once, when libtorch loads."""
+
+
+def _import_torch_quietly(environ: MutableMapping[str, str]) -> None:
+    """Import torch with its C++ log lines off in this agent process, unless the user set them.
+
+    torch's TCPStore client logs each interrupted or timed-out connection
+    attempt with dozens of C++ stack frames (kilobytes on a node waiting for
+    its static rendezvous's host). The agent says what happens in its own
+    lines (progress, one ``error:`` line), and the Python exception keeps the
+    message. The variable is set only around the import, so the workers start
+    with the environment the user gave; ``--debug`` keeps torch's logging.
+    """
+    if CPP_LOG_LEVEL in environ or "torch" in sys.modules:
+        return
+    environ[CPP_LOG_LEVEL] = "FATAL"
+    try:
+        from .._torch import rendezvous_module
+
+        rendezvous_module()
+    finally:
+        environ.pop(CPP_LOG_LEVEL, None)
 
 
 class _Watcher:
@@ -249,7 +276,7 @@ def render_dry_run(
         arguments += value.flag_args()
     for option in launcher:
         arguments += option.flag_args()
-    out.write(shlex.join([*arguments, *script]) + "\n")
+    out.write(shell_join([*arguments, *script]) + "\n")
 
     out.write("# the same as environment variables (torchrun reads PET_*), then the command:\n")
     for value in rendezvous.values:
@@ -260,4 +287,4 @@ def render_dry_run(
     if not settings.plugins.autoload:
         out.write(env_line(DISABLE_AUTOLOAD_ENV, "1"))
     no_twin = [arg for option in launcher if option.env is None for arg in option.flag_args()]
-    out.write(shlex.join([PROGRAM, *no_twin, *script]) + "\n")
+    out.write(shell_join([PROGRAM, *no_twin, *script]) + "\n")

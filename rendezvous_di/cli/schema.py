@@ -14,6 +14,8 @@ import json
 import sys
 from typing import Any
 
+from ..paths import open_for_writing
+from ..text import quote
 from .common import add_shared_flags, container_from_args
 from .timeout import SLOW_PLUGIN_FIX, add_timeout_flag
 
@@ -44,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     from ..backends.deadline import Deadline, ProbeTimeout
     from ..errors import ConfigError
     from ..registry.json_schema import settings_file_schema
-    from ..text import one_line, quote
+    from ..text import one_line
 
     if args.output == "":
         raise ConfigError("--output", "", "the path is empty; expected a file to write")
@@ -65,8 +67,10 @@ def main(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return 0
     try:
-        with open(args.output, "w", encoding="utf-8") as out:
+        with open_for_writing(args.output) as out:
             out.write(text)
     except OSError as error:
-        raise ConfigError("--output", args.output, error.strerror or str(error)) from None
+        raise ConfigError(
+            "--output", args.output, f"{quote(args.output)}: {error.strerror or error}"
+        ) from None
     return 0

@@ -24,13 +24,12 @@ from typing import Any
 
 from ..config.policy import PluginPolicy
 from ..config.torchrun_values import has_fresh_run_id, is_secret, is_standalone
+from ..config.yaml_file import dump_settings
 from ..errors import ConfigError
 
 
 def as_yaml(settings: Any, *, show_secrets: bool = False) -> str:
     """The file's text: a header, the notes, then the settings keys."""
-    import yaml  # deferred: only this output pays for PyYAML
-
     data: dict[str, Any] = {}
     notes: list[str] = []
     if is_standalone(settings):
@@ -66,7 +65,7 @@ def as_yaml(settings: Any, *, show_secrets: bool = False) -> str:
         }
     _refuse_references(data)
     header = "# rendezvous-di config --format yaml: read it back with --config FILE\n"
-    body = yaml.safe_dump(data, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    body = dump_settings(data)
     return header + "".join(f"# {note}\n" for note in notes) + body
 
 

@@ -9,17 +9,36 @@ own exit code. Output that could not be written (a full disk) is one
 
 from __future__ import annotations
 
+import codecs
 import errno
+import io
 import os
 import sys
+from typing import Any
 
 WRITE_FAILED = 1
 
 
+class ClosedStdout(io.TextIOBase):
+    """Standard output that was closed (``>&-``): writing to it fails as writing to a closed
+    descriptor does, so a command whose output is lost says so instead of exiting 0."""
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:  # nothing was written, so nothing is lost
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
 def ensure_stdout() -> None:
-    """A command started with its stdout closed (``>&-``) writes to nowhere, not to None."""
+    """A command started with its stdout closed (``>&-``) fails when it writes, not on None."""
     if sys.stdout is None:
-        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+        sys.stdout = ClosedStdout()
 
 
 def finish(code: int) -> int:
@@ -34,7 +53,11 @@ def finish(code: int) -> int:
 
 def is_output_failure(error: OSError) -> bool:
     """Whether ``error`` came from writing stdout: it is a closed pipe, or stdout cannot flush."""
-    if isinstance(error, BrokenPipeError) or error.errno in (errno.ENOSPC, errno.EDQUOT):
+    if isinstance(error, BrokenPipeError) or error.errno in (
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EBADF,
+    ):
         return True
     try:
         if sys.stdout is not None:
@@ -51,6 +74,28 @@ def output_failed(error: OSError, code: int) -> int:
         return code
     report(f"error: cannot write the output: {error.strerror or error}")
     return WRITE_FAILED
+
+
+def encoding_failed(error: UnicodeEncodeError, code: int) -> int | None:
+    """End after stdout's encoding could not write a character (``PYTHONIOENCODING=ascii``):
+    one error line and exit code 1; None when the error did not come from stdout."""
+    encoding = getattr(sys.stdout, "encoding", None)
+    if not encoding or codecs.lookup(encoding).name != codecs.lookup(error.encoding).name:
+        return None
+    _discard_stdout()
+    bad = error.object[error.start : error.start + 1]
+    report(
+        f"error: cannot write the output: its encoding {encoding} has no {bad!a} "
+        "(set PYTHONIOENCODING=utf-8)"
+    )
+    return WRITE_FAILED
+
+
+def print_message(message: str, file: Any = None) -> None:
+    """argparse's ``_print_message`` without its ``except OSError: pass``: ``--help`` or
+    ``--version`` written to a full disk is a failed command, not exit code 0."""
+    if message:
+        (file or sys.stderr).write(message)
 
 
 def report(line: str) -> None:

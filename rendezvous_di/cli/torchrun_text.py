@@ -13,9 +13,38 @@ from ..config.policy import DISABLE_AUTOLOAD_ENV
 from ..config.torchrun_values import TorchrunRendezvous, policy_notes, torchrun_rendezvous
 
 
+def shell_quote(text: str) -> str:
+    """``shlex.quote``, or bash's ``$'...'`` with escapes for text holding control characters.
+
+    The line is for a person to read and paste: a raw escape character inside
+    single quotes would reach their terminal (and act on it) before the shell.
+    ``$'\\x1b'`` gives bash and zsh the same value, visibly.
+    """
+    if text.isprintable():
+        return shlex.quote(text)
+    return "$'" + "".join(_escape(ch) for ch in text) + "'"
+
+
+def _escape(ch: str) -> str:
+    """One character inside bash's ``$'...'``."""
+    if ch in "\\'":
+        return "\\" + ch
+    if ch.isprintable():
+        return ch
+    code = ord(ch)
+    if code < 0x80:  # above, \\xHH would be a raw byte, not the character
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def shell_join(words: list[str]) -> str:
+    """``shlex.join`` with `shell_quote`."""
+    return " ".join(shell_quote(word) for word in words)
+
+
 def env_line(name: str, value: str) -> str:
     """``NAME=value`` with the value shell-quoted, ready for a shell or an env file."""
-    return f"{name}={shlex.quote(value)}\n"
+    return f"{name}={shell_quote(value)}\n"
 
 
 def rendezvous_and_notes(

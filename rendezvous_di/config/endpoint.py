@@ -42,6 +42,22 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
     endpoint = text.strip()
     if not endpoint:
         raise ConfigError(field, text, "must not be empty; expected <host>[:<port>]")
+    scheme, sep, rest = endpoint.partition("://")
+    if sep and scheme and scheme.isalpha():  # http://host:2379: a URL, not host:port
+        raise ConfigError(
+            field,
+            text,
+            f"{quote(text)} is a URL; an endpoint is <host>:<port>, with no {scheme}:// scheme",
+            hint=f"write {quote(rest.rstrip('/'))}"
+            + ("; etcd backends take the scheme as protocol=https" if scheme == "https" else ""),
+        )
+    if not endpoint.startswith("[") and endpoint.count(":") > 1 and not _is_ipv6_port(endpoint):
+        raise ConfigError(
+            field,
+            text,
+            f"{quote(text)} has more than one ':' and is no IPv6 address: one host, one port",
+            hint="write <host>:<port>; an IPv6 address is written [::1]:29400",
+        )
     if not endpoint.startswith("[") and endpoint.count(":") > 1:
         # torch would split "fe80::1" into host "fe80:" and port 1; "::1:29400" is ambiguous.
         raise ConfigError(
@@ -101,6 +117,12 @@ def _bracketed(endpoint: str) -> str:
     if with_port:
         return f"[{host}]:{port}"
     return "[<IPv6 address>]:<port>, for example [::1]:29400"
+
+
+def _is_ipv6_port(text: str) -> bool:
+    """Whether ``text`` is a bare IPv6 address, or one followed by ``:port``."""
+    host, _, port = text.rpartition(":")
+    return _is_ipv6(text) or (port.isdigit() and _is_ipv6(host))
 
 
 def _is_ipv6(text: str) -> bool:

@@ -15,11 +15,14 @@ rendezvous flags defined here too.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from .launcher_flags import STANDALONE_ENV
 from .profiles import profile_argument
 from .schedulers.table import SCHEDULER_ENV, choices
 from .torchrun import TORCHRUN_OPTIONS
@@ -160,7 +163,8 @@ class LaunchFlags:
         """
         from torch.distributed import run as torchrun
 
-        parser: argparse.ArgumentParser = torchrun.get_args_parser()
+        with _standalone_read_by_the_container():
+            parser: argparse.ArgumentParser = torchrun.get_args_parser()
         self.add_flags(parser)
         parser.set_defaults(**dict.fromkeys(o.dest for o in TORCHRUN_OPTIONS))
         self._report_errors(parser)
@@ -176,6 +180,30 @@ class LaunchFlags:
     def _report_errors(self, parser: argparse.ArgumentParser) -> None:
         if self.error is not None:
             parser.error = self.error  # type: ignore[method-assign,assignment]
+            # argparse drops what --help cannot write; the CLI reports it (exit 1).
+            parser._print_message = _print_message  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def _standalone_read_by_the_container() -> Iterator[None]:
+    """Hide ``PET_STANDALONE`` from torch's parser while it is built.
+
+    The container has read it already (``yes``/``no`` too, as every boolean
+    setting); torch's ``check_env`` would ``int()`` it at construction and
+    raise ``ValueError`` for ``yes``. What torch would make of it is replaced
+    by the container's rendezvous anyway (`rendezvous_di.run.apply_settings`).
+    """
+    value = os.environ.pop(STANDALONE_ENV, None)
+    try:
+        yield
+    finally:
+        if value is not None:
+            os.environ[STANDALONE_ENV] = value
+
+
+def _print_message(message: str, file: Any = None) -> None:
+    if message:
+        (file or sys.stderr).write(message)
 
 
 @dataclass(frozen=True)

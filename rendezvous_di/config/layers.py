@@ -109,7 +109,8 @@ def text_key(
 
 
 def check_text(field_name: str, value: object, source: str) -> None:
-    """Refuse text that is not valid Unicode: bytes that were not UTF-8, kept as surrogates.
+    """Refuse text that is not valid Unicode (bytes that were not UTF-8, kept as surrogates),
+    or that holds a NUL character (YAML's ``"\\0"`` escape writes one).
 
     ``os.environ`` and ``sys.argv`` hand undecodable bytes over as lone surrogates
     (``\\udcff``); torch would fail on them far away, printing them fails too.
@@ -118,6 +119,14 @@ def check_text(field_name: str, value: object, source: str) -> None:
     if isinstance(value, list | tuple):
         texts = [item for item in value[:100] if isinstance(item, str)]
     for text in texts:
+        if "\x00" in text:
+            raise ConfigError(
+                field_name,
+                text,
+                f"{quote(text)} holds a NUL character (position {text.index(chr(0))}), which "
+                "no environment variable, command line or C string can carry",
+                source=source,
+            )
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as error:

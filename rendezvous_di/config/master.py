@@ -8,7 +8,7 @@ backend: torchrun then uses ``static``, meeting at ``A:P`` (default
 ``--master-port`` gets c10d on ``localhost:0`` (an embedded store with a free
 port), which is also our default: on one node it cannot split the job. On
 several nodes a port-0 endpoint would: each node would host its own store and
-wait alone until ``join_timeout``, so a defaulted one is refused.
+wait alone until ``join_timeout``, so one is refused, defaulted or given.
 
 These rules read the merged values before they become settings;
 `rendezvous_di.config.settings.resolve_settings` calls them in order.
@@ -16,11 +16,13 @@ These rules read the merged values before they become settings;
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..text import quote
 from .endpoint import host_port, parse_endpoint
 from .torchrun import DEFAULT_MASTER_ADDR, DEFAULT_MASTER_PORT, MASTER_KEYS, MAX_DIGITS
 
@@ -48,6 +50,15 @@ def pop_master_values(values: dict[str, Any], sources: Mapping[str, str]) -> dic
                 source=sources.get("master_addr"),
             )
         master["master_addr"] = addr.strip()
+        if ":" in addr and not _is_ipv6_address(addr.strip().strip("[]")):
+            raise ConfigError(
+                "master_addr",
+                addr,
+                f"{quote(addr)} is not a host: --master-addr is a host name or an address, "
+                "without a port or scheme",
+                hint="give the port as --master-port; an IPv6 address is written ::1",
+                source=sources.get("master_addr"),
+            )
     return master
 
 
@@ -79,10 +90,24 @@ def master_endpoint(master: Mapping[str, Any], sources: Mapping[str, str]) -> tu
 
 
 def refuse_port_zero(
-    endpoint: str, backend: str, max_nodes: int, sources: Mapping[str, str]
+    endpoint: str, backend: str, nodes: tuple[int, int], sources: Mapping[str, str]
 ) -> None:
-    """Several nodes never meet at a defaulted port-0 endpoint: each would host its own store."""
-    if max_nodes <= 1:
+    """Several nodes never meet at a port-0 endpoint, defaulted or given.
+
+    Port 0 means "any free port": each node hosts a store of its own there (or
+    dials port 0, which nothing answers) and waits alone until its join
+    timeout. ``--standalone`` (c10d on ``localhost:0``) is the usual way to
+    write it; ``--master-port 0`` and Kubeflow's ``MASTER_PORT=0`` are others.
+    A given port-0 endpoint is refused when the group needs several nodes to
+    form (``min_nodes`` > 1); with a minimum of one, the node that hosts the
+    store still forms a group on its own, as a test or a single-machine
+    elastic job asks for (``c10d`` on ``127.0.0.1:0`` with ``1:4``). A
+    defaulted one is refused as soon as more than one node may come.
+    """
+    min_nodes, max_nodes = nodes
+    source = sources.get("endpoint", "default")
+    count, count_key = (max_nodes, "max_nodes") if source == "default" else (min_nodes, "min_nodes")
+    if count <= 1:
         return
     try:
         port = parse_endpoint(endpoint).port
@@ -90,19 +115,35 @@ def refuse_port_zero(
         return  # not host:port (a path, a plugin's own syntax): the backend's check decides
     if port != 0:
         return
-    raise ConfigError(
-        "endpoint",
-        endpoint,
-        f"{max_nodes} nodes (from {sources.get('max_nodes')}) cannot meet at backend "
-        f"{backend}'s default endpoint {endpoint!r}: port 0 means every node hosts "
-        "its own store and waits alone",
-        hint=(
+    if source == "default":
+        where = f"backend {backend}'s default endpoint {endpoint!r}"
+        hint = (
             "give --rdzv-endpoint HOST:PORT (or PET_RDZV_ENDPOINT) reachable from every node, "
             f"or leave the backend unset (set by {sources.get('backend', 'default')}) to meet "
             "at --master-addr:--master-port as torchrun does, with --node-rank on each node"
-        ),
-        source="default",
+        )
+    else:
+        where = f"endpoint {endpoint!r}"
+        hint = (
+            "give a fixed port every node can reach (--rdzv-endpoint HOST:PORT or "
+            "--master-port PORT), or --nnodes 1; --standalone is for one node"
+        )
+    raise ConfigError(
+        "endpoint",
+        endpoint,
+        f"{count} nodes (from {sources.get(count_key)}) cannot meet at {where}: "
+        "port 0 means every node hosts its own store on a free port and waits alone",
+        hint=hint,
+        source=source,
     )
+
+
+def _is_ipv6_address(text: str) -> bool:
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _integer(
@@ -120,5 +161,5 @@ def _integer(
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise ConfigError(key, value, f"must be {bounds}", source=source)
+        raise ConfigError(key, value, f"{number} must be {bounds}", source=source)
     return number

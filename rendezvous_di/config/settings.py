@@ -215,8 +215,9 @@ def resolve_settings(
             values["endpoint"], sources["endpoint"] = master_endpoint(master, sources)
         else:
             values["endpoint"] = description.default_endpoint
-            if isinstance(values["endpoint"], str):
-                refuse_port_zero(values["endpoint"], backend, values["max_nodes"], sources)
+    if isinstance(values["endpoint"], str):
+        nodes = values["min_nodes"], values["max_nodes"]
+        refuse_port_zero(values["endpoint"], backend, nodes, sources)
     if "run_id" not in values:
         # One node has nothing to agree on: a fresh id keeps runs apart. Several nodes
         # must share one id, so keep torchrun's default rather than a per-node random one.
@@ -238,7 +239,7 @@ def resolve_settings(
         raise ConfigError(
             "max_nodes",
             settings.max_nodes,
-            f"must be >= min_nodes ({settings.min_nodes})",
+            f"{settings.max_nodes} must be >= min_nodes ({settings.min_nodes})",
             source=sources.get("max_nodes"),
         )
     settings.with_sources(sources)
@@ -267,7 +268,7 @@ def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
     number = parse_number(value, key, integer=True, source=source)
     assert isinstance(number, int)
     if number < 1:
-        raise ConfigError(key, value, "must be greater than or equal to 1", source=source)
+        raise ConfigError(key, value, f"{number} must be >= 1", source=source)
     if number >= 10**MAX_DIGITS:
         raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
     return number

@@ -87,10 +87,10 @@ TYPES: dict[str, Callable[[str], object]] = {
     "--node-rank": int,
     "--master-port": int,
     "--shutdown-timeout": int,
-    "--monitor-interval": float,
 }
 """Where torch's parser converts a flag's text: a bad one fails here as it would there
-(argparse's exit 2), before torch is imported. Every other value stays a string."""
+(argparse's exit 2), before torch is imported. Every other value stays a string, for its
+rule in `rendezvous_di.config.launcher_flags.RULES` to read as given."""
 
 
 def exits_early(args: argparse.Namespace) -> bool:

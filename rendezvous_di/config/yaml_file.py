@@ -222,6 +222,7 @@ def _parse(name: str, text: str, environ: Mapping[str, str]) -> Any:
         if node is None:
             return None
         _check_size(name, node)
+        _check_unique_keys(name, node)
         return loader.construct_document(node)
     except ConfigFileError:
         raise
@@ -249,6 +250,7 @@ def _check_size(name: str, root: Any) -> None:
     """
     sizes: dict[int, int] = {}
     active: set[int] = set()
+    aliased = False  # a node met twice: the file uses aliases
     stack: list[tuple[Any, bool]] = [(root, False)]
     while stack:
         node, done = stack.pop()
@@ -259,14 +261,16 @@ def _check_size(name: str, root: Any) -> None:
             sizes[key] = 1 + sum(sizes[id(child)] for child in children)
             if sizes[key] > MAX_NODES:
                 line = node.start_mark.line + 1 if node.start_mark is not None else None
-                raise ConfigFileError(
-                    name,
+                problem = (
                     f"stands for more than {MAX_NODES} values once its YAML aliases are "
-                    "expanded (an alias bomb?)",
-                    line=line,
+                    "expanded (an alias bomb?)"
+                    if aliased
+                    else f"holds more than {MAX_NODES} values; a settings file has a few"
                 )
+                raise ConfigFileError(name, problem, line=line)
             continue
         if key in sizes:
+            aliased = True
             continue
         if key in active:
             line = node.start_mark.line + 1 if node.start_mark is not None else None
@@ -274,6 +278,41 @@ def _check_size(name: str, root: Any) -> None:
         active.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _check_unique_keys(name: str, root: Any) -> None:
+    """Refuse a mapping that gives one key twice, naming the key and both lines.
+
+    PyYAML keeps the last value without a word; YAML itself forbids it, and an
+    editor with our schema flags it. Which of two values a job meant is not
+    ours to guess. Merge keys (``<<: *base``) override by design and are not
+    duplicates. Runs after `_check_size`, so the walk is bounded.
+    """
+    import yaml
+
+    seen_nodes: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[tuple[str, str], int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                    continue
+                line = key_node.start_mark.line + 1
+                identity = (key_node.tag, key_node.value)
+                if identity in first:  # the same key again (maybe on the same line)
+                    raise ConfigFileError(
+                        name,
+                        f"the key {quote(key_node.value)} is given twice, on lines "
+                        f"{first[identity]} and {line}; keep one",
+                        line=line,
+                    )
+                first[identity] = line
+        stack.extend(_children(node))
 
 
 def _children(node: Any) -> list[Any]:
@@ -339,3 +378,59 @@ def _loader() -> type:
     RendezvousLoader.add_constructor("tag:yaml.org,2002:str", _expanding_str)
     _LOADER.append(RendezvousLoader)
     return RendezvousLoader
+
+
+_DUMPER: list[type] = []
+
+
+def dump_settings(data: Mapping[str, Any]) -> str:
+    """``data`` as YAML that `read_settings_file` reads back exactly, value for value.
+
+    PyYAML's own dumper follows YAML 1.1's resolvers, and our loader does not
+    (it reads ``0o17`` as an integer, ``1:4`` as text): a text written plain
+    by one could come back as a number through the other. This dumper writes a
+    text plain only when neither set of resolvers takes it for anything but
+    text (so dependency-injector's ``from_yaml`` reads the file alike), and in
+    double quotes, escaped, any text holding a character that a plain or
+    single-quoted scalar would not give back: line breaks (``\\x85`` and
+    ``\\u2028`` included, which YAML folds into spaces), tabs, control and
+    format characters.
+    """
+    import yaml
+
+    text: str = yaml.dump(
+        dict(data),
+        Dumper=_dumper(),
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1 << 16,  # never fold a long text over lines
+    )
+    return text
+
+
+def _dumper() -> type:
+    if _DUMPER:
+        return _DUMPER[0]
+    import yaml
+
+    class RendezvousDumper(yaml.SafeDumper):
+        pass
+
+    # Quote a text that either reader would take for something else: ours (``0o17`` is an
+    # int) or YAML 1.1's, which dependency-injector's from_yaml uses (``1:4`` is 64).
+    loader: Any = _loader()
+    resolvers: dict[Any, list[Any]] = {}
+    for table in (yaml.SafeLoader.yaml_implicit_resolvers, loader.yaml_implicit_resolvers):
+        for first, entries in table.items():
+            resolvers.setdefault(first, []).extend(entries)
+    RendezvousDumper.yaml_implicit_resolvers = resolvers
+
+    def represent_text(dumper: Any, value: str) -> Any:
+        exact = all(ch.isprintable() for ch in value)  # False for \n, \t, \x85, \u2028...
+        style = None if exact else '"'
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    RendezvousDumper.add_representer(str, represent_text)
+    _DUMPER.append(RendezvousDumper)
+    return RendezvousDumper

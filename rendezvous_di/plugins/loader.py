@@ -36,6 +36,7 @@ from ..errors import (
     PluginHandlerError,
     PluginLoadError,
 )
+from ..stop import is_stop
 from ..text import quote
 from . import isolation
 from .isolation import ChildVerdict
@@ -135,9 +136,9 @@ class PluginLoader:
                 return
             step = "getter raised"
             creator = getter()
-        except KeyboardInterrupt:
-            raise  # the user's Ctrl-C is not the plugin's failure: do not record it
         except BaseException as exc:  # SystemExit too: a plugin must not end the process
+            if is_stop(exc):
+                raise  # Ctrl-C or SIGTERM is not the plugin's failure: do not record it
             self._fail(f"{step}: {type(exc).__name__}: {exc}", exc)
             return
         finally:
@@ -283,9 +284,11 @@ class PluginLoader:
                 handler: RendezvousHandler = takes_sync(params, sync=sync)
             else:
                 handler = creator(params)
-        except (_rendezvous_error(), KeyboardInterrupt):
+        except _rendezvous_error():
             raise
         except BaseException as exc:
+            if is_stop(exc):
+                raise
             raise PluginHandlerError(
                 f"rendezvous backend {self.spec.name!r}: the creator of {self.spec.label} "
                 f"raised {type(exc).__name__}: {exc}",

@@ -93,7 +93,7 @@ def test_static_rank_past_the_world_is_refused_before_any_probe() -> None:
     result = static(f"127.0.0.1:{free_port()}", 1)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "error: conf.rank (from flag --rdzv-conf): must be below max_nodes (1)"
+        "error: conf.rank (from flag --rdzv-conf): 1 must be below max_nodes (1)"
     ]
 
 
@@ -150,7 +150,7 @@ def test_a_server_that_never_answers_fails_within_the_timeout(listening: int) ->
         (["--rdzv-backend", "etcd3"], "error: backend (from flag --rdzv-backend): unknown"),
         (
             ["--rdzv-backend", "etcd-v2", "--rdzv-conf", "protocol=https,ssl_cert=/absent.pem"],
-            "error: conf.ssl_cert (from flag --rdzv-conf): file '/absent.pem' does not exist",
+            "error: conf.ssl_cert (from flag --rdzv-conf): '/absent.pem' does not exist",
         ),
         (["--timeout", "0"], "error: argument --timeout: must be > 0 seconds, got '0'"),
         (["--timeout", "soon"], "error: argument --timeout: 'soon' is not a number of seconds"),

@@ -102,3 +102,55 @@ def test_backends_refuses_a_timeout_that_is_not_a_positive_number(value: str) ->
     done = run_cli(["backends", "--timeout", value], timeout=60)
     assert done.returncode == 2
     assert done.stderr.startswith("error: argument --timeout: ")
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        (["check", "--rdzv-backend", "good", "--timeout", "600"], "error: stopped by SIGTERM"),
+        (
+            ["run", "--rdzv-backend", "good", "--nproc-per-node", "1", "examples/allreduce.py"],
+            "error: stopped by SIGTERM; no worker is left running",
+        ),
+    ],
+    ids=["check", "run"],  # (backends loads plugins in the same child as check)
+)
+def test_a_signal_while_a_plugin_import_hangs_ends_the_command_and_its_children(
+    check_plugin_sites: dict[str, Path], tmp_path: Path, command: list[str], line: str
+) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.procs import REPO, clean_environ
+
+    marker, env = hanging_plugin(check_plugin_sites, tmp_path)
+    events = Path(env[EVENTS_ENV])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rendezvous_di", *command],
+        env=clean_environ(env),
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not (events.exists() and "import good" in events.read_text()):
+            assert time.monotonic() < deadline, "the plugin's import never started"
+            assert process.poll() is None, process.communicate()[1]
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)  # the import sleeps 120 s
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 143, stderr
+    assert stderr.splitlines()[-1] == line
+    assert [x for x in stderr.splitlines() if x.startswith("error")] == [line]
+    deadline = time.monotonic() + 30
+    while processes_with(marker):  # the child loading the plugin goes with the command
+        assert time.monotonic() < deadline, "the process loading the plugin was left running"
+        time.sleep(0.1)

@@ -20,7 +20,16 @@ BAD_INPUTS = [
     (["--rdzv-endpoint", "host:http"], ["endpoint", "'http'"]),
     (["--rdzv-endpoint", "host:123456"], ["endpoint", "'123456'"]),
     (["--nnodes", "a:b"], ["nnodes", "'a:b'"]),
-    (["--nnodes", "4:2"], ["max_nodes", ">= min_nodes (4)"]),
+    (["--nnodes", "4:2"], ["max_nodes", "2 must be >= min_nodes (4)"]),
+    # A URL or a host:port where a host goes is called what it is, not an IPv6 address.
+    (["--rdzv-endpoint", "http://host:2379"], ["is a URL", "no http:// scheme", "'host:2379'"]),
+    (["--rdzv-endpoint", "https://etcd:2379/"], ["is a URL", "protocol=https"]),
+    (["--rdzv-endpoint", "host:1:2"], ["more than one ':'", "no IPv6 address"]),
+    (["--nnodes", "2", "--master-addr", "host:80"], ["master_addr", "'host:80' is not a host"]),
+    # Range errors name the value, not only the range.
+    (["--nnodes", "0"], ["min_nodes", "0 must be >= 1"]),
+    (["--master-port", "70000"], ["master_port", "70000 must be between 0 and 65535"]),
+    (["--nnodes", "2", "--node-rank", "2"], ["conf.rank", "2 must be below max_nodes (2)"]),
     (["--rdzv-conf", "join_timeout"], ["conf", "<key>=<value>"]),
     (["--rdzv-conf", "join_timeout=soon"], ["conf.join_timeout", "'soon' is not an integer"]),
     (["--rdzv-conf", "heartbeat=3"], ["did you mean 'heartbeat_timeout'"]),

@@ -211,3 +211,73 @@ def test_ctrl_c_while_a_probe_waits_is_one_line_and_exit_130() -> None:
     waiting.close()
     assert probe.returncode == 130
     assert stderr == "error: interrupted\n"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("rank", [0, 1], ids=["host", "not-host"])
+def test_a_signal_at_a_static_rendezvous_ends_it_at_once(
+    sig: signal.Signals, rank: int, tmp_path: Path
+) -> None:
+    # The README's multi-node command, one node of two started. torch's TCPStore waits in
+    # C++ (the host for the other node, the other node for the host), where no Python
+    # handler runs: the signal used to wait out the static timeout (10 minutes).
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    agent = start(
+        [
+            *("run", "--nnodes", "2", "--node-rank", str(rank), "--master-port", str(free_port())),
+            *("--nproc-per-node", "1", str(script), str(pids)),
+        ],
+        faulthandler=True,
+    )
+    stderr = StderrLines(agent)
+    try:
+        wait_for(lambda: stderr.seen("waiting at the rendezvous"), timeout=90)
+        time.sleep(0.5)  # well inside torch's wait, past our own Python code
+        left = children(agent.pid)
+    except BaseException:
+        agent.kill()
+        raise
+    agent.send_signal(sig)
+    try:
+        # Far below the 600 s static timeout (torch's launcher makes it 900 s): only the
+        # signal can end the agent within this bound.
+        agent.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        agent.send_signal(signal.SIGABRT)
+        agent.wait(timeout=30)
+        pytest.fail(f"still waiting 60 s after {sig.name}:\n{stderr.text()}")
+    assert agent.stdout is not None
+    agent.stdout.close()
+    text = stderr.text()
+    assert_stopped_by(agent, text, sig)
+    assert "Traceback" not in text
+    assert "frame #" not in text  # torch's C++ stack frames stay out of the agent's stderr
+    assert list(pids.iterdir()) == []
+    wait_for(lambda: not any(running(pid) for pid in left), timeout=30)
+
+
+def test_sigterm_while_check_probes_is_one_line_and_the_shells_code() -> None:
+    # (Ctrl-C: test_ctrl_c_while_a_probe_waits_is_one_line_and_exit_130.) SIGTERM used to end
+    # `check` without a word.
+    sig = signal.SIGTERM
+    with socket.socket() as silent:  # accepts connections, never answers: a hung server
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        endpoint = f"127.0.0.1:{silent.getsockname()[1]}"
+        probe = start(
+            ["check", "--rdzv-backend", "etcd-v2", "--rdzv-endpoint", endpoint, "--timeout", "600"],
+            faulthandler=True,
+        )
+        try:
+            silent.settimeout(120)
+            waiting, _ = silent.accept()
+            assert probe.poll() is None
+            probe.send_signal(sig)
+        finally:
+            stderr = stacks_if_stuck(probe, timeout=60)
+    waiting.close()
+    assert probe.returncode == 143
+    assert stderr == "error: stopped by SIGTERM\n"

@@ -123,10 +123,27 @@ def test_main_runs_a_job_with_the_callers_container_and_restores_its_flags(
     assert out.splitlines()[-1] == "() from-the-container"
 
 
-@pytest.mark.parametrize("word", ["auto", "cpu", "gpu", "xpu", "npu", "4", "+2"])
+@pytest.mark.parametrize("word", ["auto", "cpu", "gpu", "xpu", "privateuseone", "4", "+2"])
 def test_torchs_nproc_words_and_numbers_pass_the_preflight(word: str) -> None:
     prepared = prepare(["--nproc-per-node", word, SCRIPT], environ={})
     assert prepared is not None
+
+
+@pytest.mark.parametrize("word", ["two", "npu", "GPU"])
+def test_a_word_no_installed_device_extension_can_name_is_refused(word: str) -> None:
+    # No torch.backends entry point here: privateuse1 keeps its name, so torch would say
+    # "Unsupported nproc_per_node value" after its import; we say it before.
+    with pytest.raises(ConfigError, match="neither a whole number nor a device word"):
+        prepare(["--nproc-per-node", word, SCRIPT], environ={})
+
+
+def test_a_word_is_left_to_torch_where_a_device_extension_may_have_named_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from rendezvous_di.config import launcher_flags
+
+    monkeypatch.setattr(launcher_flags, "_device_extensions_installed", lambda: True)
+    assert prepare(["--nproc-per-node", "npu", SCRIPT], environ={}) is not None
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@ def test_plugin_policy_accepts_lists_or_comma_separated_text() -> None:
         ({"endpoint": "host:70000"}, "endpoint", ["'70000'"]),
         ({"endpoint": "bad host!:1"}, "endpoint", ["'bad host!'"]),
         ({"min_nodes": 3, "max_nodes": 2}, "max_nodes", [">= min_nodes (3)"]),
-        ({"min_nodes": 0}, "min_nodes", ["greater than or equal to 1"]),
+        ({"min_nodes": 0}, "min_nodes", ["0 must be >= 1"]),
         ({"nnodes": "a:b"}, "nnodes", ["'a:b'", "MIN:MAX"]),
         ({"nnodes": "1:2:3"}, "nnodes", ["'1:2:3'"]),
         ({"nnodes": 2, "min_nodes": 1}, "nnodes", ["not both"]),

@@ -67,6 +67,8 @@ def file_store_directory(settings: RendezvousSettings) -> None:
         return
     import os
 
+    from ...paths import file_problem
+
     directory = os.path.dirname(os.path.abspath(settings.endpoint))
     if not os.path.isdir(directory):
         raise ConfigError(
@@ -74,6 +76,15 @@ def file_store_directory(settings: RendezvousSettings) -> None:
             settings.endpoint,
             f"c10d's file store directory {directory} does not exist",
             hint="create it, or point --rdzv-endpoint at a path on a file system every node shares",
+            source=settings.source_of("endpoint"),
+        )
+    problem = file_problem(settings.endpoint) if os.path.lexists(settings.endpoint) else None
+    if problem is not None:  # a FIFO or a directory there: torch's FileStore would hang or fail
+        raise ConfigError(
+            "endpoint",
+            settings.endpoint,
+            f"c10d's file store: {problem}",
+            hint="point --rdzv-endpoint at a new path or at a store file",
             source=settings.source_of("endpoint"),
         )
 

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
     from ...config.settings import RendezvousSettings
 
+MAX_KEEP_ALIVE_ATTEMPTS = 10**4
+"""The most missed heartbeats an option may allow (see ``keep_alive_max_attempt``)."""
+
 LAST_CALL_TIMEOUT = OptionSpec(
     "last_call_timeout",
     "int",
@@ -68,6 +71,9 @@ DYNAMIC_RENDEZVOUS_OPTIONS = (
         3,
         "missed heartbeats before a node is considered dead",
         minimum=1,
+        # torch multiplies it with keep_alive_interval into a timedelta, which ends at
+        # about 8.6e13 seconds: 10**4 x MAX_SECONDS stays below.
+        maximum=MAX_KEEP_ALIVE_ATTEMPTS,
     ),
 )
 """Options of torch's ``DynamicRendezvousHandler`` (``create_handler`` in dynamic_rendezvous)."""

@@ -18,14 +18,30 @@ TORCH_CREATOR = registry_creator("_create_static_handler")
 
 
 def check(settings: RendezvousSettings) -> None:
-    """The endpoint needs a port; a rank past ``max_nodes`` waits for a node that never comes."""
-    address_endpoint(settings, port_required=True)
+    """The endpoint needs a port other than 0; a rank past ``max_nodes`` waits for a node that
+    never comes.
+
+    Port 0 fails even on one node: rank 0's store takes a free port, but torch
+    hands the workers the endpoint's port as ``MASTER_PORT``, 0, and a worker
+    that joins a process group waits for it forever (plain torchrun too).
+    """
+    endpoint = address_endpoint(settings, port_required=True)
+    if endpoint.port == 0:
+        raise ConfigError(
+            "endpoint",
+            settings.endpoint,
+            "static gives its workers the endpoint's port as MASTER_PORT, and port 0 is "
+            "none they can connect to: their process group would wait forever",
+            hint="give a fixed port, or leave --master-port out on one node "
+            "(c10d on a free port, as torchrun does)",
+            source=settings.source_of("endpoint"),
+        )
     rank = settings.conf.get("rank")
     if rank is not None and rank >= settings.max_nodes:
         raise ConfigError(
             "conf.rank",
             rank,
-            f"must be below max_nodes ({settings.max_nodes})",
+            f"{rank} must be below max_nodes ({settings.max_nodes})",
             source=settings.source_of("conf.rank"),
         )
 

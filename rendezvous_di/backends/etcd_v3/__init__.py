@@ -24,7 +24,7 @@ from ..builtin.dynamic import read_progress
 from ..builtin.etcd_common import ETCD_PORT
 from ..description import BackendDescription
 from ..events.strategy import EVENT, sync_option
-from ..options import schema_from_declaration
+from ..options import MAX_SECONDS, schema_from_declaration
 from .endpoints import TLS, parse_endpoints
 
 if TYPE_CHECKING:
@@ -37,12 +37,17 @@ __all__ = ["NAME", "OPTIONS", "SCHEMA", "TLS", "handler_creator", "parse_endpoin
 NAME = "etcd-v3"
 DEFAULT_KEY_PREFIX = "/torch/elastic/rendezvous"
 
+MAX_LEASE_TTL = 9_000_000_000
+"""etcd's own maximum lease TTL (``MaxLeaseTTL`` in etcd's lease package): a longer one is
+refused by the server when the first node grants its lease, at the rendezvous."""
+
 OPTIONS: dict[str, dict[str, Any]] = {
     "read_timeout": {
         "type": "int",
         "default": 60,
         "help": "seconds each etcd request may take",
         "minimum": 1,
+        "maximum": MAX_SECONDS,  # a socket timeout: past ~9e9 s it no longer fits a time_t
     },
     "protocol": {
         "type": "str",
@@ -70,6 +75,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
         "help": "seconds an abandoned run's keys outlive its last node (etcd lease TTL); "
         "more than twice keep_alive_interval",
         "minimum": 2,
+        "maximum": MAX_LEASE_TTL,
     },
     **{option.name: option.declaration() for option in DYNAMIC_RENDEZVOUS_OPTIONS},
     "sync": sync_option(EVENT).declaration(),
