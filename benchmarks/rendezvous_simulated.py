@@ -90,6 +90,8 @@ class Hosts:
         return {
             "seconds": (max(done) - start) if formed else None,
             "errors": sorted(set(errors))[:5],
+            "writes_per_agent": sum(a["writes"] for a in answers) / agents,
+            "lost_per_agent": sum(a["lost"] for a in answers) / agents,
         }
 
     def close(self) -> None:
@@ -157,6 +159,8 @@ def measure(rounds: int, sizes: Sequence[int] = SIZES) -> dict[str, Any]:
             sys.stderr.write(f"simulated rendezvous: {size} agents...\n")
             seconds: dict[str, list[float | None]] = {}
             errors: dict[str, list[str]] = {}
+            writes: dict[str, list[float]] = {}
+            lost: dict[str, list[float]] = {}
             with hosts(max(1, size // AGENTS_PER_HOST)) as pool:
                 order = list(VARIANTS)
                 for index in range(rounds):
@@ -182,11 +186,21 @@ def measure(rounds: int, sizes: Sequence[int] = SIZES) -> dict[str, Any]:
                         got = pool.round(command, size)
                         seconds.setdefault(label, []).append(got["seconds"])
                         errors.setdefault(label, []).extend(got["errors"])
+                        writes.setdefault(label, []).append(got["writes_per_agent"])
+                        lost.setdefault(label, []).append(got["lost_per_agent"])
                         shown = (
                             "not formed" if got["seconds"] is None else f"{got['seconds']:.2f} s"
                         )
                         sys.stderr.write(f"  {label}: {shown}\n")
-            rows.append({"agents": size, "seconds": seconds, "errors": errors})
+            rows.append(
+                {
+                    "agents": size,
+                    "seconds": seconds,
+                    "errors": errors,
+                    "writes_per_agent": writes,
+                    "lost_per_agent": lost,
+                }
+            )
     return {"rounds": rounds, "sizes": rows, "torch_join_timeout_s": TORCH_JOIN_TIMEOUT}
 
 
@@ -219,6 +233,12 @@ def summarize(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 )
         out.append(
             {
+                "writes_per_agent": {
+                    k: statistics.median(v) for k, v in row["writes_per_agent"].items()
+                },
+                "lost_per_agent": {
+                    k: statistics.median(v) for k, v in row["lost_per_agent"].items()
+                },
                 "agents": row["agents"],
                 "medians": medians,
                 "paired": paired,
@@ -261,6 +281,21 @@ def markdown(summary: dict[str, Any], command: str) -> str:
             f"| {ratio('c10d event / poll')} | {cell('etcd-v3 event')} "
             f"| {cell('etcd-v3 poll')} | {ratio('etcd-v3 event / poll')} |"
         )
+    lines += [
+        "",
+        "Compare-and-sets of the state per agent in a round (median), and those that lost "
+        "their race (each carries the whole state both ways):",
+        "",
+        "| agents | " + " | ".join(f"{b} {m}" for b, m in VARIANTS) + " |",
+        "| ---: |" + " ---: |" * len(VARIANTS),
+    ]
+    for row in summarize(summary):
+        cells = []
+        for backend, mode in VARIANTS:
+            label = f"{backend} {mode}"
+            w, x = row["writes_per_agent"].get(label), row["lost_per_agent"].get(label)
+            cells.append("-" if w is None else f"{w:.1f} ({x:.1f} lost)")
+        lines.append(f"| {row['agents']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

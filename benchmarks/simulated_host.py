@@ -13,7 +13,8 @@ Commands, one JSON line each on stdin, answers one JSON line each on stdout:
   ``sync`` set; ``torch``: torch's registry) and answer ``{"created": true}``;
 - ``{"op": "go", "start"}``: at the wall-clock time ``start`` (every host
   starts together) call ``next_rendezvous`` in every thread; answer
-  ``{"done": <last agent's wall-clock time>, "ranks": [...], "errors": [...]}``;
+  ``{"done": <last agent's wall-clock time>, "ranks": [...], "errors": [...],
+  "writes", "lost"}`` (the state's compare-and-sets, and those that lost their race);
 - ``{"op": "close"}``: shut every handler down (once every host answered: torch's
   join reads "closed" before "complete", so closing at once would fail the
   nodes of other hosts that have yet to read the completed round); answer
@@ -69,6 +70,36 @@ def _handler(command: dict[str, Any]) -> tuple[Any, Any]:
     return container.handler(), container.shutdown_resources
 
 
+class _Counting:
+    """Counts a handler's writes of the state and the ones that lost their race.
+
+    Benchmark instrumentation only: it stands in for the handler's state
+    backend (torch's private ``_state_holder._backend``), in every mode alike.
+    """
+
+    def __init__(self, backend: Any) -> None:
+        self._backend = backend
+        self.writes = 0
+        self.lost = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._backend, name)
+
+    def set_state(self, state: bytes, token: Any = None) -> Any:
+        answer = self._backend.set_state(state, token)
+        self.writes += 1
+        if answer is not None and not answer[2]:
+            self.lost += 1
+        return answer
+
+
+def _count_writes(handler: Any) -> _Counting:
+    holder = handler._state_holder
+    counting = _Counting(holder._backend)
+    holder._backend = counting
+    return counting
+
+
 def _go(made: list[tuple[Any, Any]], start: float) -> None:
     done: list[float] = []
     ranks: list[int] = []
@@ -85,6 +116,7 @@ def _go(made: list[tuple[Any, Any]], start: float) -> None:
             with lock:
                 errors.append(f"{type(error).__name__}: {error}"[:300])
 
+    counters = [_count_writes(h) for h, _ in made]
     threads = [threading.Thread(target=join, args=(h,), daemon=True) for h, _ in made]
     time.sleep(max(0.0, start - time.time()))
     for thread in threads:
@@ -92,7 +124,17 @@ def _go(made: list[tuple[Any, Any]], start: float) -> None:
     for thread in threads:
         thread.join()
     distinct = sorted(set(errors), key=errors.index)
-    _say({"done": max(done, default=None), "ranks": ranks, "errors": distinct[:5]})
+    writes = sum(c.writes for c in counters)
+    lost = sum(c.lost for c in counters)
+    _say(
+        {
+            "done": max(done, default=None),
+            "ranks": ranks,
+            "errors": distinct[:5],
+            "writes": writes,
+            "lost": lost,
+        }
+    )
 
 
 def _close(made: list[tuple[Any, Any]]) -> None:
