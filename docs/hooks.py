@@ -2,7 +2,7 @@
 
 A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place:
 ``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
-``benchmark-results``, ``rendezvous-scale``, ``compat-matrix`` (the ``make compat``
+``benchmark-results``, ``rendezvous-scale``, ``rendezvous-simulated``, ``compat-matrix`` (the ``make compat``
 records in ``docs/compat-results/``), ``changelog`` (CHANGELOG.md, kept once at the top)
 ``scheduler-config EXAMPLE`` (``rendezvous-di config`` run in a scheduler's environment)
 and ``scheduler-error EXAMPLE`` (the one error line it exits 2 with there), and
@@ -126,6 +126,13 @@ def rendezvous_scale(_: str | None) -> str:
     results = ROOT / "benchmarks" / "results" / "rendezvous_scale.md"
     if not results.exists():
         return "_No results yet: run `python -m benchmarks --only rendezvous_scale`._"
+    return results.read_text()
+
+
+def rendezvous_simulated(_: str | None) -> str:
+    results = ROOT / "benchmarks" / "results" / "rendezvous_simulated.md"
+    if not results.exists():
+        return "_No results yet: run `python -m benchmarks.rendezvous_simulated`._"
     return results.read_text()
 
 
@@ -294,6 +301,7 @@ GENERATORS = {
     "cli-help": cli_help,
     "benchmark-results": benchmark_results,
     "rendezvous-scale": rendezvous_scale,
+    "rendezvous-simulated": rendezvous_simulated,
     "compat-matrix": compat_matrix,
     "changelog": changelog,
     "scheduler-config": scheduler_config,

@@ -168,7 +168,7 @@ def test_the_extrapolation_is_linear_in_requests_and_quadratic_in_bytes() -> Non
                 "bytes_per_write": 300.0 + 100.0 * n,
             }
 
-        return {"agents": n, "variants": [v("etcd-v2"), v("etcd-v3")]}
+        return {"agents": n, "variants": [v("etcd-v2"), v("etcd-v3 poll"), v("etcd-v3 event")]}
 
     # Measured at a 1 s keep-alive: 1 write and 1 read per agent per second.
     summary = {"sizes": [row(2), row(8), row(16)], "keep_alive_interval_s": 1}
@@ -199,7 +199,14 @@ def test_a_short_run_measures_every_variant_and_writes_its_table(tmp_path: Path)
     (size,) = summary["sizes"]
     assert size["agents"] == 2
     labels = [v["label"] for v in size["variants"]]
-    assert labels == ["c10d ours", "c10d torch", "etcd-v2", "etcd-v3"]
+    assert labels == [
+        "c10d event",
+        "c10d poll",
+        "c10d torch",
+        "etcd-v3 event",
+        "etcd-v3 poll",
+        "etcd-v2",
+    ]
     for variant in size["variants"]:
         assert variant["rounds"] == 1
         assert variant["seconds"] > 0
@@ -208,15 +215,37 @@ def test_a_short_run_measures_every_variant_and_writes_its_table(tmp_path: Path)
             assert variant["requests_per_agent_per_rendezvous"] >= 2
             assert variant["writes_per_agent_per_interval"] > 0
             assert variant["bytes_per_write"] > 100
-    assert [e["nodes"] for e in summary["extrapolation"]] == [1024, 4096, 1024, 4096]
+    assert [e["nodes"] for e in summary["extrapolation"]] == [1024, 4096] * 3
     table = (tmp_path / "rendezvous_scale.md").read_text()
     assert "python -m benchmarks --only rendezvous_scale --runs 1 --agents 2" in table
     names = [r["name"] for r in json.loads((tmp_path / "results.json").read_text())["results"]]
     assert names == [
-        "rendezvous of 2 agents: c10d, container vs torch's registry",
-        "rendezvous of 2 agents: etcd-v3 vs etcd-v2",
+        "rendezvous of 2 agents: c10d, event vs torch's registry",
+        "rendezvous of 2 agents: etcd-v3, event vs poll",
     ]
     assert readme.read_text() == readme_before
+
+
+@pytest.mark.slow
+def test_simulated_agents_form_in_every_variant_and_count_their_writes() -> None:
+    """Four simulated agents in two host processes: every variant forms, each agent's join
+    is one compare-and-set (nothing else writes), and the table names every variant."""
+    from benchmarks import rendezvous_simulated as simulated
+
+    require(etcd_available(), "etcd is not installed (scripts/setup.sh installs etcd-server)")
+    original = simulated.AGENTS_PER_HOST
+    simulated.AGENTS_PER_HOST = 2
+    try:
+        summary = simulated.measure(1, (4,))
+    finally:
+        simulated.AGENTS_PER_HOST = original
+    (row,) = simulated.summarize(summary)
+    for backend, mode in simulated.VARIANTS:
+        label = f"{backend} {mode}"
+        assert row["medians"][label] is not None, summary["sizes"][0]["errors"]
+        assert row["writes_per_agent"][label] >= 1
+    table = simulated.markdown(summary, "python -m benchmarks.rendezvous_simulated 1 4")
+    assert "| 4 |" in table
 
 
 @pytest.mark.parametrize("args", [["--runs", "0"], ["--runs", "abc"], ["--agents", "2,0"]])
