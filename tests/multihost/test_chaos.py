@@ -16,7 +16,7 @@ Every round must show:
 
 Polling (``sync=poll``, torch's own waiting) runs the same rounds as the
 reference. Rounds after a kill take about the dead node's heartbeat expiry
-(keep_alive_interval x keep_alive_max_attempt, 2 s here), as in torch.
+(keep_alive_interval x keep_alive_max_attempt, 4 s here), as in torch.
 """
 
 from __future__ import annotations
@@ -49,7 +49,10 @@ CONF = {
     "join_timeout": JOIN_TIMEOUT,
     "last_call_timeout": 1,
     "keep_alive_interval": 1,
-    "keep_alive_max_attempt": 2,
+    # torch's own heartbeats land up to 2 intervals + 1 s apart; with a 2 s threshold, torch
+    # (polling) once dropped a live node from its view of a completed round here, and the two
+    # nodes answered worlds of 1 and 2 (see docs/benchmarks.md). Issue "liveness" is about it.
+    "keep_alive_max_attempt": 4,
     "close_timeout": 10,
 }
 
