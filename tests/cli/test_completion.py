@@ -45,6 +45,7 @@ ETCD_V3 = [
     "heartbeat_timeout",
     "keep_alive_interval",
     "keep_alive_max_attempt",
+    "sync",
     "timeout",
 ]
 
