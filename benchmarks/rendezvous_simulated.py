@@ -147,15 +147,16 @@ VARIANTS = (
 )
 
 
-def measure(rounds: int, sizes: Sequence[int] = SIZES) -> dict[str, Any]:
-    """Every size, every variant, ``rounds`` paired rounds; a JSON-ready summary."""
+def measure(rounds: int | Sequence[int], sizes: Sequence[int] = SIZES) -> dict[str, Any]:
+    """Every size, every variant, ``rounds`` paired rounds (or one count per size)."""
+    per_size = [rounds] * len(sizes) if isinstance(rounds, int) else list(rounds)
     from tests.support.etcd_server import EtcdServer
 
     rows = []
     with ExitStack() as stack:
         store = stack.enter_context(tcp_store())
         etcd = stack.enter_context(EtcdServer(enable_v2=False))
-        for size in sizes:
+        for size, rounds in zip(sizes, per_size, strict=True):
             sys.stderr.write(f"simulated rendezvous: {size} agents...\n")
             seconds: dict[str, list[float | None]] = {}
             errors: dict[str, list[str]] = {}
@@ -195,13 +196,14 @@ def measure(rounds: int, sizes: Sequence[int] = SIZES) -> dict[str, Any]:
             rows.append(
                 {
                     "agents": size,
+                    "rounds": rounds,
                     "seconds": seconds,
                     "errors": errors,
                     "writes_per_agent": writes,
                     "lost_per_agent": lost,
                 }
             )
-    return {"rounds": rounds, "sizes": rows, "torch_join_timeout_s": TORCH_JOIN_TIMEOUT}
+    return {"rounds": per_size, "sizes": rows, "torch_join_timeout_s": TORCH_JOIN_TIMEOUT}
 
 
 def _filled(values: list[float | None], missing: float) -> list[float]:
@@ -249,8 +251,9 @@ def summarize(summary: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def markdown(summary: dict[str, Any], command: str) -> str:
+    per_size = ", ".join(f"{row['agents']}: {row['rounds']}" for row in summary["sizes"])
     lines = [
-        f"Measured with `{command}`: {summary['rounds']} paired rounds per size; agents are "
+        f"Measured with `{command}` (paired rounds per size: {per_size}); agents are "
         f"threads in {AGENTS_PER_HOST}-agent host processes on this machine's 2 cores, each "
         "with its own handler and store connection; one TCPStore (libuv), one etcd "
         "(v3 API). Times are medians from the common start to the last agent's answer; "
@@ -309,14 +312,12 @@ def write(summary: dict[str, Any], out: Path, command: str) -> str:
 
 
 def main() -> None:
-    """``python -m benchmarks.rendezvous_simulated [ROUNDS [SIZES]]``."""
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+    """``python -m benchmarks.rendezvous_simulated [ROUNDS [SIZES]]``; ROUNDS: one, or one a size."""
+    rounds: int | list[int] = [int(x) for x in sys.argv[1].split(",")] if len(sys.argv) > 1 else 3
+    if isinstance(rounds, list) and len(rounds) == 1:
+        rounds = rounds[0]
     sizes = tuple(int(x) for x in sys.argv[2].split(",")) if len(sys.argv) > 2 else SIZES
-    command = "python -m benchmarks.rendezvous_simulated" + (
-        f" {rounds}" + (f" {','.join(map(str, sizes))}" if sizes != SIZES else "")
-        if len(sys.argv) > 1
-        else ""
-    )
+    command = " ".join(["python -m benchmarks.rendezvous_simulated", *sys.argv[1:]])
     sys.stdout.write(write(measure(rounds, sizes), REPO / "benchmarks" / "results", command))
 
 
