@@ -312,7 +312,7 @@ def write(summary: dict[str, Any], out: Path, command: str) -> str:
 
 
 def main() -> None:
-    """``python -m benchmarks.rendezvous_simulated [ROUNDS [SIZES]]``; ROUNDS: one, or one a size."""
+    """``python -m benchmarks.rendezvous_simulated [ROUNDS [SIZES]]``, ROUNDS one or one a size."""
     rounds: int | list[int] = [int(x) for x in sys.argv[1].split(",")] if len(sys.argv) > 1 else 3
     if isinstance(rounds, list) and len(rounds) == 1:
         rounds = rounds[0]
