@@ -43,7 +43,7 @@ def _say(message: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def _create(command: dict[str, Any]) -> tuple[Any, Callable[[], object]]:
+def create(command: dict[str, Any]) -> tuple[Any, Callable[[], object]]:
     """The handler, and how to shut it down, for ``mode`` ``ours`` or ``torch``."""
     nodes = int(command["nodes"])
     if command["mode"] == "ours":
@@ -104,7 +104,7 @@ def main() -> None:
             # the same seed for both variants of a pair gives both the same pacing
             random.seed(command.get("seed"))
             received = time.monotonic()
-            handler, close = _create(command)
+            handler, close = create(command)
             created = time.monotonic()
             info = handler.next_rendezvous()
             done = time.monotonic()

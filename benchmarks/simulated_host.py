@@ -38,36 +38,12 @@ def _say(message: dict[str, Any]) -> None:
 
 
 def _handler(command: dict[str, Any]) -> tuple[Any, Any]:
-    nodes = int(command["nodes"])
+    """The handler and its shutdown: as a benchmark agent makes them, ``sync`` as ``mode``."""
+    from .rendezvous_agent import create
+
     if command["mode"] == "torch":
-        from torch.distributed.elastic.rendezvous import RendezvousParameters
-        from torch.distributed.elastic.rendezvous.registry import get_rendezvous_handler
-
-        params = RendezvousParameters(
-            command["backend"],
-            command["endpoint"],
-            command["run_id"],
-            nodes,
-            nodes,
-            **command["conf"],
-        )
-        handler = get_rendezvous_handler(params)
-        return handler, handler.shutdown
-    from rendezvous_di import RendezvousContainer
-
-    container = RendezvousContainer()
-    container.environ.override({})
-    container.config.from_dict(
-        {
-            "backend": command["backend"],
-            "endpoint": command["endpoint"],
-            "run_id": command["run_id"],
-            "min_nodes": nodes,
-            "max_nodes": nodes,
-            "conf": {**command["conf"], "sync": command["mode"]},
-        }
-    )
-    return container.handler(), container.shutdown_resources
+        return create({**command, "mode": "torch"})
+    return create({**command, "mode": "ours", "conf": {**command["conf"], "sync": command["mode"]}})
 
 
 class _Counting:

@@ -134,7 +134,7 @@ def test_an_agent_seeds_torchs_pacing_from_its_command() -> None:
     code = (
         "import json, random, sys\n"
         "from benchmarks import rendezvous_agent as agent\n"
-        "agent._create = lambda command: (_ for _ in ()).throw(SystemExit(0))\n"
+        "agent.create = lambda command: (_ for _ in ()).throw(SystemExit(0))\n"
         "random.seed(99)\n"
         "sys.stdin = __import__('io').StringIO(json.dumps({'op': 'round', 'seed': 7}) + '\\n')\n"
         "try:\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 from dependency_injector import providers
 
-from rendezvous_di import RendezvousContainer
+from tests.support import events
 from tests.support.etcd_server import EtcdServer, all_keys
 from tests.support.events import Spy, meet
 
@@ -17,22 +17,7 @@ from .conftest import FAST
 
 def containers(server: EtcdServer, count: int, conf: dict[str, Any]) -> list[Any]:
     run_id = f"events-{uuid.uuid4().hex[:8]}"
-    made = []
-    for _ in range(count):
-        container = RendezvousContainer()
-        container.environ.override({})
-        container.config.from_dict(
-            {
-                "backend": "etcd-v3",
-                "endpoint": server.endpoint,
-                "run_id": run_id,
-                "min_nodes": count,
-                "max_nodes": count,
-                "conf": {**FAST, **conf},
-            }
-        )
-        made.append(container)
-    return made
+    return events.containers("etcd-v3", server.endpoint, run_id, count, {**FAST, **conf})
 
 
 def test_every_wait_ends_with_a_notification(etcd_v3_server: EtcdServer) -> None:

@@ -16,8 +16,8 @@ import pytest
 import torch.distributed as dist
 from dependency_injector import providers
 
-from rendezvous_di import RendezvousContainer
 from rendezvous_di.backends.events.strategy import PollSync
+from tests.support import events
 from tests.support.events import Spy, meet
 
 
@@ -31,22 +31,9 @@ def store_server() -> Iterator[dist.TCPStore]:
 
 
 def containers(server: Any, count: int, conf: dict[str, Any], run_id: str) -> list[Any]:
-    made = []
-    for _ in range(count):
-        container = RendezvousContainer()
-        container.environ.override({})
-        container.config.from_dict(
-            {
-                "backend": "c10d",
-                "endpoint": f"127.0.0.1:{server.port}",
-                "run_id": run_id,
-                "min_nodes": count,
-                "max_nodes": count,
-                "conf": {"is_host": False, "join_timeout": 120, **conf},
-            }
-        )
-        made.append(container)
-    return made
+    endpoint = f"127.0.0.1:{server.port}"
+    node_conf = {"is_host": False, "join_timeout": 120, **conf}
+    return events.containers("c10d", endpoint, run_id, count, node_conf)
 
 
 def test_every_wait_ends_with_a_notification(store_server: Any) -> None:

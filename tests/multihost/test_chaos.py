@@ -35,8 +35,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.etcd_server import ETCD, ETCD_35, EtcdServer, etcd_available
-from tests.support.netns import Host, HostProcess, TestNetwork
+from tests.support.etcd_server import ETCD, ETCD_35, etcd_available
+from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host
 from tests.support.procs import REPO, clean_environ, require
 
 pytestmark = pytest.mark.slow
@@ -192,27 +192,6 @@ def tcp_store(host: Host) -> Iterator[HostProcess]:
     yield store
 
 
-@contextmanager
-def etcd(host: Host, binary: str) -> Iterator[EtcdServer]:
-    def answers(server: EtcdServer) -> bool:
-        code = f"import urllib.request; urllib.request.urlopen('{server.url}/version', timeout=1)"
-        return host.python(code).returncode == 0
-
-    server = EtcdServer(
-        host.address,
-        client_port=2379,
-        peer_port=2380,
-        command_prefix=host.command([]),
-        ready=answers,
-        enable_v2=False,
-        binary=binary,
-    ).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.mark.parametrize("sync", ["event", "poll"])
 def test_chaos_on_tcpstore(network4: TestNetwork, sync: str) -> None:
     store_host = network4.hosts[3]
@@ -237,7 +216,7 @@ def test_chaos_on_etcd(network4: TestNetwork, version: str, sync: str) -> None:
     binary = {"3.4": ETCD, "3.5": ETCD_35}[version]
     require(etcd_available(binary), f"etcd {version} is not installed (scripts/setup.sh)")
     store_host = network4.hosts[3]
-    with etcd(store_host, binary) as server:
+    with etcd_on_host(store_host, enable_v2=False, binary=binary) as server:
         assert server.process is not None
         settings = {
             "backend": "etcd-v3",

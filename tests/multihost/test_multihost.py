@@ -19,7 +19,7 @@ import pytest
 
 from tests.support.agents import finish, start_agent, wait_until
 from tests.support.etcd_server import EtcdServer, etcd_available
-from tests.support.netns import Host, HostProcess, TestNetwork
+from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host
 from tests.support.procs import require, run_process
 
 pytestmark = pytest.mark.slow
@@ -53,22 +53,8 @@ def check_from(
 def etcd_on(host: Host) -> Iterator[EtcdServer]:
     """An etcd server on ``host``'s address, checked from that host; stopped afterwards."""
     require(etcd_available(), "etcd is not installed (scripts/setup.sh installs etcd-server)")
-
-    def answers(server: EtcdServer) -> bool:
-        code = f"import urllib.request; urllib.request.urlopen('{server.url}/version', timeout=1)"
-        return host.python(code).returncode == 0
-
-    server = EtcdServer(
-        host.address,
-        client_port=2379,
-        peer_port=2380,
-        command_prefix=host.command([]),
-        ready=answers,
-    ).start()
-    try:
+    with etcd_on_host(host) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @contextmanager

@@ -65,3 +65,27 @@ def meet(handlers: list[Any]) -> list[tuple[int, int]]:
         thread.join(timeout=180)
     assert not errors, errors
     return sorted(answers)
+
+
+def containers(
+    backend: str, endpoint: str, run_id: str, count: int, conf: dict[str, Any]
+) -> list[Any]:
+    """``count`` containers of one ``count``-node rendezvous (each node its own container)."""
+    from rendezvous_di import RendezvousContainer
+
+    made = []
+    for _ in range(count):
+        container = RendezvousContainer()
+        container.environ.override({})
+        container.config.from_dict(
+            {
+                "backend": backend,
+                "endpoint": endpoint,
+                "run_id": run_id,
+                "min_nodes": count,
+                "max_nodes": count,
+                "conf": conf,
+            }
+        )
+        made.append(container)
+    return made

@@ -28,9 +28,10 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SUBNET = "10.213.0"
 NAME_PREFIX = "rdzt"
@@ -248,3 +249,27 @@ class TestNetwork:
 
     def __exit__(self, *exc: object) -> None:
         self.destroy()
+
+
+@contextlib.contextmanager
+def etcd_on_host(host: Host, **options: Any) -> Iterator[Any]:
+    """An etcd server (`tests.support.etcd_server.EtcdServer`, ``options`` passed on) on
+    ``host``'s address, ports 2379/2380, checked from that host; stopped afterwards."""
+    from tests.support.etcd_server import EtcdServer
+
+    def answers(server: EtcdServer) -> bool:
+        code = f"import urllib.request; urllib.request.urlopen('{server.url}/version', timeout=1)"
+        return host.python(code).returncode == 0
+
+    server = EtcdServer(
+        host.address,
+        client_port=2379,
+        peer_port=2380,
+        command_prefix=host.command([]),
+        ready=answers,
+        **options,
+    ).start()
+    try:
+        yield server
+    finally:
+        server.stop()
