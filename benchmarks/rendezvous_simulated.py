@@ -147,9 +147,14 @@ VARIANTS = (
 )
 
 
-def measure(rounds: int | Sequence[int], sizes: Sequence[int] = SIZES) -> dict[str, Any]:
-    """Every size, every variant, ``rounds`` paired rounds (or one count per size)."""
+def measure(
+    rounds: int | Sequence[int],
+    sizes: Sequence[int] = SIZES,
+    backends: Sequence[str] = ("c10d", "etcd-v3"),
+) -> dict[str, Any]:
+    """Every size, the variants of ``backends``, ``rounds`` paired rounds (or one per size)."""
     per_size = [rounds] * len(sizes) if isinstance(rounds, int) else list(rounds)
+    variants = [(b, m) for b, m in VARIANTS if b in backends]
     from tests.support.etcd_server import EtcdServer
 
     rows = []
@@ -163,7 +168,7 @@ def measure(rounds: int | Sequence[int], sizes: Sequence[int] = SIZES) -> dict[s
             writes: dict[str, list[float]] = {}
             lost: dict[str, list[float]] = {}
             with hosts(max(1, size // AGENTS_PER_HOST)) as pool:
-                order = list(VARIANTS)
+                order = list(variants)
                 for index in range(rounds):
                     for backend, mode in order if index % 2 == 0 else reversed(order):
                         label = f"{backend} {mode}"
@@ -203,7 +208,12 @@ def measure(rounds: int | Sequence[int], sizes: Sequence[int] = SIZES) -> dict[s
                     "lost_per_agent": lost,
                 }
             )
-    return {"rounds": per_size, "sizes": rows, "torch_join_timeout_s": TORCH_JOIN_TIMEOUT}
+    return {
+        "rounds": per_size,
+        "sizes": rows,
+        "torch_join_timeout_s": TORCH_JOIN_TIMEOUT,
+        "variants": [f"{b} {m}" for b, m in variants],
+    }
 
 
 def _filled(values: list[float | None], missing: float) -> list[float]:
@@ -268,7 +278,9 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         m, p, nf = row["medians"], row["paired"], row["not_formed"]
 
         def cell(label: str, m: dict[str, Any] = m, nf: dict[str, int] = nf) -> str:
-            value = m.get(label)
+            if label not in m:
+                return "-"  # not run
+            value = m[label]
             if value is None:
                 return "not formed"
             missed = nf.get(label, 0)
@@ -302,23 +314,31 @@ def markdown(summary: dict[str, Any], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(summary: dict[str, Any], out: Path, command: str) -> str:
+def write(summary: dict[str, Any], out: Path, command: str, name: str) -> str:
+    """``NAME.json`` and ``NAME.md`` in ``out``; returns the markdown."""
     out.mkdir(parents=True, exist_ok=True)
     data = {**summary, "summary": summarize(summary), "command": command}
-    (out / "rendezvous_simulated.json").write_text(json.dumps(data, indent=2) + "\n")
+    (out / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n")
     table = markdown(summary, command)
-    (out / "rendezvous_simulated.md").write_text(table)
+    (out / f"{name}.md").write_text(table)
     return table
 
 
 def main() -> None:
-    """``python -m benchmarks.rendezvous_simulated [ROUNDS [SIZES]]``, ROUNDS one or one a size."""
+    """``python -m benchmarks.rendezvous_simulated [ROUNDS [SIZES [BACKENDS]]]``.
+
+    ROUNDS is one count or one per size; with BACKENDS (``etcd-v3``), only their
+    variants run, and the results go to ``rendezvous_simulated-BACKENDS.md``.
+    """
     rounds: int | list[int] = [int(x) for x in sys.argv[1].split(",")] if len(sys.argv) > 1 else 3
     if isinstance(rounds, list) and len(rounds) == 1:
         rounds = rounds[0]
     sizes = tuple(int(x) for x in sys.argv[2].split(",")) if len(sys.argv) > 2 else SIZES
+    backends = sys.argv[3].split(",") if len(sys.argv) > 3 else ["c10d", "etcd-v3"]
+    name = "rendezvous_simulated" + (f"-{'-'.join(backends)}" if len(sys.argv) > 3 else "")
     command = " ".join(["python -m benchmarks.rendezvous_simulated", *sys.argv[1:]])
-    sys.stdout.write(write(measure(rounds, sizes), REPO / "benchmarks" / "results", command))
+    summary = measure(rounds, sizes, backends)
+    sys.stdout.write(write(summary, REPO / "benchmarks" / "results", command, name))
 
 
 if __name__ == "__main__":

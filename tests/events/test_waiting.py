@@ -89,7 +89,7 @@ def test_shutdown_stops_the_listener(store_server: Any) -> None:
 
 
 def test_a_node_that_took_a_ticket_and_died_is_passed_over(store_server: Any) -> None:
-    """Its successor waits one limit (torch's 0.3 s), passes its turn, and joins."""
+    """Its successor waits for the queue to stand still a second, passes its turn, and joins."""
     client = dist.TCPStore(  # type: ignore[attr-defined]
         "127.0.0.1", store_server.port, is_master=False, timeout=timedelta(seconds=30)
     )

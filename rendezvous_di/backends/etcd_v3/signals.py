@@ -12,10 +12,13 @@ Under the run's ``events/`` prefix:
   etcd's own queue recipe (its ``concurrency`` package's mutex waits the same
   way).
 
-One watch stream over ``events/``, from the revision at which this node
-started listening, carries both; the listener reads it on a connection of
-its own and opens it again (from the last revision seen) when etcd or the
-connection ends it.
+The listener watches one key at a time, on a connection of its own: the
+ticket before its own until it is deleted, then the bell from the revision
+at which the node started listening (so rings rung meanwhile are heard), and
+opens a watch again (from the last revision seen) when etcd or the
+connection ends it. Watching the whole ``events/`` prefix instead made every
+turn's pass reach every node: at 256 simulated nodes the gateway fell behind
+and the turnstile gave up.
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ class EtcdSignals(Signals):
         """See base class: delete the ticket key created just before ``ticket``."""
         ahead = self._ahead(ticket)
         if ahead is not None:
-            self._client.delete(ahead)
+            self._client.delete(ahead[0])
 
     def progress(self, ticket: int) -> int:
         """See base class: how many tickets are still ahead of ``ticket``."""
@@ -93,32 +96,29 @@ class EtcdSignals(Signals):
         turn_came: Callable[[], None],
         stopped: Callable[[], bool],
     ) -> None:
-        """See base class."""
-        waiting_for = self._ahead(ticket) if ticket is not None else None
-        if ticket is not None and waiting_for is None:
+        """See base class: the turn first (a watch on one key), then rings (a watch on one key).
+
+        Each watch covers one key, never the whole ``events/`` prefix: a node
+        hears the turn before its own, and the bell, not every other node's
+        turn (with hundreds of nodes, every pass fanned out to every watcher
+        would swamp etcd's gateway).
+        """
+        if ticket is not None:
+            self._wait_for_turn(ticket, stopped)
             turn_came()
         revision = position
         while not self._session.released and not stopped():
             started = time.monotonic()
             try:
                 with contextlib.closing(
-                    watch_events(
-                        self._client,
-                        self._prefix,
-                        prefix_end(self._prefix),
-                        revision + 1,
-                        WATCH_FOR,
-                    )
+                    watch_events(self._client, self._bell, None, revision + 1, WATCH_FOR)
                 ) as events:
-                    for key, value, changed in events:
+                    for _, value, changed in events:
                         revision = max(revision, changed)
-                        if key == self._bell and value is not None:
+                        if value is not None:
                             heard(changed)
                             if stopped():
                                 return
-                        elif key == waiting_for and value is None:
-                            waiting_for = None
-                            turn_came()
                 if time.monotonic() - started < WATCH_FOR / 2:
                     # Cancelled early (the revision was compacted): go on from now, and count
                     # it as a ring, since one may have been missed.
@@ -127,12 +127,30 @@ class EtcdSignals(Signals):
             except EtcdError:  # etcd restarting, a member lost: listen again in a second
                 time.sleep(1.0)
 
-    def _ahead(self, ticket: int) -> bytes | None:
-        """The ticket key created last before ``ticket``; None if there is none."""
+    def _wait_for_turn(self, ticket: int, stopped: Callable[[], bool]) -> None:
+        """Until no ticket created before ``ticket`` is left (each watched until deleted)."""
+        while not self._session.released and not stopped():
+            try:
+                ahead = self._ahead(ticket)
+                if ahead is None:
+                    return
+                key, revision = ahead
+                with contextlib.closing(
+                    watch_events(self._client, key, None, revision + 1, WATCH_FOR)
+                ) as events:
+                    for _, value, _ in events:
+                        if value is None:  # deleted: passed, skipped, or its lease ended
+                            break
+            except EtcdError:
+                time.sleep(1.0)
+
+    def _ahead(self, ticket: int) -> tuple[bytes, int] | None:
+        """The ticket key created last before ``ticket`` and the revision read; None if none."""
         body = self._queue_range(ticket)
         body.update({"limit": "1", "sort_order": "DESCEND", "sort_target": "CREATE"})
-        kv = first_kv(self._client.call("kv/range", body))
-        return None if kv is None else _key(kv)
+        answer = self._client.call("kv/range", body)
+        kv = first_kv(answer)
+        return None if kv is None else (_key(kv), int(answer["header"]["revision"]))
 
     def _queue_range(self, ticket: int, *, count_only: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -12,9 +12,9 @@ Two waits of torch's handler become event-driven here (see
 - **The first join** (torch: sleep a random 0 to 0.3 s, so that nodes
   starting together do not all write at once). Here: a turnstile. Each node
   takes a ticket and waits until the node before it made its join write;
-  then each join's compare-and-set meets no rival. torch's 0.3 s bounds the
-  wait for one predecessor: a node that died or stalls holding its turn
-  costs no more than torch's delay, and its turn is passed on its behalf.
+  then each join's compare-and-set meets no rival. A node that died or stalls
+  holding its turn costs at most a second (`STILL`, torch's poll period), and
+  its turn is passed on its behalf.
   While the nodes ahead keep passing their turns, a node keeps waiting: a
   long queue moves one join at a time, and joining out of turn would only
   make the writes collide.
@@ -41,6 +41,15 @@ import threading
 from .signals import Signals
 
 log = logging.getLogger(__name__)
+
+STILL = 1.0
+"""Seconds without any turn passing ahead after which the node before is taken for gone.
+
+torch's poll period: a queue that stands still that long holds a dead node (or a
+stalled one), and joining out of turn then costs no more than one torch poll. Shorter
+waits gave up on queues that were only slow (hundreds of nodes on a loaded store), and
+the nodes that gave up collided.
+"""
 
 CLOSE_WAIT = 5.0
 """Seconds a shutdown waits for the listener to hear its closing ring."""
@@ -106,7 +115,10 @@ class Waiting:
     # -- the turnstile ---------------------------------------------------------------------------
 
     def enter(self, limit: float) -> bool:
-        """Wait for this node's turn to join, ``limit`` seconds for each node ahead to pass.
+        """Wait for this node's turn to join, while the nodes ahead keep passing their turns.
+
+        ``limit`` is torch's first-join delay; a queue that stands still for
+        `STILL` seconds (at least ``limit``) is given up on.
 
         Only while no listener runs (it waits for the turn before it hears
         rings); otherwise answers False at once, and the caller delays as torch does.
@@ -118,10 +130,10 @@ class Waiting:
         self._turn_came.clear()
         self._listen(ticket)
         progress = self._signals.progress(ticket)
-        while not self._turn_came.wait(limit):
+        while not self._turn_came.wait(max(limit, STILL)):
             now = self._signals.progress(ticket)
-            if now == progress:  # nobody ahead moved for a whole limit: the node before is gone
-                log.debug("no turn passed before ticket %d in %.1fs; joining", ticket, limit)
+            if now == progress:  # nobody ahead moved for a while: the node before is gone
+                log.debug("no turn passed before ticket %d in %.1fs; joining", ticket, STILL)
                 self._signals.skip_turn(ticket)  # on its behalf; releases the listener too
                 break
             progress = now
