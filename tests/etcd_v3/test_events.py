@@ -6,11 +6,9 @@ import threading
 import uuid
 from typing import Any
 
-from dependency_injector import providers
-
 from tests.support import events
 from tests.support.etcd_server import EtcdServer, all_keys
-from tests.support.events import Spy, meet
+from tests.support.events import meet
 
 from .conftest import FAST
 
@@ -21,17 +19,7 @@ def containers(server: EtcdServer, count: int, conf: dict[str, Any]) -> list[Any
 
 
 def test_every_wait_ends_with_a_notification(etcd_v3_server: EtcdServer) -> None:
-    spy = Spy()
-    group = containers(etcd_v3_server, 4, {})
-    for container in group:
-        container.sync.override(providers.Object(spy))
-    try:
-        assert meet([c.handler() for c in group]) == [(rank, 4) for rank in range(4)]
-    finally:
-        for container in group:
-            container.shutdown_resources()
-    assert spy.waits, "nobody waited: the test proves nothing"
-    assert all(spy.waits), f"a wait ran out instead of hearing a ring: {spy.waits}"
+    events.every_wait_rings(containers(etcd_v3_server, 4, {}))
     assert not any(t.name == "rendezvous-di-events" for t in threading.enumerate())
     assert all_keys(etcd_v3_server) == []  # events/ keys leave with the run
 

@@ -18,7 +18,7 @@ from dependency_injector import providers
 
 from rendezvous_di.backends.events.strategy import PollSync
 from tests.support import events
-from tests.support.events import Spy, meet
+from tests.support.events import meet
 
 
 @pytest.fixture
@@ -37,17 +37,7 @@ def containers(server: Any, count: int, conf: dict[str, Any], run_id: str) -> li
 
 
 def test_every_wait_ends_with_a_notification(store_server: Any) -> None:
-    spy = Spy()
-    group = containers(store_server, 4, {}, "rings")
-    for container in group:
-        container.sync.override(providers.Object(spy))
-    try:
-        assert meet([c.handler() for c in group]) == [(rank, 4) for rank in range(4)]
-    finally:
-        for container in group:
-            container.shutdown_resources()
-    assert spy.waits, "nobody waited: the test proves nothing"
-    assert all(spy.waits), f"a wait ran out instead of hearing a ring: {spy.waits}"
+    events.every_wait_rings(containers(store_server, 4, {}, "rings"))
 
 
 def test_poll_is_torchs_handler_untouched(store_server: Any) -> None:

@@ -89,3 +89,21 @@ def containers(
         )
         made.append(container)
     return made
+
+
+def every_wait_rings(group: list[Any]) -> None:
+    """``group`` (one rendezvous, a container a node) meets with the spy strategy; every
+    node's every wait ended with a notification, never with torch's (stretched) bound."""
+    from dependency_injector import providers
+
+    spy = Spy()
+    for container in group:
+        container.sync.override(providers.Object(spy))
+    count = len(group)
+    try:
+        assert meet([c.handler() for c in group]) == [(rank, count) for rank in range(count)]
+    finally:
+        for container in group:
+            container.shutdown_resources()
+    assert spy.waits, "nobody waited: the test proves nothing"
+    assert all(spy.waits), f"a wait ran out instead of hearing a ring: {spy.waits}"
