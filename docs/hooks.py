@@ -3,7 +3,8 @@
 A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place:
 ``backend-options BACKEND``, ``torchrun-options``, ``cli-help COMMAND``,
 ``benchmark-results``, ``rendezvous-scale``, ``rendezvous-simulated``, ``compat-matrix``
-(the ``make compat`` records in ``docs/compat-results/``), ``changelog`` (CHANGELOG.md, kept once at the top)
+(the ``make compat`` records in ``docs/compat-results/``), ``changelog`` (CHANGELOG.md, kept
+once at the top)
 ``scheduler-config EXAMPLE`` (``rendezvous-di config`` run in a scheduler's environment)
 and ``scheduler-error EXAMPLE`` (the one error line it exits 2 with there), and
 ``refusals CLASS`` (commands refused by class, each with its one error line).
