@@ -53,6 +53,5 @@ class RingingBackend(RendezvousBackend):
         answer = self._backend.set_state(state, token)
         self._seen = None if answer is None else answer[0]
         if answer is not None and answer[2]:
-            self._waiting.leave()  # the next node in the turnstile may write: before any work
-            self._waiting.wrote(must_hear(before, state))
+            self._waiting.wrote(lambda: must_hear(before, state))
         return answer

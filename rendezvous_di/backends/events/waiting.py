@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from .signals import Signals
 
@@ -91,10 +92,14 @@ class Waiting:
         with self._changed:
             self._covered = self._heard
 
-    def wrote(self, must_hear: bool) -> None:
-        """This node's write succeeded; ring if the others must hear it."""
+    def wrote(self, must_hear: Callable[[], bool]) -> None:
+        """This node's write succeeded; ring if ``must_hear()`` says the others must hear it.
+
+        The turn is passed first, so the next node in the turnstile writes while
+        this one judges its write (which unpickles two states).
+        """
         self.leave()  # a join write made: the next node in the turnstile may write
-        if must_hear:
+        if must_hear():
             number = self._signals.ring()
             with self._changed:
                 self._own.add(number)
