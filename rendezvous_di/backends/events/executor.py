@@ -85,6 +85,8 @@ def attach(handler: Any, waiting: Waiting) -> None:
         waiting.close()
         return bool(torch_shutdown(this))
 
+    keep_alive, start_heartbeats, stop_heartbeats = _dephased(handler)
+
     # Instance attributes, so the class (and every other handler) stays torch's. They hold
     # their instance weakly: a cycle would keep the store (it closes with its last reference)
     # until a garbage collection.
@@ -93,6 +95,44 @@ def attach(handler: Any, waiting: Waiting) -> None:
     )
     handler.next_rendezvous = functools.partial(next_rendezvous, weakref.proxy(handler))
     handler.shutdown = functools.partial(shutdown, weakref.proxy(handler))
+    # torch's _start_heartbeats takes a weakref of its handler, which a proxy cannot give.
+    handler_ref = weakref.ref(handler)
+    handler._keep_alive = functools.partial(keep_alive, handler_ref)
+    handler._start_heartbeats = functools.partial(start_heartbeats, handler_ref)
+    handler._stop_heartbeats = functools.partial(stop_heartbeats, handler_ref)
+
+
+def _dephased(handler: Any) -> tuple[Callable[[weakref.ref[Any]], None], ...]:
+    """torch's ``_keep_alive``, ``_start_heartbeats`` and ``_stop_heartbeats``, with the
+    first beat after each join delayed by `HeartbeatPhase` (see there why)."""
+    from .heartbeat_phase import HeartbeatPhase
+
+    cls = type(handler)
+    names = ("_keep_alive", "_start_heartbeats", "_stop_heartbeats")
+    missing = [
+        name for name in names if not isinstance(getattr(cls, name, None), types.FunctionType)
+    ]
+    interval = getattr(getattr(handler, "_settings", None), "keep_alive_interval", None)
+    if missing or interval is None or not hasattr(interval, "total_seconds"):
+        raise UnsupportedTorch(
+            f"its handler lacks {', '.join(missing) or '_settings.keep_alive_interval'}"
+        )
+    torch_keep_alive, torch_start, torch_stop = (getattr(cls, name) for name in names)
+    phase = HeartbeatPhase(interval.total_seconds())
+
+    def keep_alive(this: weakref.ref[Any]) -> None:
+        if phase.may_beat():
+            torch_keep_alive(this())
+
+    def start_heartbeats(this: weakref.ref[Any]) -> None:
+        phase.start()
+        torch_start(this())
+
+    def stop_heartbeats(this: weakref.ref[Any]) -> None:
+        phase.stop()
+        torch_stop(this())
+
+    return keep_alive, start_heartbeats, stop_heartbeats
 
 
 def _delaying(owner: type, name: str) -> types.FunctionType:

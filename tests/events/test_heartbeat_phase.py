@@ -1,0 +1,120 @@
+"""Keep-alive beats after an event-driven join: spread over the interval, never held up.
+
+Unit tests of `HeartbeatPhase` with real threads (only ``random.uniform``, the
+draw this is about, is fixed), then real torch handlers on a real TCPStore.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import torch.distributed as dist
+
+from rendezvous_di.backends.events import heartbeat_phase
+from rendezvous_di.backends.events.heartbeat_phase import HeartbeatPhase
+from tests.support import events
+from tests.support.events import meet
+
+
+def _drawing(monkeypatch: pytest.MonkeyPatch, fraction: float) -> list[tuple[float, float]]:
+    """Make every draw ``fraction`` of its range; the ranges asked for are returned."""
+    asked: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        asked.append((low, high))
+        return low + fraction * (high - low)
+
+    monkeypatch.setattr(heartbeat_phase.random, "uniform", uniform)
+    return asked
+
+
+def test_only_the_first_beat_after_a_start_is_delayed(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked = _drawing(monkeypatch, 1.0)
+    phase = HeartbeatPhase(interval=0.4)
+    started = time.monotonic()
+    assert phase.may_beat()
+    first = time.monotonic() - started
+    assert asked == [(0, 0.2)]  # at most half the interval
+    assert first >= 0.2
+    assert phase.may_beat()
+    assert phase.may_beat()
+    assert asked == [(0, 0.2)]  # later beats keep the phase: no new draw, no wait
+    phase.start()  # a new join
+    assert phase.may_beat()
+    assert asked == [(0, 0.2), (0, 0.2)]
+
+
+def test_stopping_ends_a_pending_first_beat_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    _drawing(monkeypatch, 1.0)
+    phase = HeartbeatPhase(interval=3600.0)  # a 30-minute delay, unless stop ends it
+    answers: list[bool] = []
+    beat = threading.Thread(target=lambda: answers.append(phase.may_beat()))
+    beat.start()
+    time.sleep(0.1)
+    phase.stop()
+    beat.join(timeout=30)
+    assert not beat.is_alive()
+    assert answers == [False]
+    assert not phase.may_beat()  # stopped: no beat until started again
+    phase.start()
+    _drawing(monkeypatch, 0.0)
+    assert phase.may_beat()
+
+
+@pytest.fixture
+def store_server() -> Iterator[dist.TCPStore]:
+    server = dist.TCPStore(  # type: ignore[attr-defined]
+        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=60)
+    )
+    yield server
+    del server
+
+
+def _group(server: Any, count: int, conf: dict[str, Any], run_id: str) -> list[Any]:
+    node_conf = {"is_host": False, "join_timeout": 120, **conf}
+    return events.containers("c10d", f"127.0.0.1:{server.port}", run_id, count, node_conf)
+
+
+def test_torchs_timer_keeps_beating_through_the_phase(store_server: Any) -> None:
+    """torch's keep-alive timer calls the phased beat (an instance attribute), which beats."""
+    group = _group(store_server, 3, {"keep_alive_interval": 1}, "phased")
+    handlers = [c.handler() for c in group]
+    beats: dict[int, list[float]] = {i: [] for i in range(3)}
+    for index, handler in enumerate(handlers):
+        torch_keep_alive = handler._keep_alive
+
+        def counted(index: int = index, torch_keep_alive: Any = torch_keep_alive) -> None:
+            beats[index].append(time.monotonic())
+            torch_keep_alive()
+
+        handler._keep_alive = counted  # what torch's timer calls, through the phase
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        time.sleep(3.5)
+        assert all(len(times) >= 2 for times in beats.values()), beats
+        holders = [h._state_holder for h in handlers]
+        for holder in holders:
+            holder.sync()
+        nodes = {str(n) for n in holders[0].state.last_heartbeats}
+        assert len(nodes) == 3  # every node's beat reached the shared state
+    finally:
+        for container in group:
+            container.shutdown_resources()
+
+
+def test_shutdown_is_not_held_by_a_pending_first_beat(store_server: Any) -> None:
+    """keep_alive_interval=600 s: a first beat may wait up to 300 s; shutdown must not."""
+    (container,) = _group(store_server, 1, {"keep_alive_interval": 600}, "held")
+    handler = container.handler()
+    assert meet([handler]) == [(0, 1)]
+    done = threading.Event()
+    closing = threading.Thread(target=lambda: (container.shutdown_resources(), done.set()))
+    closing.start()
+    closing.join(timeout=60)
+    assert done.is_set()
+    assert not any(t.name.startswith("RendezvousKeepAliveTimer") for t in threading.enumerate())
