@@ -49,14 +49,16 @@ def is_write(method: str, path: str) -> bool:
 
 @dataclass(frozen=True)
 class Counts:
-    """What went through the proxy: requests, writes, bytes of write bodies, all bytes, and
-    compare-and-set writes that lost their race (conflicts)."""
+    """What went through the proxy: requests, writes, bytes of write bodies, all bytes,
+    compare-and-set writes that lost their race (conflicts), and the bytes the store sent
+    back (read by the agents)."""
 
     requests: int = 0
     writes: int = 0
     write_body_bytes: int = 0
     bytes_total: int = 0
     conflicts: int = 0
+    bytes_read: int = 0
 
     def __sub__(self, other: Counts) -> Counts:
         return Counts(
@@ -65,6 +67,7 @@ class Counts:
             self.write_body_bytes - other.write_body_bytes,
             self.bytes_total - other.bytes_total,
             self.conflicts - other.conflicts,
+            self.bytes_read - other.bytes_read,
         )
 
 
@@ -84,6 +87,7 @@ class _Counter:
                 c.write_body_bytes + (sent if write else 0),
                 c.bytes_total + sent + len(answer),
                 c.conflicts + int(conflict),
+                c.bytes_read + len(answer),
             )
 
     def snapshot(self) -> Counts:

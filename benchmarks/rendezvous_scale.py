@@ -7,7 +7,9 @@ machine hits every variant alike:
 
 - ``c10d`` through our container, event-driven (``sync=event``, the default)
   and polling as torch does (``sync=poll``), against ``c10d`` through torch's
-  registry (one agent hosts the TCPStore, as ``is_host`` says);
+  registry, all against one external TCPStore (torch's libuv server, hosted by
+  the benchmark) behind a counting proxy that parses TCPStore's protocol
+  (:mod:`benchmarks.store_counting_proxy`);
 - ``etcd-v3`` (ours, v3 API through etcd's gateway) event-driven and polling,
   against ``etcd-v2`` (torch's backend, v2 API), all through the container,
   against the same etcd 3.4 server started with ``--enable-v2=true``, all
@@ -15,11 +17,11 @@ machine hits every variant alike:
 
 A round is timed from the coordinator's command to the last agent's answer:
 every agent creates its handler and calls ``next_rendezvous`` (``min_nodes =
-max_nodes = N``, so the round closes when the last agent joins). For the etcd
-variants the agents then idle like torchrun's agent with its workers running
+max_nodes = N``, so the round closes when the last agent joins). The agents
+then idle like torchrun's agent with its workers running
 (keep-alive thread, ``num_nodes_waiting`` every 0.1 s) for a few keep-alive
-intervals, and the proxy's counts give the requests per agent per rendezvous
-and per keep-alive interval, and the bytes of each write (the state key).
+intervals, and the proxies' counts give the requests and the bytes read per agent, per
+rendezvous and per keep-alive interval, and the bytes of each write.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from typing import IO, Any
 
 from .counting_proxy import CountingProxy, Counts, counting_proxy
 from .paired import interval_text, paired_ratio
+from .store_counting_proxy import StoreCountingProxy, store_counting_proxy
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (2, 8, 16)
@@ -100,6 +103,8 @@ class Variant:
     writes_per_interval: list[float] = field(default_factory=list)
     conflicts_per_interval: list[float] = field(default_factory=list)
     write_bytes: list[float] = field(default_factory=list)  # body bytes per write, steady
+    read_bytes: list[float] = field(default_factory=list)  # bytes read per agent per rendezvous
+    read_bytes_per_interval: list[float] = field(default_factory=list)  # per agent, steady
 
     def extend(self, other: Variant) -> None:
         """Add ``other``'s figures (one pair's round) to this variant's."""
@@ -124,6 +129,8 @@ class Variant:
             "writes_per_agent_per_interval": median(self.writes_per_interval),
             "conflicts_per_agent_per_interval": median(self.conflicts_per_interval),
             "bytes_per_write": median(self.write_bytes),
+            "bytes_read_per_agent_per_rendezvous": median(self.read_bytes),
+            "bytes_read_per_agent_per_interval": median(self.read_bytes_per_interval),
         }
 
 
@@ -232,7 +239,7 @@ def run_round(
     variant: Variant,
     run_id: str,
     endpoint: str | None,
-    proxy: CountingProxy | None,
+    proxy: CountingProxy | StoreCountingProxy | None,
     seed: int = 0,
     steady: bool = True,
 ) -> None:
@@ -242,9 +249,11 @@ def run_round(
     ``steady`` adds the idle window after an etcd round that measures the
     steady load (its figures need a few rounds, the times many)."""
     size = pool.size
-    if variant.backend == "c10d":
+    if variant.backend == "c10d" and endpoint is None:  # the agents' own store, not counted
         endpoint = _free_endpoint()
         confs = [{**COMMON_CONF, "is_host": index == 0, **variant.conf} for index in range(size)]
+    elif variant.backend == "c10d":  # an external TCPStore, behind the counting proxy
+        confs = [{**ETCD_CONF, "is_host": False, **variant.conf} for _ in range(size)]
     else:
         confs = [{**ETCD_CONF, **variant.conf} for _ in range(size)]
     assert endpoint is not None
@@ -275,6 +284,7 @@ def run_round(
         joined = formed - before
         variant.per_rendezvous.append(joined.requests / size)
         variant.conflicts.append(joined.conflicts / size)
+        variant.read_bytes.append(joined.bytes_read / size)
     if proxy is not None and steady and not split:
         time.sleep(0.5 * heartbeat_interval())  # every agent idle, its keep-alive thread on
         window_start = proxy.snapshot()
@@ -283,6 +293,7 @@ def run_round(
         variant.per_interval.append(window.requests / size / STEADY_INTERVALS)
         variant.writes_per_interval.append(window.writes / size / STEADY_INTERVALS)
         variant.conflicts_per_interval.append(window.conflicts / size / STEADY_INTERVALS)
+        variant.read_bytes_per_interval.append(window.bytes_read / size / STEADY_INTERVALS)
         if window.writes:
             variant.write_bytes.append(window.write_body_bytes / window.writes)
     pool.send([{"op": "end"}] * size)
@@ -300,7 +311,7 @@ def run_pairs(
     pair: Sequence[Variant],
     rounds: int,
     endpoint: str | None,
-    proxy: CountingProxy | None,
+    proxy: CountingProxy | StoreCountingProxy | None,
 ) -> list[str]:
     """``rounds`` sets of rounds, one per variant: a, b, c, then c, b, a, ... (no variant
     always runs first), all rounds of a set on one seed. A set with a split round is left
@@ -313,7 +324,7 @@ def run_pairs(
         try:
             for variant in fresh:
                 run_id = f"{variant.label.replace(' ', '-')}-{pool.size}-{index}"
-                steady = index < STEADY_ROUNDS  # etcd rounds only: run_round needs a proxy
+                steady = index < STEADY_ROUNDS  # counted rounds only: run_round needs a proxy
                 seed = _seed(pool.size, index)
                 run_round(pool, variant, run_id, endpoint, proxy, seed, steady)
         except SplitRound as split:
@@ -337,6 +348,28 @@ def etcd_servers() -> Iterator[tuple[str, CountingProxy]]:
         yield version, proxy
 
 
+@contextmanager
+def tcp_store_server() -> Iterator[StoreCountingProxy]:
+    """A TCPStore server (libuv, torch's default) in this process, behind a counting proxy.
+
+    The c10d agents all connect as clients (``is_host=false``), as they would to
+    a store that a job's launcher or a sidecar hosts, so that the proxy sees
+    every request of every agent.
+    """
+    from datetime import timedelta
+
+    import torch.distributed as dist
+
+    server = dist.TCPStore(  # type: ignore[attr-defined]
+        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=300)
+    )
+    try:
+        with store_counting_proxy(("127.0.0.1", server.port)) as proxy:
+            yield proxy
+    finally:
+        del server
+
+
 def _get(url: str) -> str:
     import urllib.request
 
@@ -350,7 +383,7 @@ def measure(
     """Every size's variants, ``rounds`` rounds each; a JSON-ready summary."""
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    with etcd_servers() as (version, proxy):
+    with etcd_servers() as (version, proxy), tcp_store_server() as store_proxy:
         for size in sizes:
             sys.stderr.write(f"rendezvous scale: {size} agents...\n")
             c10d = [
@@ -368,8 +401,9 @@ def measure(
                     # One warm-up round each (first connections, lazy imports), not kept.
                     for v in (*c10d, *etcd):
                         warm = Variant(v.label, v.backend, v.mode, dict(v.conf))
-                        run_round(pool, warm, f"warm-{size}-{v.label}", proxy.endpoint, None)
-                    splits = run_pairs(pool, c10d, rounds, None, None)
+                        where = store_proxy if v.backend == "c10d" else proxy
+                        run_round(pool, warm, f"warm-{size}-{v.label}", where.endpoint, None)
+                    splits = run_pairs(pool, c10d, rounds, store_proxy.endpoint, store_proxy)
                     splits += run_pairs(pool, etcd, rounds, proxy.endpoint, proxy)
                 if not c10d[0].seconds or not etcd[0].seconds:
                     raise RuntimeError(f"no pair without a split: {'; '.join(splits)}")
@@ -460,10 +494,14 @@ def extrapolate(
     """
     measured_interval = float(summary.get("keep_alive_interval_s", KEEP_ALIVE_INTERVAL))
     out = []
-    for label in (V2, V3_POLL, V3_EVENT):
-        rows = [(r["agents"], variant(r, label)) for r in summary["sizes"] if has(r, label)]
-        if not rows:  # every size failed: nothing to extrapolate from
-            break
+    for label in (C10D_TORCH, C10D_POLL, C10D_EVENT, V2, V3_POLL, V3_EVENT):
+        rows = [
+            (r["agents"], variant(r, label))
+            for r in summary["sizes"]
+            if has(r, label) and variant(r, label)["requests_per_agent_per_interval"] is not None
+        ]
+        if not rows:  # every size failed, or its steady load was not measured
+            continue
         per_interval = statistics.mean(v["requests_per_agent_per_interval"] for _, v in rows)
         writes = statistics.mean(v["writes_per_agent_per_interval"] for _, v in rows)
         reads_per_s = (per_interval - writes) / measured_interval
@@ -499,7 +537,7 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         f"{summary['steady_intervals']} intervals over the first "
         f"{min(summary['rounds'], STEADY_ROUNDS)} pairs).",
         "",
-        "Forming the group, c10d (the agents' own TCPStore):",
+        "Forming the group, c10d (an external TCPStore, behind the counting proxy):",
         "",
         "| agents | event | poll | torch's registry | event / torch (95%) "
         "| event / poll (95%) | poll / torch (95%) |",
@@ -545,22 +583,28 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         lines.append(f"| {row['agents']} | {shown} |")
     lines += [
         "",
-        "Requests to etcd per agent (through the counting proxy):",
+        "Requests to the store per agent (through the counting proxies; medians). Forming: "
+        "the whole round. Steady: per keep-alive interval, with the group formed:",
         "",
-        "| agents | backend | per rendezvous | lost CAS per rendezvous | per keep-alive interval "
-        "| writes per interval | bytes per write |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+        "| agents | variant | requests forming | lost CAS forming | KiB read forming "
+        "| requests steady | writes steady | lost CAS steady | bytes read steady "
+        "| bytes per write |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in summary["sizes"]:
-        for label in (V2, V3_POLL, V3_EVENT):
+        for label in (C10D_TORCH, C10D_POLL, C10D_EVENT, V2, V3_POLL, V3_EVENT):
             if not has(row, label):
                 continue
             v = variant(row, label)
+            read = v.get("bytes_read_per_agent_per_rendezvous")
             lines.append(
                 f"| {row['agents']} | {label} | {_number(v['requests_per_agent_per_rendezvous'])} "
                 f"| {_number(v['conflicts_per_agent_per_rendezvous'])} "
+                f"| {_number(None if read is None else read / 1024)} "
                 f"| {_number(v['requests_per_agent_per_interval'], 2)} "
                 f"| {_number(v['writes_per_agent_per_interval'], 2)} "
+                f"| {_number(v['conflicts_per_agent_per_interval'], 2)} "
+                f"| {_number(v.get('bytes_read_per_agent_per_interval'), 0)} "
                 f"| {_number(v['bytes_per_write'], 0)} |"
             )
     for row in summary["sizes"]:

@@ -210,12 +210,14 @@ def test_a_short_run_measures_every_variant_and_writes_its_table(tmp_path: Path)
     for variant in size["variants"]:
         assert variant["rounds"] == 1
         assert variant["seconds"] > 0
-        if variant["backend"] != "c10d":
-            # Joining takes at least a read and a write each; idle agents keep writing.
-            assert variant["requests_per_agent_per_rendezvous"] >= 2
-            assert variant["writes_per_agent_per_interval"] > 0
-            assert variant["bytes_per_write"] > 100
-    assert [e["nodes"] for e in summary["extrapolation"]] == [1024, 4096] * 3
+        # Every store, etcd or TCPStore, is counted: joining takes at least a read and a
+        # write each; idle agents keep writing and reading.
+        assert variant["requests_per_agent_per_rendezvous"] >= 2
+        assert variant["bytes_read_per_agent_per_rendezvous"] > 100
+        assert variant["writes_per_agent_per_interval"] > 0
+        assert variant["bytes_read_per_agent_per_interval"] > 0
+        assert variant["bytes_per_write"] > 100
+    assert [e["nodes"] for e in summary["extrapolation"]] == [1024, 4096] * 6
     table = (tmp_path / "rendezvous_scale.md").read_text()
     assert "python -m benchmarks --only rendezvous_scale --runs 1 --agents 2" in table
     names = [r["name"] for r in json.loads((tmp_path / "results.json").read_text())["results"]]
