@@ -21,6 +21,7 @@ error contract: exit 2 and one ``error:`` line for bad input.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -28,6 +29,7 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import scratch
 from .arguments import Overrides, configure
 from .config import launcher_flags as launcher
 from .config.flags import MAIN, LaunchFlags, ParsedLine
@@ -212,8 +214,12 @@ def launch(
         run_node_checks(prepared.admission, local_addr=settings.local_addr, report=report)
         on_create = _admitting(prepared, on_create, report)
     try:
-        with install(prepared.container, [settings.backend], on_create=on_create):
-            record(torchrun.run)(args)
+        with contextlib.ExitStack() as cleanup:
+            if not args.log_dir and getattr(args, "logs_specs", None) is None:
+                # torch would make /tmp/torchelastic_* and leave it: ours goes at the end.
+                args.log_dir = cleanup.enter_context(scratch.log_dir())
+            with install(prepared.container, [settings.backend], on_create=on_create):
+                record(torchrun.run)(args)
     finally:
         if note is not None:  # a caller of main() gets its environment back as it was
             os.environ.pop(STORE_SHARING, None)
