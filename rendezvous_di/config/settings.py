@@ -236,15 +236,33 @@ def resolve_settings(
 
     settings = RendezvousSettings(**values)
     if settings.max_nodes < settings.min_nodes:
-        raise ConfigError(
-            "max_nodes",
-            settings.max_nodes,
-            f"{settings.max_nodes} must be >= min_nodes ({settings.min_nodes})",
-            source=sources.get("max_nodes"),
-        )
+        raise _range_error(settings.min_nodes, settings.max_nodes, sources)
     settings.with_sources(sources)
     description.check(settings)
     return settings
+
+
+def _range_error(low: int, high: int, sources: Mapping[str, str]) -> ConfigError:
+    """A node range whose maximum is below its minimum, said with the value as written.
+
+    ``--nnodes 2:1`` (or ``PET_NNODES=2:1``) sets both ends: the error names that one
+    value, not a ``max_nodes`` the user never wrote.
+    """
+    source = sources.get("max_nodes")
+    if source is not None and source == sources.get("min_nodes"):
+        return ConfigError(
+            "nnodes",
+            f"{low}:{high}",
+            f"'{low}:{high}': the maximum, {high}, is below the minimum, {low}",
+            hint=f"write MIN:MAX with MIN <= MAX, such as {high}:{low}",
+            source=source,
+        )
+    return ConfigError(
+        "max_nodes",
+        high,
+        f"{high} must be >= min_nodes ({low}, from {sources.get('min_nodes', 'default')})",
+        source=source,
+    )
 
 
 FIELDS = tuple(f.name for f in fields(RendezvousSettings) if f.init)
