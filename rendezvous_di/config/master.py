@@ -182,7 +182,9 @@ def _integer(
     ):
         raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
     if text is not None and len(text.lstrip("+-")) > MAX_DIGITS:
-        raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
+        raise ConfigError(
+            key, value, f"{quote(value)} has more than {MAX_DIGITS} digits", source=source
+        )
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"

@@ -57,7 +57,9 @@ BAD_INPUTS = [
         ["is a host with a port", "--master-addr ::1 --master-port 80"],
     ),
     # Range errors name the value, not only the range.
-    (["--nnodes", "0"], ["min_nodes", "0 must be >= 1"]),
+    (["--nnodes", "0"], ["nnodes (from flag --nnodes): '0': must be >= 1"]),
+    (["--nnodes", "0:2"], ["nnodes", "'0:2': its minimum, 0, must be >= 1"]),
+    (["--nnodes", "1:0"], ["nnodes", "'1:0': its maximum, 0, must be >= 1"]),
     (["--master-port", "70000"], ["master_port", "70000 must be between 0 and 65535"]),
     (["--nnodes", "2", "--node-rank", "2"], ["node_rank", "rank 2 is not below", "0 to 1"]),
     (["--nnodes", "3", "--node-rank", "9"], ["node_rank", "rank 9 is not below", "0 to 2"]),
@@ -184,3 +186,29 @@ def test_a_broken_platform_module_is_a_usage_error_naming_container(
     module.write_text(source)
     done = run_cli(["backends", "--container", f"{module}:Container"])
     assert_clean_error(done, ["--container", fragment])
+
+
+@pytest.mark.parametrize(
+    ("value", "fragments"),
+    [
+        ("2:1", ["nnodes (from env PET_NNODES): '2:1': the maximum, 1, is below the minimum, 2"]),
+        ("0", ["nnodes (from env PET_NNODES): '0': must be >= 1"]),
+        ("3:0", ["nnodes (from env PET_NNODES): '3:0': its maximum, 0, must be >= 1"]),
+    ],
+)
+def test_a_node_range_from_the_environment_names_the_value_as_written(
+    value: str, fragments: list[str]
+) -> None:
+    assert_clean_error(run_cli(["config"], env={"PET_NNODES": value}), fragments)
+
+
+def test_a_node_rank_of_too_many_digits_names_the_value() -> None:
+    done = run_cli(["config", "--node-rank", "12345678901"])
+    assert_clean_error(done, ["node_rank", "'12345678901' has more than 9 digits"])
+
+
+def test_a_node_rank_from_the_environment_past_the_count_names_both() -> None:
+    done = run_cli(["config"], env={"PET_NNODES": "2", "PET_NODE_RANK": "5"})
+    assert_clean_error(
+        done, ["node_rank (from env PET_NODE_RANK): rank 5 is not below the node count, 2"]
+    )
