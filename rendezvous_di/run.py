@@ -10,7 +10,9 @@ sources (``--config FILE`` < ``PET_*`` < flags, with provenance), and they
 are validated before torch is imported, so bad input fails in milliseconds,
 before any store, thread or worker starts. A ``--rdzv-conf`` value wrapped in
 quote marks (a Kubernetes ``args:`` array has no shell to remove them) is
-read as meant, with a note on stderr.
+read as meant, with a note on stderr. One more, about what is left: without
+``--log-dir``, torch's ``$TMPDIR/torchelastic_*`` log directory is removed
+when the job ends (`rendezvous_di.scratch`); torchrun leaves one per job.
 
 Two steps, each usable alone: `prepare` reads the command line (parsed once,
 without torch) into the container and checks everything a node can check
