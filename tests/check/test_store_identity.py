@@ -263,3 +263,26 @@ def test_run_asks_a_silent_listener_once_within_read_timeout(tmp_path: Path) -> 
     (lifetime,) = timed.lifetimes
     assert lifetime is not None
     assert read_timeout - 0.1 <= lifetime < read_timeout + 0.5
+
+
+@pytest.mark.parametrize("backend", ["c10d", "static"])
+def test_check_asks_a_silent_listener_once_within_its_timeout(backend: str) -> None:
+    """``check --timeout T``: one question, and the connection closed by T (plus slack)."""
+    timed = Timed()
+    timeout = 2
+    rank = ("--rdzv-conf", "rank=1") if backend == "static" else ("--rdzv-conf", "is_host=false")
+    with raw_server(timed.say_nothing) as port:
+        done = run_cli(
+            [
+                *("check", "--rdzv-backend", backend, "--rdzv-endpoint", f"127.0.0.1:{port}"),
+                *("--nnodes", "2", *rank, "--timeout", str(timeout)),
+            ],
+            timeout=60,
+        )
+        time.sleep(0.2)
+    assert done.returncode == 1, done.stderr
+    assert "accepts connections but is not a TCPStore" in done.stderr
+    assert len(timed.lifetimes) == 1, timed.lifetimes
+    (lifetime,) = timed.lifetimes
+    assert lifetime is not None
+    assert lifetime < timeout + 0.5
