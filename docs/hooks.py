@@ -7,7 +7,9 @@ A page writes ``<!-- generated: NAME [ARG] -->`` and gets the table in its place
 once at the top)
 ``scheduler-config EXAMPLE`` (``rendezvous-di config`` run in a scheduler's environment)
 and ``scheduler-error EXAMPLE`` (the one error line it exits 2 with there), and
-``refusals CLASS`` (commands refused by class, each with its one error line).
+``refusals CLASS`` (commands refused by class, each with its one error line) and ``shown
+CASE`` (what a command prints where it needs a setting: a real etcd without its v2 API,
+a signal while ``run`` waits, output that cannot be written; ``docs/shown_cases.py``).
 The site also gets ``config.schema.json``, what ``rendezvous-di schema`` prints.
 """
 
@@ -271,7 +273,20 @@ REFUSALS: dict[str, list[str]] = {
     "limits": [
         "config --rdzv-backend etcd-v3 --rdzv-conf lease_ttl=9000000001",
         "config --nnodes 0",
+        "config --nnodes 2:1",
         "config --master-port 70000",
+        "config --nnodes 2 --node-rank 2",
+        "run --max-restarts -1 train.py",
+        "run --nproc-per-node 0 train.py",
+        "config --rdzv-endpoint node0:29400 --rdzv-conf join_timeout=0",
+    ],
+    "addresses": [
+        "config --rdzv-backend etcd-v3 --rdzv-endpoint https://etcd:2379",
+        "config --rdzv-backend etcd-v3 --rdzv-endpoint http://etcd:2379",
+        "config --rdzv-backend c10d --nnodes 2 --rdzv-endpoint tcp://node0:29400",
+        "config --nnodes 2 --master-addr node0:29500",
+        "config --nnodes 2 --master-addr http://node0",
+        "schema --output /no/such/dir/schema.json",
     ],
 }
 """Commands that ``rendezvous-di`` refuses, by class, for ``refusals CLASS``."""
@@ -288,6 +303,22 @@ def refusals(name: str | None) -> str:
             raise RuntimeError(f"refusals {name}: {command}: exit {done.returncode}\n{done.stderr}")
         shown.append(f"$ rendezvous-di {command}\n{lines[0]}")
     return "```text\n" + "\n".join(shown) + "\n```"
+
+
+def shown(case: str | None) -> str:
+    """The real output of `shown_cases.CASES` ``case``, as run from this checkout."""
+    import importlib.util
+
+    # Next to this hook, loaded by path: mkdocs puts docs/ on sys.path only while it loads us.
+    spec = importlib.util.spec_from_file_location("shown_cases", ROOT / "docs" / "shown_cases.py")
+    assert spec is not None
+    assert spec.loader is not None
+    cases = sys.modules.setdefault("shown_cases", importlib.util.module_from_spec(spec))
+    if not hasattr(cases, "CASES"):
+        spec.loader.exec_module(cases)
+    return (
+        "```text\n" + "\n".join(cases.run_case(c, ROOT) for c in cases.CASES[str(case)]) + "\n```"
+    )
 
 
 def version(_: str | None) -> str:
@@ -308,6 +339,7 @@ GENERATORS = {
     "scheduler-config": scheduler_config,
     "scheduler-error": scheduler_error,
     "refusals": refusals,
+    "shown": shown,
     "version": version,
 }
 

@@ -10,7 +10,9 @@ sources (``--config FILE`` < ``PET_*`` < flags, with provenance), and they
 are validated before torch is imported, so bad input fails in milliseconds,
 before any store, thread or worker starts. A ``--rdzv-conf`` value wrapped in
 quote marks (a Kubernetes ``args:`` array has no shell to remove them) is
-read as meant, with a note on stderr.
+read as meant, with a note on stderr. One more, about what is left: without
+``--log-dir``, torch's ``$TMPDIR/torchelastic_*`` log directory is removed
+when the job ends (`rendezvous_di.scratch`); torchrun leaves one per job.
 
 Two steps, each usable alone: `prepare` reads the command line (parsed once,
 without torch) into the container and checks everything a node can check
@@ -21,6 +23,7 @@ error contract: exit 2 and one ``error:`` line for bad input.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -28,6 +31,7 @@ from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import scratch
 from .arguments import Overrides, configure
 from .config import launcher_flags as launcher
 from .config.flags import MAIN, LaunchFlags, ParsedLine
@@ -212,8 +216,12 @@ def launch(
         run_node_checks(prepared.admission, local_addr=settings.local_addr, report=report)
         on_create = _admitting(prepared, on_create, report)
     try:
-        with install(prepared.container, [settings.backend], on_create=on_create):
-            record(torchrun.run)(args)
+        with contextlib.ExitStack() as cleanup:
+            if not args.log_dir and getattr(args, "logs_specs", None) is None:
+                # torch would make /tmp/torchelastic_* and leave it: ours goes at the end.
+                args.log_dir = cleanup.enter_context(scratch.log_dir())
+            with install(prepared.container, [settings.backend], on_create=on_create):
+                record(torchrun.run)(args)
     finally:
         if note is not None:  # a caller of main() gets its environment back as it was
             os.environ.pop(STORE_SHARING, None)

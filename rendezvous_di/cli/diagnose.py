@@ -67,6 +67,26 @@ def is_rendezvous_error(error: BaseException) -> bool:
     return any(cls.__name__ == "RendezvousError" for cls in type(error).__mro__)
 
 
+def probed_already(error: BaseException) -> bool:
+    """Whether ``error`` (or one it was raised from) is a probe's own verdict.
+
+    c10d asks the endpoint before torch's client connects (`NotATCPStoreError`,
+    within ``read_timeout``); probing it again after the failure would ask the
+    same silent listener a second time and end the command 5 s past the
+    ``read_timeout`` the docs promise, to say the same thing.
+    """
+    from ..errors import NotATCPStoreError
+
+    current: BaseException | None = error
+    for _ in range(10):  # a cycle guard, as in `causes`
+        if current is None:
+            return False
+        if isinstance(current, NotATCPStoreError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def probe_after_failure(
     settings: RendezvousSettings, description: BackendDescription
 ) -> str | None:

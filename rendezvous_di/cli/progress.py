@@ -33,6 +33,11 @@ __all__ = ["ProgressReporter", "Snapshot", "read_snapshot"]
 PREFIX = "rendezvous-di:"
 
 
+def _nodes(count: str) -> str:
+    """``node`` after a count of one, ``nodes`` after any other (``2``, ``1..3``, ``?``)."""
+    return "node" if count == "1" else "nodes"
+
+
 def read_snapshot(handler: Any, reader: ProgressReader | None) -> Snapshot | None:
     """What ``reader`` says of ``handler``'s rendezvous; None when unknown.
 
@@ -76,6 +81,8 @@ class ProgressReporter:
         self.interval = interval if self.interactive else log_interval
         self.clock = clock
         self.attempts = 0
+        self.formed: int | None = None
+        """The round this node's last rendezvous formed (torch's number), None before one."""
 
     def watch(self, handler: Any) -> None:
         """Wrap ``handler.next_rendezvous`` on this instance only; the class is untouched."""
@@ -111,6 +118,7 @@ class ProgressReporter:
         # torch's round number, from 0 as in its own log lines ("has joined round 0");
         # a handler without rounds counts this agent's attempts instead, from 1.
         which = f"round {round_}" if round_ is not None else f"attempt {self.attempts}"
+        self.formed = round_
         self._write(
             f"rendezvous complete: {which}, "
             f"world size {info.world_size}, this node's rank {info.rank}, "
@@ -132,19 +140,40 @@ class ProgressReporter:
 
     def _report(self, snapshot: Snapshot | None, elapsed: float) -> None:
         joined = "?" if snapshot is None else str(snapshot.joined)
+        if self._left_behind(snapshot):  # the round this node leaves: it waits for the next
+            assert self.formed is not None
+            snapshot, joined = Snapshot(joined=0, round=self.formed + 1), "?"
         round_ = "" if snapshot is None or snapshot.round is None else f" (round {snapshot.round})"
         if snapshot is not None and snapshot.complete:
-            text = f"rendezvous{round_} formed with {joined} nodes, {elapsed:.0f}s elapsed"
+            text = (
+                f"rendezvous{round_} formed with {joined} {_nodes(joined)}, {elapsed:.0f}s elapsed"
+            )
         else:
             text = (
-                f"waiting at the rendezvous{round_}: {joined} of {self.expected} nodes joined, "
-                f"{elapsed:.0f}s elapsed"
+                f"waiting at the rendezvous{round_}: {joined} of {self.expected} "
+                f"{_nodes(self.expected)} joined, {elapsed:.0f}s elapsed"
             )
         if self.interactive:
             self.stream.write(f"\r\x1b[K{PREFIX} {text}")
             self.stream.flush()
         else:
             self._write(text)
+
+    def _left_behind(self, snapshot: Snapshot | None) -> bool:
+        """Whether ``snapshot`` shows the round this node already had, not the one it waits for.
+
+        When the agent asks for a new round (a restart after a worker failure), the
+        shared state still shows the round it leaves, complete, with this node in it,
+        until torch's handler takes it out. That round is not the one being waited
+        for: the next one is, with no count known yet.
+        """
+        return (
+            snapshot is not None
+            and snapshot.complete
+            and snapshot.round is not None
+            and self.formed is not None
+            and snapshot.round <= self.formed
+        )
 
     def _write(self, text: str) -> None:
         self.stream.write(f"{PREFIX} {text}\n")

@@ -27,7 +27,7 @@ from ..errors import ConfigError, RendezvousDIError
 from ..run import Prepared, launch, prepare
 from ..text import one_line, visible
 from .common import EXAMPLES, add_shared_flags, add_show_secrets_flag, fail
-from .diagnose import explain, is_rendezvous_error, probe_after_failure
+from .diagnose import explain, is_rendezvous_error, probe_after_failure, probed_already
 from .progress import ProgressReporter
 from .signals import exit_code, ignoring_stop_signals, is_stop, stop_signals
 from .torchrun_text import env_line, rendezvous_and_notes, shell_join
@@ -220,7 +220,7 @@ def _report_failure(error: Exception, settings: Any, description: Any = None) ->
         summary = error.format_msg()  # type: ignore[no-untyped-call]
         sys.stderr.write(f"error: workers failed:\n{summary}\n")
         return 1
-    if settings is not None and description is not None:
+    if settings is not None and description is not None and not probed_already(error):
         probed = probe_after_failure(settings, description)
         if probed is not None:  # the server answers, but cannot serve this backend
             sys.stderr.write(f"error: {one_line(probed)}\n")

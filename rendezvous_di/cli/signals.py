@@ -30,6 +30,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from .. import scratch
 from ..stop import TORCH_SIGNALS, StopSignal, is_stop
 
 __all__ = [
@@ -171,4 +172,5 @@ class _Watcher:
         with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(self.line(sigval) + "\n")
             sys.stderr.flush()
+        scratch.remove_all()  # no finally runs past os._exit: torch's log directory goes here
         os._exit(exit_code(sigval))

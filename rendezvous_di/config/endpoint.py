@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -33,8 +34,43 @@ class Endpoint:
         return host if self.port is None else f"{host}:{self.port}"
 
 
-def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
+SchemeHint = Callable[[str], str]
+"""How a backend chooses the scheme a URL put in its endpoint (given the scheme written):
+the sentence that says where it goes instead, or that the backend has none."""
+
+
+def no_scheme(backend: str) -> SchemeHint:
+    """For a backend that speaks one protocol of its own over TCP (c10d, static)."""
+    return lambda scheme: f"{backend}'s store speaks its own protocol over TCP: there is no scheme"
+
+
+def scheme_option(
+    backend: str, option: str = "protocol", schemes: str = "http|https"
+) -> SchemeHint:
+    """For a backend that takes its scheme as an option (the etcd backends' ``protocol``)."""
+
+    def hint(scheme: str) -> str:
+        known = scheme.lower() in schemes.split("|")
+        chosen = scheme.lower() if known else schemes.split("|")[-1]
+        return (
+            f"{backend} takes the scheme as the option {option} ({schemes}): "
+            f"--rdzv-conf {option}={chosen}, or conf.{option}: {chosen} in a config file"
+        )
+
+    return hint
+
+
+def _any_scheme(scheme: str) -> str:
+    return "a backend that speaks several protocols takes the scheme as an option (etcd's protocol)"
+
+
+def parse_endpoint(
+    text: str, *, field: str = "endpoint", scheme: SchemeHint | None = None
+) -> Endpoint:
     """Parse ``host``, ``host:port``, ``[v6]`` or ``[v6]:port``.
+
+    ``scheme`` says how the backend at hand chooses what a URL's scheme would
+    say (`scheme_option`, `no_scheme`); a URL is refused with that sentence.
 
     Raises:
         ConfigError: naming ``field`` when the host or port is malformed.
@@ -42,14 +78,14 @@ def parse_endpoint(text: str, *, field: str = "endpoint") -> Endpoint:
     endpoint = text.strip()
     if not endpoint:
         raise ConfigError(field, text, "must not be empty; expected <host>[:<port>]")
-    scheme, sep, rest = endpoint.partition("://")
-    if sep and scheme and scheme.isalpha():  # http://host:2379: a URL, not host:port
+    written, sep, rest = endpoint.partition("://")
+    if sep and written and written.isalpha():  # http://host:2379: a URL, not host:port
         raise ConfigError(
             field,
             text,
-            f"{quote(text)} is a URL; an endpoint is <host>:<port>, with no {scheme}:// scheme",
-            hint=f"write {quote(rest.rstrip('/'))}"
-            + ("; etcd backends take the scheme as protocol=https" if scheme == "https" else ""),
+            f"{quote(text)} starts with the scheme {written}://; an endpoint is "
+            "<host>:<port>, without one",
+            hint=f"write {quote(rest.rstrip('/'))}; " + (scheme or _any_scheme)(written),
         )
     if not endpoint.startswith("[") and endpoint.count(":") > 1 and not _is_ipv6_port(endpoint):
         raise ConfigError(

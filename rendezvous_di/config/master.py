@@ -51,15 +51,40 @@ def pop_master_values(values: dict[str, Any], sources: Mapping[str, str]) -> dic
             )
         master["master_addr"] = addr.strip()
         if ":" in addr and not _is_ipv6_address(addr.strip().strip("[]")):
+            problem, hint = _not_a_host(addr.strip())
             raise ConfigError(
                 "master_addr",
                 addr,
-                f"{quote(addr)} is not a host: --master-addr is a host name or an address, "
-                "without a port or scheme",
-                hint="give the port as --master-port; an IPv6 address is written ::1",
+                problem,
+                hint=hint,
                 source=sources.get("master_addr"),
             )
     return master
+
+
+def _not_a_host(addr: str) -> tuple[str, str]:
+    """What ``addr`` (a host where one goes) holds besides a host, and how to say it instead:
+    the problem and the hint of the error."""
+    scheme, sep, rest = addr.partition("://")
+    if sep and scheme.isalpha():
+        parts = rest.rstrip("/").rsplit(":", 1)
+        port = f" --master-port {parts[1]}" if len(parts) == 2 and parts[1].isdigit() else ""
+        return (
+            f"{quote(addr)} starts with the scheme {scheme}://: --master-addr is a bare host "
+            "(the master's store has no scheme)",
+            f"write --master-addr {parts[0]}{port}",
+        )
+    host, _, port = addr.rpartition(":")
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if port.isdigit() and host and (":" not in host or _is_ipv6_address(bare)):
+        return (
+            f"{quote(addr)} is a host with a port: --master-addr is the host alone",
+            f"write --master-addr {bare} --master-port {port}",
+        )
+    return (
+        f"{quote(addr)} is not a host: --master-addr is a host name or an address, without a port",
+        "an IPv6 address is written ::1",
+    )
 
 
 def default_backend(max_nodes: int, master: Mapping[str, Any]) -> str:
@@ -157,7 +182,9 @@ def _integer(
     ):
         raise ConfigError(key, value, f"{value!r} is not an integer", source=source)
     if text is not None and len(text.lstrip("+-")) > MAX_DIGITS:
-        raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
+        raise ConfigError(
+            key, value, f"{quote(value)} has more than {MAX_DIGITS} digits", source=source
+        )
     number = int(value)
     if number < minimum or (maximum is not None and number > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"

@@ -189,10 +189,13 @@ def resolve_settings(
     for key in values:
         if key not in FIELDS:
             raise ConfigError(key, values[key], "is not a setting", choices=FIELDS)
-    values["min_nodes"] = _whole_number(values.get("min_nodes", 1), "min_nodes", sources)
-    values["max_nodes"] = _whole_number(
-        values.get("max_nodes", values["min_nodes"]), "max_nodes", sources
-    )
+    try:
+        values["min_nodes"] = _whole_number(values.get("min_nodes", 1), "min_nodes", sources)
+        values["max_nodes"] = _whole_number(
+            values.get("max_nodes", values["min_nodes"]), "max_nodes", sources
+        )
+    except ConfigError as error:
+        raise _as_nnodes(error, values, sources) from None
     if "backend" not in values:
         values["backend"] = default_backend(values["max_nodes"], master)
         if values["backend"] == STATIC:  # torchrun's own default, where it has one
@@ -236,15 +239,66 @@ def resolve_settings(
 
     settings = RendezvousSettings(**values)
     if settings.max_nodes < settings.min_nodes:
-        raise ConfigError(
-            "max_nodes",
-            settings.max_nodes,
-            f"{settings.max_nodes} must be >= min_nodes ({settings.min_nodes})",
-            source=sources.get("max_nodes"),
-        )
+        raise _range_error(settings.min_nodes, settings.max_nodes, sources)
     settings.with_sources(sources)
     description.check(settings)
     return settings
+
+
+def _as_nnodes(
+    error: ConfigError, values: Mapping[str, Any], sources: Mapping[str, str]
+) -> ConfigError:
+    """``error`` about one end of a node range, said of the ``nnodes`` value that set both.
+
+    ``--nnodes 0:2`` is what the user wrote: "min_nodes 0" would name a setting they
+    never typed. Ends set apart (``min_nodes:`` in a file) keep their own names.
+    """
+    source = _nnodes_source(sources)
+    number = values.get(error.field)
+    if source is None or not isinstance(number, int):
+        return error
+    low, high = values.get("min_nodes"), values.get("max_nodes")
+    problem = error.problem.removeprefix(f"{number} ")
+    if low == high:
+        return ConfigError("nnodes", str(low), f"'{low}': {problem}", source=source)
+    end = "minimum" if error.field == "min_nodes" else "maximum"
+    written = f"{low}:{high}"
+    return ConfigError(
+        "nnodes", written, f"'{written}': its {end}, {number}, {problem}", source=source
+    )
+
+
+def _nnodes_source(sources: Mapping[str, str]) -> str | None:
+    """Where ``--nnodes``/``PET_NNODES`` set both ends of the range; None if they did not."""
+    source = sources.get("max_nodes")
+    if source is None or source != sources.get("min_nodes"):
+        return None
+    return source if source.endswith(("--nnodes", "PET_NNODES")) else None
+
+
+def _range_error(low: int, high: int, sources: Mapping[str, str]) -> ConfigError:
+    """A node range whose maximum is below its minimum, said with the value as written.
+
+    ``--nnodes 2:1`` (or ``PET_NNODES=2:1``) sets both ends: the error names that one
+    value, not a ``max_nodes`` the user never wrote.
+    """
+    source = _nnodes_source(sources)
+    if source is not None:
+        return ConfigError(
+            "nnodes",
+            f"{low}:{high}",
+            f"'{low}:{high}': the maximum, {high}, is below the minimum, {low}",
+            hint=f"write MIN:MAX with MIN <= MAX, such as {high}:{low}",
+            source=source,
+        )
+    low_source = sources.get("min_nodes", "default")
+    elsewhere = f", from {low_source}" if low_source != sources.get("max_nodes") else ""
+    return ConfigError(
+        "max_nodes",
+        high,
+        f"{high} must be >= min_nodes ({low}{elsewhere})",
+        source=sources.get("max_nodes"),
+    )
 
 
 FIELDS = tuple(f.name for f in fields(RendezvousSettings) if f.init)
@@ -264,11 +318,15 @@ def _whole_number(value: Any, key: str, sources: Mapping[str, str]) -> int:
     source = sources.get(key)
     digits = value.strip().lstrip("+-") if isinstance(value, str) else ""
     if digits.isdigit() and len(digits) > MAX_DIGITS:
-        raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
+        raise ConfigError(
+            key, value, f"{quote(value)} has more than {MAX_DIGITS} digits", source=source
+        )
     number = parse_number(value, key, integer=True, source=source)
     assert isinstance(number, int)
     if number < 1:
         raise ConfigError(key, value, f"{number} must be >= 1", source=source)
     if number >= 10**MAX_DIGITS:
-        raise ConfigError(key, value, f"has more than {MAX_DIGITS} digits", source=source)
+        raise ConfigError(
+            key, value, f"{quote(value)} has more than {MAX_DIGITS} digits", source=source
+        )
     return number

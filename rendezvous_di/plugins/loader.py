@@ -125,8 +125,10 @@ class PluginLoader:
 
     def _load(self) -> None:
         # torch's rendezvous package must be imported our way first: a plugin that
-        # imports it would otherwise make torch load every other plugin eagerly.
-        _torch.rendezvous_module()
+        # imports it would otherwise make torch load every other plugin eagerly. Our
+        # own entry point imports no torch, and needs none to be described.
+        if not self.spec.first_party:
+            _torch.rendezvous_module()
         self._loading = True
         step = "failed to import"
         try:
@@ -201,7 +203,12 @@ class PluginLoader:
         """
         if not load and self._description is None:
             return self._describe(None)
-        if self._creator is None and self._problem is None and isolation.active():
+        if (
+            self._creator is None
+            and self._problem is None
+            and isolation.active()
+            and not self.spec.first_party  # our own code: nothing to isolate
+        ):
             described = self._description_from_child()
             self._refuse_invalid_options()
             if self._verdict is None or not self._verdict.described:
@@ -358,6 +365,10 @@ def load_all(loaders: Iterable[PluginLoader]) -> None:
     """
     pending = [lo for lo in loaders if lo.state == "not loaded"]
     if isolation.active():
+        for loader in [lo for lo in pending if lo.spec.first_party]:
+            with contextlib.suppress(PluginError):  # our own code: loaded here, no child
+                loader.creator()
+        pending = [lo for lo in pending if not lo.spec.first_party]
         for loader, verdict in zip(
             pending, isolation.load_in_child([lo.spec for lo in pending]), strict=True
         ):

@@ -51,6 +51,17 @@ class PluginSpec:
             f"(entry point {self.value})"
         )
 
+    @property
+    def first_party(self) -> bool:
+        """Whether the entry point is this package's own code (``etcd-v3``).
+
+        Its module imports no torch and cannot end the process at import: it is
+        loaded in-process, without torch's rendezvous package first or a child
+        process, so ``config`` and ``run --dry-run`` stay torch-free and ``check``
+        never blames our own backend for torch's import time.
+        """
+        return self.value.partition(":")[0].split(".")[0] == __package__.split(".")[0]
+
     def matches(self, names: tuple[str, ...]) -> bool:
         """Whether ``names`` lists this plugin by backend name or by distribution name."""
         if not names:

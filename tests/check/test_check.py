@@ -93,7 +93,8 @@ def test_static_rank_past_the_world_is_refused_before_any_probe() -> None:
     result = static(f"127.0.0.1:{free_port()}", 1)
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "error: conf.rank (from flag --rdzv-conf): 1 must be below max_nodes (1)"
+        "error: conf.rank (from flag --rdzv-conf): rank 1 is not below the node count, 1: "
+        "the one node's rank is 0"
     ]
 
 

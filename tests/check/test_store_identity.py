@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.server
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +54,28 @@ def raw_server(on_connect: Callable[[socket.socket], None]) -> Iterator[int]:
 
 def say_nothing(conn: socket.socket) -> None:
     return None
+
+
+class Timed:
+    """A silent listener's log: how long each connection stayed open (None: still open)."""
+
+    def __init__(self) -> None:
+        self.lifetimes: list[float | None] = []
+        self.lock = threading.Lock()
+
+    def say_nothing(self, conn: socket.socket) -> None:
+        """Accept, never answer, and time the connection until the client closes it."""
+        accepted = time.monotonic()
+        with self.lock:
+            index = len(self.lifetimes)
+            self.lifetimes.append(None)
+        try:
+            while conn.recv(1024):
+                pass
+        except OSError:
+            return
+        with self.lock:
+            self.lifetimes[index] = time.monotonic() - accepted
 
 
 def answer_http(conn: socket.socket) -> None:
@@ -210,3 +233,56 @@ def test_run_against_a_listener_that_is_not_a_store_fails_with_one_line(
     assert errors[0].startswith(not_a_store)
     assert "Traceback" not in done.stderr
     assert "a worker must not start" not in done.stderr
+
+
+@pytest.mark.slow
+def test_run_asks_a_silent_listener_once_within_read_timeout(tmp_path: Path) -> None:
+    """The docs promise the refusal within ``read_timeout``: one question, one wait.
+
+    Measured from the listener's side, so torch's import time is not counted: the
+    bound is the documented one (plus scheduling slack), not a speed target. The
+    probe run after a failure used to ask a second time, ending 5 s later.
+    """
+    script = tmp_path / "never.py"
+    script.write_text("raise SystemExit('a worker must not start')\n")
+    timed = Timed()
+    read_timeout = 2
+    with raw_server(timed.say_nothing) as port:
+        done = run_cli(
+            [
+                *("run", "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{port}"),
+                *("--nnodes", "2", "--rdzv-conf", f"read_timeout={read_timeout}"),
+                *("--nproc-per-node", "1", str(script)),
+            ],
+            timeout=120,
+        )
+        time.sleep(0.2)  # the listener's threads see the client's close
+    assert done.returncode == 1, done.stderr
+    assert f"within {read_timeout}s (read_timeout)" in done.stderr
+    assert len(timed.lifetimes) == 1, timed.lifetimes
+    (lifetime,) = timed.lifetimes
+    assert lifetime is not None
+    assert read_timeout - 0.1 <= lifetime < read_timeout + 0.5
+
+
+@pytest.mark.parametrize("backend", ["c10d", "static"])
+def test_check_asks_a_silent_listener_once_within_its_timeout(backend: str) -> None:
+    """``check --timeout T``: one question, and the connection closed by T (plus slack)."""
+    timed = Timed()
+    timeout = 2
+    rank = ("--rdzv-conf", "rank=1") if backend == "static" else ("--rdzv-conf", "is_host=false")
+    with raw_server(timed.say_nothing) as port:
+        done = run_cli(
+            [
+                *("check", "--rdzv-backend", backend, "--rdzv-endpoint", f"127.0.0.1:{port}"),
+                *("--nnodes", "2", *rank, "--timeout", str(timeout)),
+            ],
+            timeout=60,
+        )
+        time.sleep(0.2)
+    assert done.returncode == 1, done.stderr
+    assert "accepts connections but is not a TCPStore" in done.stderr
+    assert len(timed.lifetimes) == 1, timed.lifetimes
+    (lifetime,) = timed.lifetimes
+    assert lifetime is not None
+    assert lifetime < timeout + 0.5

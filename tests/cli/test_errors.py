@@ -20,16 +20,52 @@ BAD_INPUTS = [
     (["--rdzv-endpoint", "host:http"], ["endpoint", "'http'"]),
     (["--rdzv-endpoint", "host:123456"], ["endpoint", "'123456'"]),
     (["--nnodes", "a:b"], ["nnodes", "'a:b'"]),
-    (["--nnodes", "4:2"], ["max_nodes", "2 must be >= min_nodes (4)"]),
+    (["--nnodes", "4:2"], ["nnodes", "'4:2': the maximum, 2, is below the minimum, 4"]),
     # A URL or a host:port where a host goes is called what it is, not an IPv6 address.
-    (["--rdzv-endpoint", "http://host:2379"], ["is a URL", "no http:// scheme", "'host:2379'"]),
-    (["--rdzv-endpoint", "https://etcd:2379/"], ["is a URL", "protocol=https"]),
+    # It says where the scheme goes instead: an option of the backend, or nowhere.
+    (
+        ["--rdzv-endpoint", "http://host:2379"],
+        ["starts with the scheme http://", "'host:2379'", "c10d's store", "there is no scheme"],
+    ),
+    (
+        ["--rdzv-backend", "etcd-v3", "--rdzv-endpoint", "https://etcd:2379/"],
+        ["starts with the scheme https://", "'etcd:2379'", "--rdzv-conf protocol=https"],
+    ),
+    (
+        ["--rdzv-backend", "etcd-v3", "--rdzv-endpoint", "a:2379,grpc://b:2379"],
+        ["'grpc://b:2379' starts with the scheme grpc://", "protocol (http|https)"],
+    ),
+    (
+        ["--rdzv-backend", "etcd-v2", "--rdzv-endpoint", "http://etcd"],
+        ["scheme http://", "write 'etcd'", "--rdzv-conf protocol=http"],
+    ),
+    (
+        ["--rdzv-backend", "static", "--rdzv-endpoint", "tcp://h:29500", "--nnodes", "2"],
+        ["scheme tcp://", "static's store", "no scheme"],
+    ),
     (["--rdzv-endpoint", "host:1:2"], ["more than one ':'", "no IPv6 address"]),
-    (["--nnodes", "2", "--master-addr", "host:80"], ["master_addr", "'host:80' is not a host"]),
+    (
+        ["--nnodes", "2", "--master-addr", "host:80"],
+        ["master_addr", "'host:80' is a host with a port", "--master-addr host --master-port 80"],
+    ),
+    (
+        ["--nnodes", "2", "--master-addr", "http://node0:29500/"],
+        ["scheme http://", "write --master-addr node0 --master-port 29500"],
+    ),
+    (
+        ["--nnodes", "2", "--master-addr", "[::1]:80"],
+        ["is a host with a port", "--master-addr ::1 --master-port 80"],
+    ),
     # Range errors name the value, not only the range.
-    (["--nnodes", "0"], ["min_nodes", "0 must be >= 1"]),
+    (["--nnodes", "0"], ["nnodes (from flag --nnodes): '0': must be >= 1"]),
+    (["--nnodes", "0:2"], ["nnodes", "'0:2': its minimum, 0, must be >= 1"]),
+    (["--nnodes", "1:0"], ["nnodes", "'1:0': its maximum, 0, must be >= 1"]),
     (["--master-port", "70000"], ["master_port", "70000 must be between 0 and 65535"]),
-    (["--nnodes", "2", "--node-rank", "2"], ["conf.rank", "2 must be below max_nodes (2)"]),
+    (["--nnodes", "2", "--node-rank", "2"], ["node_rank", "rank 2 is not below", "0 to 1"]),
+    (["--nnodes", "3", "--node-rank", "9"], ["node_rank", "rank 9 is not below", "0 to 2"]),
+    (["--node-rank", "-1"], ["node_rank", "-1 must be >= 0"]),
+    (["--rdzv-conf", "join_timeout=-5"], ["conf.join_timeout", "got -5"]),
+    (["--rdzv-conf", "read_timeout=0"], ["conf.read_timeout", "got 0"]),
     (["--rdzv-conf", "join_timeout"], ["conf", "<key>=<value>"]),
     (["--rdzv-conf", "join_timeout=soon"], ["conf.join_timeout", "'soon' is not an integer"]),
     (["--rdzv-conf", "heartbeat=3"], ["did you mean 'heartbeat_timeout'"]),
@@ -66,6 +102,23 @@ def test_run_command_rejects_bad_input_before_starting_anything(
     flags: list[str], fragments: list[str]
 ) -> None:
     assert_clean_error(run_cli(["run", *flags, "--nproc-per-node", "2", "x.py"]), fragments)
+
+
+# torchrun's own numbers, `run` only: each names the value and its range.
+LAUNCHER_RANGES = [
+    (["--max-restarts", "-1"], ["max_restarts", "'-1'", ">= 0"]),
+    (["--nproc-per-node", "0"], ["nproc_per_node", "'0'", "from 1"]),
+    (["--nproc-per-node", "-3"], ["nproc_per_node", "'-3'", "from 1"]),
+    (["--monitor-interval", "-1"], ["monitor_interval", "'-1'", "> 0"]),
+    (["--monitor-interval", "nan"], ["monitor_interval", "'nan'"]),
+]
+
+
+@pytest.mark.parametrize(("flags", "fragments"), LAUNCHER_RANGES)
+def test_launcher_numbers_out_of_range_name_the_value(
+    flags: list[str], fragments: list[str]
+) -> None:
+    assert_clean_error(run_cli(["run", "--dry-run", *flags, "x.py"]), fragments)
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
@@ -133,3 +186,29 @@ def test_a_broken_platform_module_is_a_usage_error_naming_container(
     module.write_text(source)
     done = run_cli(["backends", "--container", f"{module}:Container"])
     assert_clean_error(done, ["--container", fragment])
+
+
+@pytest.mark.parametrize(
+    ("value", "fragments"),
+    [
+        ("2:1", ["nnodes (from env PET_NNODES): '2:1': the maximum, 1, is below the minimum, 2"]),
+        ("0", ["nnodes (from env PET_NNODES): '0': must be >= 1"]),
+        ("3:0", ["nnodes (from env PET_NNODES): '3:0': its maximum, 0, must be >= 1"]),
+    ],
+)
+def test_a_node_range_from_the_environment_names_the_value_as_written(
+    value: str, fragments: list[str]
+) -> None:
+    assert_clean_error(run_cli(["config"], env={"PET_NNODES": value}), fragments)
+
+
+def test_a_node_rank_of_too_many_digits_names_the_value() -> None:
+    done = run_cli(["config", "--node-rank", "12345678901"])
+    assert_clean_error(done, ["node_rank", "'12345678901' has more than 9 digits"])
+
+
+def test_a_node_rank_from_the_environment_past_the_count_names_both() -> None:
+    done = run_cli(["config"], env={"PET_NNODES": "2", "PET_NODE_RANK": "5"})
+    assert_clean_error(
+        done, ["node_rank (from env PET_NODE_RANK): rank 5 is not below the node count, 2"]
+    )

@@ -464,7 +464,12 @@ def test_a_master_addr_with_a_port_says_how_to_write_it() -> None:
         timeout=TIMEOUT,
     )
     # The address itself is refused, naming the flag: its port goes in --master-port.
-    refused(done, "master_addr", "'::1:29400' is not a host", "--master-port", "::1")
+    refused(
+        done,
+        "master_addr",
+        "'::1:29400' is a host with a port",
+        "--master-addr ::1 --master-port 29400",
+    )
 
 
 @pytest.mark.parametrize(

@@ -175,7 +175,7 @@ def test_the_same_from_a_config_file_names_the_file(tmp_path: Path) -> None:
     ("flags", "fragments"),
     [
         (["--node-rank", "-1", "--nnodes", "2"], ["node_rank (from flag --node-rank)", ">= 0"]),
-        (["--node-rank", "2", "--nnodes", "2"], ["conf.rank (from flag --node-rank)", "below"]),
+        (["--node-rank", "2", "--nnodes", "2"], ["node_rank (from flag --node-rank)", "below"]),
         (["--master-port", "70000"], ["master_port (from flag --master-port)", "65535"]),
         (["--master-port", "http"], ["master_port", "'http' is not an integer"]),
     ],

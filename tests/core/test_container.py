@@ -173,7 +173,7 @@ def test_required_static_rank_and_its_range_are_checked(container: Any) -> None:
         container.parameters()
     assert caught.value.field == "conf.rank"
     container.config.from_dict({"conf": {"rank": 2}})
-    with pytest.raises(ConfigError, match=r"below max_nodes \(2\)"):
+    with pytest.raises(ConfigError, match=r"rank 2 is not below the node count, 2"):
         container.parameters()
 
 

@@ -56,7 +56,7 @@ REFUSED_BEFORE_TORCH = """
         (["--module", "--no-python"], {}, "ConfigError ValueError", "only one of them"),
         ([], {"PET_MODULE": "1", "PET_NO_PYTHON": "1"}, "ConfigError ValueError", "--module"),
         (["--rdzv-backend", "c10d", "--nnodes", "2"], {}, "ConfigError ValueError", "port 0"),
-        (["--nnodes", "4:2"], {}, "ConfigError ValueError", "min_nodes (4)"),
+        (["--nnodes", "4:2"], {}, "ConfigError ValueError", "the minimum, 4"),
     ],
 )
 def test_bad_input_raises_torchs_exception_class_before_torch_is_imported(

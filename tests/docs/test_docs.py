@@ -49,13 +49,26 @@ def shell_commands() -> list[tuple[str, str]]:
     return commands
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if scripts(p)], ids=lambda p: p.name)
-def test_python_examples_run(page: Path, tmp_path: Path) -> None:
-    """A page's Python blocks run in order in one fresh interpreter, as a reader would."""
-    script = tmp_path / f"docs_example_{page.stem}.py"  # never shadow a module (platform)
-    script.write_text("\n\n".join(scripts(page)))
+def script_blocks() -> list[tuple[str, int, str]]:
+    """Every script block of every page: (page, its number on the page, its code)."""
+    return [(page.name, n, body) for page in PAGES for n, body in enumerate(scripts(page), 1)]
+
+
+@pytest.mark.parametrize(
+    ("page", "number", "body"),
+    script_blocks(),
+    ids=[f"{page}:{number}" for page, number, _ in script_blocks()],
+)
+def test_each_python_example_runs_on_its_own(
+    page: str, number: int, body: str, tmp_path: Path
+) -> None:
+    """A block runs alone in a fresh interpreter, as a reader who copies that one block would:
+    nothing defined by the blocks before it on the page (a class, an import) is there."""
+    stem = Path(page).stem.lower()
+    script = tmp_path / f"docs_example_{stem}_{number}.py"  # never shadow a module (platform)
+    script.write_text(body)
     done = run_process([sys.executable, str(script)], timeout=300)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, f"{page}, Python block {number}:\n{done.stderr}"
 
 
 @pytest.mark.parametrize(

@@ -281,3 +281,33 @@ def test_cell_renders_any_text_as_itself() -> None:
     html = markdown.markdown("\n".join(table), extensions=["tables"])
     body = list(rows(BeautifulSoup(f"<div>{html}</div>", "html.parser")))[1:]
     assert body == [[" ".join(v.split())] * 2 for v in TRICKY]
+
+
+def test_troubleshooting_shows_each_case_as_the_commands_print_it(
+    articles: dict[str, Tag],
+) -> None:
+    """Every output on the page is generated from the commands: no hand-copied line is left
+    to go stale (as the v2 API's ``fix:`` line did), and each case is there."""
+    page = articles["troubleshooting.md"]
+    text = page.get_text()
+    assert "generated:" not in text
+    blocks = [pre.get_text() for pre in page.find_all("pre")]
+    shown = "\n".join(b for b in blocks if "$ rendezvous-di" in b or "$ PET_" in b)
+    for expected in (
+        "its v2 API is disabled (HTTP 404)",  # a real etcd without --enable-v2
+        "error: etcd-v3: etcd at etcd:2379 is unreachable:",  # a silent listener
+        "error: stopped by SIGTERM; no worker is left running",
+        "error: cannot write the output: No space left on device",
+        "starts with the scheme https://",
+        "is a host with a port",
+        "holds more than 10000 values",
+        "once its YAML aliases are expanded",
+        "'2:1': the maximum, 1, is below the minimum, 2",
+    ):
+        assert expected in shown, expected
+    assert "fix: restart etcd with --enable-v2=true" not in text
+    assert "plugin 'etcd-v3'" not in text
+    # Every "error:" line on the page is in a generated block, under the command it came from.
+    for block in blocks:
+        if "error: " in block and "$ " not in block:
+            raise AssertionError(f"an output without its command:\n{block}")

@@ -208,3 +208,57 @@ def test_counts_come_from_torchs_rendezvous_state() -> None:
     state.participants = {peer: 0}  # the round formed without this node: it waits for the next
     state.wait_list = {late}
     assert read_snapshot(handler, C10D_PROGRESS) == Snapshot(joined=1, round=5)
+
+
+class Restarting:
+    """A handler over two rounds and its backend's progress reader, as the shared state shows
+    them: round 0 forms with this node; while the second ``next_rendezvous`` (a restart)
+    waits, the state still shows round 0, complete, with this node in it, until torch's
+    handler takes it out; then round 1 forms."""
+
+    def __init__(self, stream: Stream) -> None:
+        self.stream = stream
+        self.state = Snapshot(joined=0, round=0)
+        self.rounds = count()
+
+    def read(self, handler: Any) -> Snapshot:
+        return self.state
+
+    def next_rendezvous(self) -> Info:
+        assert self.stream.wrote.wait(10), "no progress was shown while waiting"
+        self.stream.wrote.clear()
+        self.state = Snapshot(joined=2, round=next(self.rounds), complete=True)
+        return Info(rank=0, world_size=2)
+
+
+def test_a_restart_waits_for_the_next_round_not_the_one_it_leaves() -> None:
+    stream = Stream(tty=False)
+    handler = Restarting(stream)
+    reporter(stream, reader=handler.read).watch(handler)
+    handler.next_rendezvous()
+    first = stream.getvalue().splitlines()
+    assert first[0].startswith("rendezvous-di: waiting at the rendezvous (round 0): 0 of 2..3 ")
+    assert first[-1].startswith("rendezvous-di: rendezvous complete: round 0, world size 2")
+    handler.next_rendezvous()
+    second = stream.getvalue().splitlines()[len(first) :]
+    assert second[0].startswith("rendezvous-di: waiting at the rendezvous (round 1): ? of 2..3 ")
+    assert not any("round 0" in line for line in second), second
+    assert second[-1].startswith("rendezvous-di: rendezvous complete: round 1, world size 2")
+
+
+@pytest.mark.parametrize(
+    ("snapshot", "expected", "line"),
+    [
+        (Snapshot(joined=1, round=0, complete=True), (1, 1), "formed with 1 node, "),
+        (Snapshot(joined=3, round=2, complete=True), (2, 4), "formed with 3 nodes, "),
+        (Snapshot(joined=0), (1, 1), "0 of 1 node joined"),
+        (Snapshot(joined=1), (2, 2), "1 of 2 nodes joined"),
+        (Snapshot(joined=1), (1, 2), "1 of 1..2 nodes joined"),
+    ],
+)
+def test_counts_of_one_are_singular(
+    snapshot: Snapshot, expected: tuple[int, int], line: str
+) -> None:
+    stream = Stream(tty=False)
+    ProgressReporter(stream, min_nodes=expected[0], max_nodes=expected[1])._report(snapshot, 1.0)
+    assert line in stream.getvalue()

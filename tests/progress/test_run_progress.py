@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.support.procs import REPO, clean_environ, communicate_all, free_port
+from tests.support.procs import REPO, clean_environ, communicate_all, free_port, run_process
 
 pytestmark = pytest.mark.slow
 
@@ -73,3 +74,32 @@ def test_each_agent_reports_waiting_and_its_place_in_the_world() -> None:
         # What docs/cli.md shows is what a real run prints, round number included.
         assert documented("rendezvous complete").search(err), err[-3000:]
     assert sorted(ranks) == [0, 1]
+
+
+def test_a_restart_is_reported_as_the_next_round(tmp_path: Path) -> None:
+    """After a worker failure the agent asks for round 1: its wait line says round 1, as its
+    summary does (it used to show round 0, the round it was leaving)."""
+    script = tmp_path / "fails_once.py"
+    script.write_text(
+        "import os, sys\n"
+        f"marker = {str(tmp_path / 'tried')!r}\n"
+        "if not os.path.exists(marker):\n"
+        "    open(marker, 'w').close()\n"
+        "    sys.exit(3)\n"
+    )
+    done = run_process(
+        [
+            *(sys.executable, "-m", "rendezvous_di", "run", "--rdzv-backend", "c10d"),
+            *("--rdzv-endpoint", "127.0.0.1:0", "--max-restarts", "1"),
+            *("--monitor-interval", "0.2", str(script)),
+        ],
+        env=clean_environ(),
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [ln for ln in done.stderr.splitlines() if ln.startswith("rendezvous-di: ")]
+    failed = next(i for i, ln in enumerate(lines) if "rendezvous complete: round 0" in ln)
+    after = lines[failed + 1 :]
+    assert "rendezvous (round 1)" in after[0] or "rendezvous complete: round 1" in after[0], lines
+    assert not any("round 0" in line for line in after), lines
+    assert any(line.startswith("rendezvous-di: rendezvous complete: round 1, ") for line in after)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ...config.endpoint import Endpoint, parse_endpoint
+from ...config.endpoint import Endpoint, SchemeHint, no_scheme, parse_endpoint
 from ...errors import ConfigError
 from ..options import MAX_SECONDS, OptionSpec
 
@@ -79,11 +79,16 @@ DYNAMIC_RENDEZVOUS_OPTIONS = (
 """Options of torch's ``DynamicRendezvousHandler`` (``create_handler`` in dynamic_rendezvous)."""
 
 
-def address_endpoint(settings: RendezvousSettings, *, port_required: bool) -> Endpoint:
-    """The settings' endpoint parsed as ``host[:port]``, or a ConfigError naming its source."""
+def address_endpoint(
+    settings: RendezvousSettings, *, port_required: bool, scheme: SchemeHint | None = None
+) -> Endpoint:
+    """The settings' endpoint parsed as ``host[:port]``, or a ConfigError naming its source.
+
+    ``scheme`` says where a URL's scheme goes for this backend; by default it has none.
+    """
     source = settings.source_of("endpoint")
     try:
-        endpoint = parse_endpoint(settings.endpoint)
+        endpoint = parse_endpoint(settings.endpoint, scheme=scheme or no_scheme(settings.backend))
     except ConfigError as error:
         raise error.with_source(source) from None
     if port_required and endpoint.port is None:
@@ -96,11 +101,13 @@ def address_endpoint(settings: RendezvousSettings, *, port_required: bool) -> En
     return endpoint
 
 
-def address_check(*, port_required: bool) -> Callable[[RendezvousSettings], None]:
+def address_check(
+    *, port_required: bool, scheme: SchemeHint | None = None
+) -> Callable[[RendezvousSettings], None]:
     """A settings check that only asks for a well-formed ``host[:port]`` endpoint."""
 
     def check(settings: RendezvousSettings) -> None:
-        address_endpoint(settings, port_required=port_required)
+        address_endpoint(settings, port_required=port_required, scheme=scheme)
 
     return check
 

@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ...config.endpoint import scheme_option
 from ..description import BackendDescription, ProbeResult, ProgressReader
 from ..options import OptionSchema, OptionSpec
 from ..tls import TlsOptions
@@ -57,7 +58,7 @@ def v2_api_backend(
         default_port=ETCD_PORT,
         requires=tuple((module, ETCD_EXTRA) for module in requires),
         schema=OptionSchema(name, options, checks=(tls,)),
-        settings_check=address_check(port_required=False),
+        settings_check=address_check(port_required=False, scheme=scheme_option(name)),
         probe=v2_api_probe(tls),
         progress=progress,
         distribution="torch",
@@ -70,7 +71,9 @@ def v2_api_probe(tls: TlsOptions) -> Callable[[RendezvousSettings, Deadline], Pr
     def probe(settings: RendezvousSettings, deadline: Deadline) -> ProbeResult:
         from ..probing import http_get, url_error
 
-        endpoint = address_endpoint(settings, port_required=False)
+        endpoint = address_endpoint(
+            settings, port_required=False, scheme=scheme_option(settings.backend)
+        )
         protocol = settings.conf.get("protocol", "http")
         base = (
             f"{protocol}://{endpoint}" if endpoint.port else f"{protocol}://{endpoint}:{ETCD_PORT}"

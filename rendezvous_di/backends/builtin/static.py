@@ -38,11 +38,14 @@ def check(settings: RendezvousSettings) -> None:
         )
     rank = settings.conf.get("rank")
     if rank is not None and rank >= settings.max_nodes:
+        source = settings.source_of("conf.rank")
+        nodes = settings.max_nodes
         raise ConfigError(
-            "conf.rank",
+            "node_rank" if "node-rank" in source or "NODE_RANK" in source else "conf.rank",
             rank,
-            f"{rank} must be below max_nodes ({settings.max_nodes})",
-            source=settings.source_of("conf.rank"),
+            f"rank {rank} is not below the node count, {nodes}: "
+            + ("the one node's rank is 0" if nodes == 1 else f"ranks are 0 to {nodes - 1}"),
+            source=source,
         )
 
 

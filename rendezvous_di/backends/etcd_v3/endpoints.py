@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ...config.endpoint import parse_endpoint
+from ...config.endpoint import parse_endpoint, scheme_option
 from ..builtin.etcd_common import ETCD_PORT
 from ..tls import TlsOptions
 
 TLS = TlsOptions(cert="ssl_cert", key="ssl_cert_key", ca="ca_cert")
 """etcd-v3's TLS options, checked and turned into an SSL context by `rendezvous_di.backends.tls`."""
+
+
+SCHEME = scheme_option("etcd-v3")
+"""A URL as an endpoint: etcd-v3 takes its scheme as the option ``protocol``."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,6 @@ def parse_endpoints(text: str, *, field: str = "endpoint") -> list[Address]:
     """
     addresses = []
     for part in text.split(","):
-        endpoint = parse_endpoint(part, field=field)
+        endpoint = parse_endpoint(part, field=field, scheme=SCHEME)
         addresses.append(Address(endpoint.host, endpoint.port or ETCD_PORT))
     return addresses
