@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import torch.distributed as dist
@@ -111,4 +111,25 @@ def test_torchs_launcher_gets_the_same_handler_through_install(store_server: Any
         assert meet([handler]) == [(0, 1)]
     finally:
         handler.shutdown()  # as torch's agent does when it ends
+        container.shutdown_resources()
+
+
+def test_a_torch_without_the_hooks_is_a_config_error_naming_sync_poll(store_server: Any) -> None:
+    """A torch that renamed what `attach` hooks into: one clear error, not a silent poll."""
+    from rendezvous_di.backends.events.executor import attach
+    from rendezvous_di.backends.events.waiting import Waiting
+    from rendezvous_di.errors import ConfigError
+
+    (container,) = containers(store_server, 1, {"sync": "poll"}, "renamed")
+    try:
+        handler: Any = container.handler()  # torch's own handler, untouched
+        executor, handler._op_executor = handler._op_executor, object()  # as if renamed
+        with pytest.raises(ConfigError) as raised:
+            attach(handler, Waiting(cast(Any, None)))  # fails before any signal is used
+        handler._op_executor = executor  # for torch's own shutdown
+        assert raised.value.field == "conf.sync"
+        assert "_DistributedRendezvousOpExecutor" in str(raised.value)
+        assert "sync=poll" in str(raised.value)
+        assert "next_rendezvous" not in vars(handler)  # nothing half-attached
+    finally:
         container.shutdown_resources()

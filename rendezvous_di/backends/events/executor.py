@@ -35,14 +35,28 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ...errors import ConfigError
+
 if TYPE_CHECKING:
     from .waiting import Waiting
 
 Delay = Callable[..., None]
 
 
-class UnsupportedTorch(RuntimeError):
-    """This torch's dynamic rendezvous lacks what event-driven waiting hooks into."""
+class UnsupportedTorch(ConfigError):
+    """This torch's dynamic rendezvous lacks what event-driven waiting hooks into.
+
+    A `ConfigError` of ``conf.sync``: the command line says it in one line (exit
+    2) and names the way out, ``sync=poll``, which runs torch's handler as it is.
+    """
+
+    def __init__(self, lacking: str) -> None:
+        super().__init__(
+            "conf.sync",
+            "event",
+            f"this torch's dynamic rendezvous cannot wait on events: {lacking}",
+            hint="set sync=poll (--rdzv-conf sync=poll) to wait as torch does",
+        )
 
 
 def attach(handler: Any, waiting: Waiting) -> None:
