@@ -47,7 +47,12 @@ REPO = Path(__file__).resolve().parents[1]
 SIZES = (2, 8, 16)
 KEEP_ALIVE_INTERVAL = 1  # seconds; short, so a steady window of a few intervals is quick
 STEADY_INTERVALS = 3
-STEADY_ROUNDS = 5  # etcd pairs that also measure the steady load; the rest only time rounds
+COUNTED_ROUNDS = 3
+"""Pairs run again through the counting proxies, for the requests and the steady load.
+
+The timed rounds reach the stores directly: a proxy in Python adds its own latency to
+every request, and the event-driven variants make more (small) requests than polling,
+so timing through it would charge them for the instrument."""
 # Generous: 16 agents on a loaded 2-core machine; nothing here should ever time out.
 COMMON_CONF = {
     "join_timeout": 300,
@@ -241,18 +246,18 @@ def run_round(
     endpoint: str | None,
     proxy: CountingProxy | StoreCountingProxy | None,
     seed: int = 0,
-    steady: bool = True,
+    timed: bool = True,
 ) -> None:
     """One rendezvous of the whole pool with ``variant``; its figures appended to it.
 
-    Agent ``i`` seeds torch's pacing with ``seed + i`` (`benchmarks.paired`);
-    ``steady`` adds the idle window after an etcd round that measures the
-    steady load (its figures need a few rounds, the times many)."""
+    Agent ``i`` seeds torch's pacing with ``seed + i`` (`benchmarks.paired`). A
+    round through a counting ``proxy`` adds its counts, and the idle window that
+    measures the steady load; ``timed`` rounds add their times."""
     size = pool.size
     if variant.backend == "c10d" and endpoint is None:  # the agents' own store, not counted
         endpoint = _free_endpoint()
         confs = [{**COMMON_CONF, "is_host": index == 0, **variant.conf} for index in range(size)]
-    elif variant.backend == "c10d":  # an external TCPStore, behind the counting proxy
+    elif variant.backend == "c10d":  # an external TCPStore (behind the counting proxy or not)
         confs = [{**ETCD_CONF, "is_host": False, **variant.conf} for _ in range(size)]
     else:
         confs = [{**ETCD_CONF, **variant.conf} for _ in range(size)]
@@ -274,8 +279,9 @@ def run_round(
     started = time.monotonic()
     pool.send(commands)
     done = pool.answers("done")
-    variant.seconds.append(max(d["done"] for d in done) - started)
-    variant.create_seconds.append(max(d["create_s"] for d in done))
+    if timed:
+        variant.seconds.append(max(d["done"] for d in done) - started)
+        variant.create_seconds.append(max(d["create_s"] for d in done))
     worlds = {d["world"] for d in done}
     ranks = sorted(d["rank"] for d in done)
     split = worlds != {size} or ranks != list(range(size))
@@ -285,7 +291,7 @@ def run_round(
         variant.per_rendezvous.append(joined.requests / size)
         variant.conflicts.append(joined.conflicts / size)
         variant.read_bytes.append(joined.bytes_read / size)
-    if proxy is not None and steady and not split:
+    if proxy is not None and not split:
         time.sleep(0.5 * heartbeat_interval())  # every agent idle, its keep-alive thread on
         window_start = proxy.snapshot()
         time.sleep(STEADY_INTERVALS * heartbeat_interval())
@@ -312,6 +318,7 @@ def run_pairs(
     rounds: int,
     endpoint: str | None,
     proxy: CountingProxy | StoreCountingProxy | None,
+    timed: bool = True,
 ) -> list[str]:
     """``rounds`` sets of rounds, one per variant: a, b, c, then c, b, a, ... (no variant
     always runs first), all rounds of a set on one seed. A set with a split round is left
@@ -323,10 +330,10 @@ def run_pairs(
         fresh = [Variant(v.label, v.backend, v.mode, dict(v.conf)) for v in order]
         try:
             for variant in fresh:
-                run_id = f"{variant.label.replace(' ', '-')}-{pool.size}-{index}"
-                steady = index < STEADY_ROUNDS  # counted rounds only: run_round needs a proxy
+                kind = "timed" if timed else "counted"
+                run_id = f"{variant.label.replace(' ', '-')}-{pool.size}-{kind}-{index}"
                 seed = _seed(pool.size, index)
-                run_round(pool, variant, run_id, endpoint, proxy, seed, steady)
+                run_round(pool, variant, run_id, endpoint, proxy, seed, timed)
         except SplitRound as split:
             splits.append(f"pair {index}: {split}")
             sys.stderr.write(f"rendezvous scale: {pool.size} agents, {split}; pair left out\n")
@@ -337,20 +344,22 @@ def run_pairs(
 
 
 @contextmanager
-def etcd_servers() -> Iterator[tuple[str, CountingProxy]]:
-    """etcd 3.4 with the v2 API on (both backends use it), behind a counting proxy."""
+def etcd_servers() -> Iterator[tuple[str, str, CountingProxy]]:
+    """etcd 3.4 with the v2 API on (both backends use it): its version, its endpoint, and
+    a counting proxy in front of it."""
     from tests.support.etcd_server import EtcdServer
 
     with ExitStack() as stack:
         server = stack.enter_context(EtcdServer(enable_v2=True))
         proxy = stack.enter_context(counting_proxy(("127.0.0.1", server.client_port)))
         version = json.loads(_get(f"{server.url}/version"))["etcdserver"]
-        yield version, proxy
+        yield version, f"127.0.0.1:{server.client_port}", proxy
 
 
 @contextmanager
-def tcp_store_server() -> Iterator[StoreCountingProxy]:
-    """A TCPStore server (libuv, torch's default) in this process, behind a counting proxy.
+def tcp_store_server() -> Iterator[tuple[str, StoreCountingProxy]]:
+    """A TCPStore server (libuv, torch's default) in this process: its endpoint, and a
+    counting proxy in front of it.
 
     The c10d agents all connect as clients (``is_host=false``), as they would to
     a store that a job's launcher or a sidecar hosts, so that the proxy sees
@@ -365,7 +374,7 @@ def tcp_store_server() -> Iterator[StoreCountingProxy]:
     )
     try:
         with store_counting_proxy(("127.0.0.1", server.port)) as proxy:
-            yield proxy
+            yield f"127.0.0.1:{server.port}", proxy
     finally:
         del server
 
@@ -383,7 +392,10 @@ def measure(
     """Every size's variants, ``rounds`` rounds each; a JSON-ready summary."""
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
-    with etcd_servers() as (version, proxy), tcp_store_server() as store_proxy:
+    with (
+        etcd_servers() as (version, etcd_endpoint, proxy),
+        tcp_store_server() as (store_endpoint, store_proxy),
+    ):
         for size in sizes:
             sys.stderr.write(f"rendezvous scale: {size} agents...\n")
             c10d = [
@@ -401,10 +413,15 @@ def measure(
                     # One warm-up round each (first connections, lazy imports), not kept.
                     for v in (*c10d, *etcd):
                         warm = Variant(v.label, v.backend, v.mode, dict(v.conf))
-                        where = store_proxy if v.backend == "c10d" else proxy
-                        run_round(pool, warm, f"warm-{size}-{v.label}", where.endpoint, None)
-                    splits = run_pairs(pool, c10d, rounds, store_proxy.endpoint, store_proxy)
-                    splits += run_pairs(pool, etcd, rounds, proxy.endpoint, proxy)
+                        where = store_endpoint if v.backend == "c10d" else etcd_endpoint
+                        run_round(pool, warm, f"warm-{size}-{v.label}", where, None)
+                    splits = run_pairs(pool, c10d, rounds, store_endpoint, None)
+                    splits += run_pairs(pool, etcd, rounds, etcd_endpoint, None)
+                    counted = min(rounds, COUNTED_ROUNDS)
+                    splits += run_pairs(
+                        pool, c10d, counted, store_proxy.endpoint, store_proxy, False
+                    )
+                    splits += run_pairs(pool, etcd, counted, proxy.endpoint, proxy, False)
                 if not c10d[0].seconds or not etcd[0].seconds:
                     raise RuntimeError(f"no pair without a split: {'; '.join(splits)}")
             except RuntimeError as error:
@@ -534,10 +551,11 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         f"{summary['rounds']} paired rounds per comparison, times are medians, ratios the "
         f"pairs' geometric mean with its 95% interval; keep-alive every "
         f"{summary['keep_alive_interval_s']} s, steady window of "
-        f"{summary['steady_intervals']} intervals over the first "
-        f"{min(summary['rounds'], STEADY_ROUNDS)} pairs).",
+        f"{summary['steady_intervals']} intervals; the counts come from "
+        f"{min(summary['rounds'], COUNTED_ROUNDS)} further pairs through the counting "
+        "proxies, the times from rounds without them).",
         "",
-        "Forming the group, c10d (an external TCPStore, behind the counting proxy):",
+        "Forming the group, c10d (an external TCPStore; torch's libuv server):",
         "",
         "| agents | event | poll | torch's registry | event / torch (95%) "
         "| event / poll (95%) | poll / torch (95%) |",
