@@ -292,7 +292,10 @@ def run_round(
         variant.conflicts.append(joined.conflicts / size)
         variant.read_bytes.append(joined.bytes_read / size)
     if proxy is not None and not split:
-        time.sleep(0.5 * heartbeat_interval())  # every agent idle, its keep-alive thread on
+        # Every agent idle, its keep-alive thread on, and past its first beat after the join
+        # (event-driven nodes delay it by up to half an interval, and make it read first):
+        # that beat belongs to joining, once a job, not to the steady load.
+        time.sleep(1.5 * heartbeat_interval())
         window_start = proxy.snapshot()
         time.sleep(STEADY_INTERVALS * heartbeat_interval())
         window = proxy.snapshot() - window_start

@@ -39,9 +39,11 @@ def test_only_the_first_beat_after_a_start_is_delayed(monkeypatch: pytest.Monkey
     started = time.monotonic()
     assert phase.may_beat()
     first = time.monotonic() - started
+    assert phase.delayed  # the executor makes this beat read the state afresh
     assert asked == [(0, 0.2)]  # at most half the interval
     assert first >= 0.2
     assert phase.may_beat()
+    assert not phase.delayed
     assert phase.may_beat()
     assert asked == [(0, 0.2)]  # later beats keep the phase: no new draw, no wait
     phase.start()  # a new join

@@ -136,7 +136,10 @@ def _dephased(handler: Any) -> tuple[Callable[[weakref.ref[Any]], None], ...]:
 
     def keep_alive(this: weakref.ref[Any]) -> None:
         if phase.may_beat():
-            torch_keep_alive(this())
+            handler = this()
+            if handler is not None and phase.delayed:  # a state cached before the delay
+                handler._state_holder._last_sync_time = -1.0  # would lose its compare-and-set
+            torch_keep_alive(handler)
 
     def start_heartbeats(this: weakref.ref[Any]) -> None:
         phase.start()

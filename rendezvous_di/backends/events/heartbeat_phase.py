@@ -12,7 +12,11 @@ interval, more than doubling the store's steady writes.
 
 `HeartbeatPhase` delays a node's first beat after each join by a random
 fraction of the interval (at most half), once; the timer then keeps that
-phase. A beat is late by at most half an interval, well within torch's
+phase. The delayed beat must read the state afresh: torch's one-second state
+cache may hold a state from before other nodes' beats, and a compare-and-set
+against it loses (measured: about one lost per node and join).
+
+A beat is late by at most half an interval, well within torch's
 ``keep_alive_interval x keep_alive_max_attempt`` (three intervals by default)
 before a node counts as dead. Stopping the heartbeats (a new join, shutdown)
 ends a pending delay at once, so no one waits for it.
@@ -36,6 +40,8 @@ class HeartbeatPhase:
         self._stopped = threading.Event()
         self._first = True
         self._lock = threading.Lock()
+        self.delayed = False
+        """Whether the beat `may_beat` last allowed was a delayed first beat."""
 
     def start(self) -> None:
         """The heartbeats (re)start: the next beat is a first beat again."""
@@ -51,6 +57,7 @@ class HeartbeatPhase:
         """Before a beat: wait out the first beat's delay; False when stopped meanwhile."""
         with self._lock:
             first, self._first = self._first, False
+        self.delayed = first
         if first:
             return not self._stopped.wait(random.uniform(0, self._spread * self._interval))
         return not self._stopped.is_set()
