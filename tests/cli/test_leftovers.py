@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_signals import StderrLines, interruptible, wait_for
+from tests.cli.test_signals import StderrLines, interruptible, stop_and_collect, wait_for
 from tests.support.procs import REPO, clean_environ, free_port, run_process
 
 pytestmark = pytest.mark.slow
@@ -98,17 +98,6 @@ def start(args: list[str], tmp: Path) -> subprocess.Popen[str]:
     )
 
 
-def stop(agent: subprocess.Popen[str], stderr: StderrLines) -> str:
-    agent.send_signal(signal.SIGTERM)
-    try:
-        agent.wait(timeout=90)
-    finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
-    return stderr.text()
-
-
 def test_sigterm_while_workers_run_leaves_nothing(tmp_path: Path) -> None:
     tmp = private_tmp(tmp_path)
     script, pids = tmp_path / "worker.py", tmp_path / "pids"
@@ -122,7 +111,7 @@ def test_sigterm_while_workers_run_leaves_nothing(tmp_path: Path) -> None:
     except BaseException:
         agent.kill()
         raise
-    text = stop(agent, stderr)
+    text = stop_and_collect(agent, stderr, signal.SIGTERM)
     assert agent.returncode == 128 + signal.SIGTERM, text
     assert list(tmp.iterdir()) == []
 
@@ -147,6 +136,6 @@ def test_sigterm_while_torch_waits_in_cpp_leaves_nothing(tmp_path: Path) -> None
     except BaseException:
         agent.kill()
         raise
-    text = stop(agent, stderr)
+    text = stop_and_collect(agent, stderr, signal.SIGTERM)
     assert agent.returncode == 128 + signal.SIGTERM, text
     assert list(tmp.iterdir()) == []

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import pytest
-import torch.distributed as dist
 
 from rendezvous_di.backends.events import heartbeat_phase
 from rendezvous_di.backends.events.heartbeat_phase import HeartbeatPhase
-from tests.support import events
-from tests.support.events import meet
+from tests.support.events import c10d_containers, meet
 
 
 def _drawing(monkeypatch: pytest.MonkeyPatch, fraction: float) -> list[tuple[float, float]]:
@@ -68,23 +64,9 @@ def test_stopping_ends_a_pending_first_beat_at_once(monkeypatch: pytest.MonkeyPa
     assert phase.may_beat()
 
 
-@pytest.fixture
-def store_server() -> Iterator[dist.TCPStore]:
-    server = dist.TCPStore(  # type: ignore[attr-defined]
-        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=60)
-    )
-    yield server
-    del server
-
-
-def _group(server: Any, count: int, conf: dict[str, Any], run_id: str) -> list[Any]:
-    node_conf = {"is_host": False, "join_timeout": 120, **conf}
-    return events.containers("c10d", f"127.0.0.1:{server.port}", run_id, count, node_conf)
-
-
 def test_torchs_timer_keeps_beating_through_the_phase(store_server: Any) -> None:
     """torch's keep-alive timer calls the phased beat (an instance attribute), which beats."""
-    group = _group(store_server, 3, {"keep_alive_interval": 1}, "phased")
+    group = c10d_containers(store_server, 3, {"keep_alive_interval": 1}, "phased")
     handlers = [c.handler() for c in group]
     beats: dict[int, list[float]] = {i: [] for i in range(3)}
     for index, handler in enumerate(handlers):
@@ -111,7 +93,7 @@ def test_torchs_timer_keeps_beating_through_the_phase(store_server: Any) -> None
 
 def test_shutdown_is_not_held_by_a_pending_first_beat(store_server: Any) -> None:
     """keep_alive_interval=600 s: a first beat may wait up to 300 s; shutdown must not."""
-    (container,) = _group(store_server, 1, {"keep_alive_interval": 600}, "held")
+    (container,) = c10d_containers(store_server, 1, {"keep_alive_interval": 600}, "held")
     handler = container.handler()
     assert meet([handler]) == [(0, 1)]
     done = threading.Event()

@@ -8,7 +8,6 @@ timed out, never as a silent one-second poll.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, cast
 
@@ -18,22 +17,8 @@ from dependency_injector import providers
 
 from rendezvous_di.backends.events.strategy import PollSync
 from tests.support import events
+from tests.support.events import c10d_containers as containers
 from tests.support.events import meet
-
-
-@pytest.fixture
-def store_server() -> Iterator[dist.TCPStore]:
-    server = dist.TCPStore(  # type: ignore[attr-defined]
-        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=60)
-    )
-    yield server
-    del server
-
-
-def containers(server: Any, count: int, conf: dict[str, Any], run_id: str) -> list[Any]:
-    endpoint = f"127.0.0.1:{server.port}"
-    node_conf = {"is_host": False, "join_timeout": 120, **conf}
-    return events.containers("c10d", endpoint, run_id, count, node_conf)
 
 
 def test_every_wait_ends_with_a_notification(store_server: Any) -> None:

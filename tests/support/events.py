@@ -107,3 +107,9 @@ def every_wait_rings(group: list[Any]) -> None:
             container.shutdown_resources()
     assert spy.waits, "nobody waited: the test proves nothing"
     assert all(spy.waits), f"a wait ran out instead of hearing a ring: {spy.waits}"
+
+
+def c10d_containers(server: Any, count: int, conf: dict[str, Any], run_id: str) -> list[Any]:
+    """``count`` c10d containers, every node a client of the TCPStore ``server``."""
+    node_conf = {"is_host": False, "join_timeout": 120, **conf}
+    return containers("c10d", f"127.0.0.1:{server.port}", run_id, count, node_conf)
