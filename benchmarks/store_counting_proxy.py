@@ -22,7 +22,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from .counting_proxy import Counts
 
@@ -147,13 +147,13 @@ class _Counter:
         self._lock = threading.Lock()
         self.counts = Counts()
 
-    def add(self, **fields: int) -> None:
+    def add(self, **more: int) -> None:
         with self._lock:
             c = self.counts
-            self.counts = Counts(**{k: getattr(c, k) + fields.get(k, 0) for k in _FIELDS})
+            self.counts = Counts(**{k: getattr(c, k) + more.get(k, 0) for k in _FIELDS})
 
 
-_FIELDS = ("requests", "writes", "write_body_bytes", "bytes_total", "conflicts", "bytes_read")
+_FIELDS = tuple(f.name for f in fields(Counts))
 
 
 class _Connection:
@@ -212,8 +212,9 @@ class _Connection:
         try:
             while chunk := self.upstream.recv(65536):
                 self.counter.add(bytes_total=len(chunk), bytes_read=len(chunk))
-                buffer += chunk
-                self._match_answers(buffer)
+                if self.parsed:  # a stream not understood is relayed, never buffered
+                    buffer += chunk
+                    self._match_answers(buffer)
                 self.client.sendall(chunk)
         except OSError:
             pass

@@ -15,6 +15,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,21 @@ def start(args: list[str], tmp: Path) -> subprocess.Popen[str]:
     )
 
 
+def assert_sigterm_leaves_nothing(
+    agent: subprocess.Popen[str], stderr: StderrLines, tmp: Path, ready: Callable[[], None]
+) -> None:
+    """Once ``ready()`` passes (the agent is killed if it fails), SIGTERM ends the agent
+    with 143 and its TMPDIR is empty."""
+    try:
+        ready()
+    except BaseException:
+        agent.kill()
+        raise
+    text = stop_and_collect(agent, stderr, signal.SIGTERM)
+    assert agent.returncode == 128 + signal.SIGTERM, text
+    assert list(tmp.iterdir()) == []
+
+
 def test_sigterm_while_workers_run_leaves_nothing(tmp_path: Path) -> None:
     tmp = private_tmp(tmp_path)
     script, pids = tmp_path / "worker.py", tmp_path / "pids"
@@ -105,15 +121,12 @@ def test_sigterm_while_workers_run_leaves_nothing(tmp_path: Path) -> None:
     pids.mkdir()
     agent = start(["--standalone", "--nproc-per-node", "1", str(script), str(pids)], tmp)
     stderr = StderrLines(agent)
-    try:
+
+    def ready() -> None:
         wait_for(lambda: any(pids.iterdir()), timeout=90)
         assert [p.name for p in tmp.iterdir() if p.name.startswith("torchelastic_")] != []
-    except BaseException:
-        agent.kill()
-        raise
-    text = stop_and_collect(agent, stderr, signal.SIGTERM)
-    assert agent.returncode == 128 + signal.SIGTERM, text
-    assert list(tmp.iterdir()) == []
+
+    assert_sigterm_leaves_nothing(agent, stderr, tmp, ready)
 
 
 def test_sigterm_while_torch_waits_in_cpp_leaves_nothing(tmp_path: Path) -> None:
@@ -130,12 +143,9 @@ def test_sigterm_while_torch_waits_in_cpp_leaves_nothing(tmp_path: Path) -> None
         tmp,
     )
     stderr = StderrLines(agent)
-    try:
+
+    def ready() -> None:
         wait_for(lambda: stderr.seen("waiting at the rendezvous"), timeout=90)
         wait_for(lambda: any(tmp.iterdir()), timeout=30)
-    except BaseException:
-        agent.kill()
-        raise
-    text = stop_and_collect(agent, stderr, signal.SIGTERM)
-    assert agent.returncode == 128 + signal.SIGTERM, text
-    assert list(tmp.iterdir()) == []
+
+    assert_sigterm_leaves_nothing(agent, stderr, tmp, ready)
