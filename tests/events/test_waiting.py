@@ -36,6 +36,7 @@ def test_poll_is_torchs_handler_untouched(store_server: Any) -> None:
         assert "run" not in vars(handler._op_executor)
         assert "next_rendezvous" not in vars(handler)
         assert "shutdown" not in vars(handler)
+        assert "_record" not in vars(handler)
         assert type(handler._state_holder._backend) is C10dRendezvousBackend
         assert meet([handler]) == [(0, 1)]
     finally:

@@ -15,6 +15,11 @@ Both functions run unchanged, as torch's own code objects, with that one
 global name bound to this handler's waits instead: the state machine, the
 state format, the options and every other step are torch's.
 
+One more global is rebound, for speed only: the ``get_method_name`` its
+event records name themselves with (`rendezvous_di.backends.events.records`:
+torch's reads every frame's source file, 10 to 20 ms a record here, twice
+per join).
+
 Waking on a ring must also make the next sync read: torch's state holder
 serves a read less than ``cache_duration`` (1 s) old from its cache, so the
 wait marks the cache stale.
@@ -36,6 +41,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ...errors import ConfigError
+from .rebinding import rebound
+from .records import name_records_cheaply
 
 if TYPE_CHECKING:
     from .waiting import Waiting
@@ -85,7 +92,7 @@ def attach(handler: Any, waiting: Waiting) -> None:
         if not waiting.enter(_longest(seconds)):
             torch_delay(seconds=seconds)
 
-    joins_in_turn = _rebound(join, wait_for_turn)
+    joins_in_turn = rebound(join, _delay=wait_for_turn)
     torch_shutdown = type(handler).shutdown
 
     def next_rendezvous(this: Any) -> Any:
@@ -100,12 +107,13 @@ def attach(handler: Any, waiting: Waiting) -> None:
         return bool(torch_shutdown(this))
 
     keep_alive, start_heartbeats, stop_heartbeats = _dephased(handler)
+    name_records_cheaply(handler, executor, holder)
 
     # Instance attributes, so the class (and every other handler) stays torch's. They hold
     # their instance weakly: a cycle would keep the store (it closes with its last reference)
     # until a garbage collection.
     executor.run = functools.partial(  # type: ignore[method-assign]
-        _rebound(run, wait_for_others), weakref.proxy(executor)
+        rebound(run, _delay=wait_for_others), weakref.proxy(executor)
     )
     handler.next_rendezvous = functools.partial(next_rendezvous, weakref.proxy(handler))
     handler.shutdown = functools.partial(shutdown, weakref.proxy(handler))
@@ -157,17 +165,6 @@ def _delaying(owner: type, name: str) -> types.FunctionType:
     if not isinstance(function, types.FunctionType) or "_delay" not in function.__code__.co_names:
         raise UnsupportedTorch(f"its {owner.__name__}.{name} does not wait with _delay")
     return function
-
-
-def _rebound(function: types.FunctionType, delay: Delay) -> types.FunctionType:
-    """torch's ``function`` itself, its global ``_delay`` bound to ``delay``."""
-    namespace = dict(function.__globals__)
-    namespace["_delay"] = delay
-    rebound = types.FunctionType(
-        function.__code__, namespace, function.__name__, function.__defaults__, function.__closure__
-    )
-    rebound.__kwdefaults__ = function.__kwdefaults__
-    return rebound
 
 
 def _longest(seconds: float | tuple[float, float]) -> float:
