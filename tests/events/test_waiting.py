@@ -81,6 +81,21 @@ def test_a_node_that_took_a_ticket_and_died_is_passed_over(store_server: Any) ->
     assert client.check([f"{key}/1"])  # passed on the dead node's behalf
 
 
+def test_only_the_write_that_completes_the_round_rings(store_server: Any) -> None:
+    """Four nodes form a group: the joins of a round not yet complete ring nobody, nor does
+    the first, which creates the state (nobody can wait on a state that did not exist)."""
+    client = dist.TCPStore(  # type: ignore[attr-defined]
+        "127.0.0.1", store_server.port, is_master=False, timeout=timedelta(seconds=30)
+    )
+    group = containers(store_server, 4, {}, "quiet")
+    try:
+        assert meet([c.handler() for c in group]) == [(rank, 4) for rank in range(4)]
+        assert client.add("torch.rendezvous.quiet/bell", 0) == 1
+    finally:
+        for container in group:
+            container.shutdown_resources()
+
+
 def test_torchs_launcher_gets_the_same_handler_through_install(store_server: Any) -> None:
     from torch.distributed.elastic.rendezvous import RendezvousParameters, registry
 

@@ -24,7 +24,8 @@ class RingingBackend(RendezvousBackend):
     The state, its format and its compare-and-set stay the backend's own:
     a read first marks which rings it covers, a write that succeeded rings
     when waiting nodes must hear it (it remembers the last state seen, to
-    tell what a write changed).
+    tell what a write changed), and the write that creates the state rings
+    nobody.
     """
 
     def __init__(self, backend: RendezvousBackend, waiting: Waiting) -> None:
@@ -53,5 +54,8 @@ class RingingBackend(RendezvousBackend):
         answer = self._backend.set_state(state, token)
         self._seen = None if answer is None else answer[0]
         if answer is not None and answer[2]:
-            self._waiting.wrote(lambda: must_hear(before, state))
+            # A write without a token created the state: nobody can wait on a state that
+            # did not exist (a ring would only wake later joiners for a read they just made).
+            created = token is None
+            self._waiting.wrote(lambda: not created and must_hear(before, state))
         return answer
