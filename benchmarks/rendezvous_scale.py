@@ -41,6 +41,7 @@ from typing import IO, Any
 
 from .counting_proxy import CountingProxy, Counts, counting_proxy
 from .paired import interval_text, paired_ratio
+from .private_network import network_note, private_network
 from .store_counting_proxy import StoreCountingProxy, store_counting_proxy
 
 REPO = Path(__file__).resolve().parents[1]
@@ -396,6 +397,7 @@ def measure(
     rows: list[dict[str, Any]] = []
     failures: list[dict[str, Any]] = []
     with (
+        private_network() as private,
         etcd_servers() as (version, etcd_endpoint, proxy),
         tcp_store_server() as (store_endpoint, store_proxy),
     ):
@@ -458,6 +460,7 @@ def measure(
         "rounds": rounds,
         "sizes": rows,
         "failed": failures,
+        "network": "private" if private else "machine",
     }
 
 
@@ -550,7 +553,7 @@ def extrapolate(
 
 def markdown(summary: dict[str, Any], command: str) -> str:
     lines = [
-        f"Measured with `{command}` (etcd {summary['etcd_version']}; "
+        f"Measured with `{command}` (etcd {summary['etcd_version']}; {network_note(summary)}; "
         f"{summary['rounds']} paired rounds per comparison, times are medians, ratios the "
         f"pairs' geometric mean with its 95% interval; keep-alive every "
         f"{summary['keep_alive_interval_s']} s, steady window of "

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .paired import interval_text, paired_ratio
+from .private_network import network_note, private_network
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (64, 256)
@@ -158,7 +159,7 @@ def measure(
     from tests.support.etcd_server import EtcdServer
 
     rows = []
-    with ExitStack() as stack:
+    with private_network() as private, ExitStack() as stack:
         store = stack.enter_context(tcp_store())
         etcd = stack.enter_context(EtcdServer(enable_v2=False))
         for size, rounds in zip(sizes, per_size, strict=True):
@@ -210,6 +211,7 @@ def measure(
             )
     return {
         "rounds": per_size,
+        "network": "private" if private else "machine",
         "sizes": rows,
         "torch_join_timeout_s": TORCH_JOIN_TIMEOUT,
         "variants": [f"{b} {m}" for b, m in variants],
@@ -263,7 +265,8 @@ def summarize(summary: dict[str, Any]) -> list[dict[str, Any]]:
 def markdown(summary: dict[str, Any], command: str) -> str:
     per_size = ", ".join(f"{row['agents']}: {row['rounds']}" for row in summary["sizes"])
     lines = [
-        f"Measured with `{command}` (paired rounds per size: {per_size}); agents are "
+        f"Measured with `{command}` (paired rounds per size: {per_size}; "
+        f"{network_note(summary)}); agents are "
         f"threads in {AGENTS_PER_HOST}-agent host processes on this machine's 2 cores, each "
         "with its own handler and store connection; one TCPStore (libuv), one etcd "
         "(v3 API). Times are medians from the common start to the last agent's answer; "

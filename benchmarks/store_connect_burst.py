@@ -3,24 +3,32 @@
 ``python -m benchmarks.store_connect_burst [--processes N] [--steps ...] [--rounds R]``.
 
 Why this exists: in the rendezvous benchmark, 16 c10d agents with ``sync=event``
-sometimes took 5 s to create their handlers, where polling agents took
-milliseconds. The difference is connections: an event-driven agent opens a
-second store client (its listener's) right after torch's, and `before_create`
-asks the endpoint first with a short connection of its own. This script
-reproduces the stall with torch's TCPStore alone, no rendezvous-di code on
-the path but the probe: a store server (torch's default, libuv) in this
-process, and ``processes`` processes that wait for the same instant, then
-each run ``connections`` of these steps in order:
+took 5 s to create their handlers in most rounds, where polling agents
+mostly took milliseconds. This script reproduces it with torch's TCPStore
+alone, no rendezvous-di code on the path but the probe: a store server
+(torch's default, libuv) in this process, and ``processes`` processes that
+wait for the same instant, then each run ``connections`` of these steps in
+order:
 
 1. ``probe``: a plain socket greeting (`rendezvous_di.backends.tcp_store.ask`),
    then closed;
 2. ``client``: a ``TCPStore`` client, as torch's c10d backend makes;
 3. ``clone``: ``client.clone()``, as the event listener makes.
 
+The cause is not the store: torch's client looks up the name of the address
+it connected to (``getnameinfo``, in its socket formatter), ``::ffff:127.0.0.1``
+is in no hosts file, and the sandbox's DNS server leaves some of those
+questions unanswered, so the connection waits out glibc's 5 s resolver
+timeout (``RES_OPTIONS=timeout:1`` makes the stall 1 s; plain sockets, which
+look nothing up, never stall). More connections at once, more stalls.
+``--private-network`` runs the same bursts in a network namespace of their own
+(`benchmarks.private_network`), where no DNS server answers or is waited for.
+
 It prints the slowest process's seconds for each step, per burst::
 
     python -m benchmarks.store_connect_burst --processes 16 --steps probe,client,clone
     python -m benchmarks.store_connect_burst --processes 48 --steps client
+    python -m benchmarks.store_connect_burst --processes 24 --private-network
 
 Measured on this project's 2-core sandbox: see docs/benchmarks.md.
 """
@@ -31,7 +39,10 @@ import argparse
 import datetime
 import multiprocessing
 import time
+from contextlib import ExitStack
 from typing import Any
+
+from .private_network import private_network
 
 STEPS = ("probe", "client", "clone")
 
@@ -95,6 +106,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=16)
     parser.add_argument("--steps", default="probe,client,clone")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--private-network", action="store_true")
     args = parser.parse_args()
     steps = args.steps.split(",")
     unknown = sorted(set(steps) - set(STEPS))
@@ -105,7 +117,11 @@ def main() -> None:
         parser.error(
             f"steps are {', '.join(STEPS)} (clone after client); processes and rounds at least 1"
         )
-    for index, slowest in enumerate(burst(args.processes, steps, args.rounds)):
+    with ExitStack() as stack:
+        if args.private_network and not stack.enter_context(private_network()):
+            parser.error("--private-network needs root (a network namespace of its own)")
+        bursts = burst(args.processes, steps, args.rounds)
+    for index, slowest in enumerate(bursts):
         shown = ", ".join(f"{step} {seconds:.3f} s" for step, seconds in slowest.items())
         print(f"burst {index}: slowest {shown}")
 
