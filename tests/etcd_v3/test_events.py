@@ -6,6 +6,8 @@ import threading
 import uuid
 from typing import Any
 
+from pytest_mock import MockerFixture
+
 from tests.support import events
 from tests.support.etcd_server import EtcdServer, all_keys
 from tests.support.events import meet
@@ -37,3 +39,26 @@ def test_poll_is_torchs_waiting(etcd_v3_server: EtcdServer) -> None:
     finally:
         for container in group:
             container.shutdown_resources()
+
+
+def test_each_join_write_passes_its_turn_and_each_turn_brings_the_state(
+    etcd_v3_server: EtcdServer, mocker: MockerFixture
+) -> None:
+    """The turnstile costs no request of its own on the way through: a node's join write
+    deletes its ticket in the same transaction, and the next node's turn check reads the
+    state its join then uses."""
+    from rendezvous_di.backends.etcd_v3.client import EtcdClient
+    from rendezvous_di.backends.etcd_v3.session import RunSession
+
+    deletes = mocker.spy(EtcdClient, "delete")
+    taken = mocker.spy(RunSession, "take_prefetched")
+    group = containers(etcd_v3_server, 4, {})
+    try:
+        assert meet([c.handler() for c in group]) == [(rank, 4) for rank in range(4)]
+    finally:
+        for container in group:
+            container.shutdown_resources()
+    tickets = [c for c in deletes.call_args_list if b"/events/turnstile/" in c.args[1]]
+    assert tickets == []
+    assert [found for found, _ in taken.spy_return_list].count(True) == 4
+    assert all_keys(etcd_v3_server) == []

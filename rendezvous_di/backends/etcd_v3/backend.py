@@ -6,6 +6,10 @@ fencing token is the key's ``mod_revision``; a write succeeds only if nobody
 wrote since that revision (or, without a token, only if the key does not
 exist), and a failed write returns the current state from the same
 transaction, so it costs one round trip either way.
+
+With event-driven waiting, the turnstile rides along (`RunSession`): a join
+write also deletes the node's ticket (passing the turn), and the next node's
+turn check reads the state in the same request, which its join then uses.
 """
 
 from __future__ import annotations
@@ -22,6 +26,15 @@ from .client import EtcdError, compare, first_kv, get, put, range_response, unb6
 from .session import RunSession
 
 NAME = "etcd-v3"
+
+PREFETCH_FRESH_FOR = 0.5
+"""Seconds a state read with the node's turn stands in for the join's own read.
+
+The join reads right after its turn comes, milliseconds later; a read that old
+is the same read. An older one (a turn skipped while the read was on its way)
+is not used: the join reads again. A stale one would only lose its
+compare-and-set, which answers the current state.
+"""
 
 
 class EtcdV3RendezvousBackend(RendezvousBackend):
@@ -42,6 +55,9 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         round trip); later reads are a plain range.
         """
         session = self._session
+        found, prefetched = session.take_prefetched(PREFETCH_FRESH_FOR)
+        if found:  # read with this node's turn, a moment ago (see EtcdSignals)
+            return None if prefetched is None else _decode(prefetched)
         try:
             session.lease()  # a node that only waits keeps its lease (and its keys) too
             if session.needs_marker:
@@ -75,10 +91,12 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         else:
             condition = compare(key, "CREATE", 0)  # the key must not exist yet
 
+        riders = session.riders
+
         def write(lease: int) -> Any:
             answer = session.client.txn(
                 [condition],
-                session.with_marker([put(key, state, lease)], lease),
+                session.with_marker(session.with_riders([put(key, state, lease)]), lease),
                 session.with_marker([get(key)], lease),
             )
             session.marked(lease)
@@ -89,6 +107,7 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         except EtcdError as error:
             raise _connection_error(session, error) from error
         if answer.get("succeeded"):
+            session.rode(riders)
             return state, int(answer["header"]["revision"]), True
         kv = first_kv(range_response(answer))
         return None if kv is None else (*_decode(kv), False)

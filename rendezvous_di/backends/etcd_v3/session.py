@@ -60,6 +60,9 @@ class RunSession:
         self._refreshed = 0.0
         self._lock = threading.Lock()
         self._marked = False  # whether this lease's marker is in etcd
+        self._riders: list[bytes] = []  # keys the next state write deletes (a passed turn)
+        self._rode: set[bytes] = set()
+        self._prefetched: tuple[float, JSON | None] | None = None
         self.released = False
 
     @property
@@ -105,6 +108,49 @@ class RunSession:
         with self._lock:
             if lease == self._lease:
                 self._marked = True
+
+    # -- riding on the next state write, and the state read with the turn -----------------------
+
+    def delete_with_next_write(self, key: bytes) -> None:
+        """Have this node's next successful state write delete ``key`` in the same transaction.
+
+        The turnstile's ticket: the join write then passes the turn itself, and the
+        next node hears it one round trip sooner.
+        """
+        self._riders.append(key)
+
+    def with_riders(self, operations: list[JSON]) -> list[JSON]:
+        """``operations`` plus the deletes waiting for a state write."""
+        return [*operations, *({"request_delete_range": {"key": b64(k)}} for k in self._riders)]
+
+    def rode(self, riders: list[bytes]) -> None:
+        """A write carrying ``riders`` (as `with_riders` saw them) went through."""
+        self._rode.update(riders)
+        self._riders = [key for key in self._riders if key not in self._rode]
+
+    @property
+    def riders(self) -> list[bytes]:
+        return list(self._riders)
+
+    def deleted(self, key: bytes) -> bool:
+        """Whether a state write deleted ``key`` already (forgetting it); else it rides no more."""
+        if key in self._rode:
+            self._rode.discard(key)
+            return True
+        self._riders = [k for k in self._riders if k != key]
+        return False
+
+    def prefetch(self, kv: JSON | None) -> None:
+        """The state (its key-value, None when absent), read with the turn just now."""
+        self._prefetched = (time.monotonic(), kv)
+
+    def take_prefetched(self, fresh_for: float) -> tuple[bool, JSON | None]:
+        """(True, the state's key-value) if one was read with the turn less than ``fresh_for``
+        seconds ago, once; else (False, None)."""
+        prefetched, self._prefetched = self._prefetched, None
+        if prefetched is None or time.monotonic() - prefetched[0] > fresh_for:
+            return False, None
+        return True, prefetched[1]
 
     def leased(self, operation: Callable[[int], T]) -> T:
         """Run ``operation(lease)``; once more with a new lease if etcd no longer knows it."""

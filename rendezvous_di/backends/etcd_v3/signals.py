@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..events.signals import Signals
-from .client import EtcdError, b64, first_kv, prefix_end, put
+from .client import JSON, EtcdError, b64, first_kv, get, prefix_end, put, range_response
 from .session import RunSession
 from .watch import watch_events
 
@@ -48,6 +48,7 @@ class EtcdSignals(Signals):
         self._bell = prefix + b"bell"
         self._queue = prefix + b"turnstile/"
         self._tickets: dict[int, bytes] = {}
+        self._ahead_at_ticket: dict[int, int] = {}
 
     def ring(self) -> int:
         """See base class."""
@@ -57,20 +58,31 @@ class EtcdSignals(Signals):
         return int(answer["header"]["revision"])
 
     def take_ticket(self) -> int:
-        """See base class: a key of this node's, its creation revision the ticket."""
+        """See base class: a key of this node's, its creation revision the ticket.
+
+        The same transaction counts the queue, so the first `progress` needs no
+        request of its own: every other ticket then was created before this one.
+        """
         lease = self._session.lease()
         key = self._queue + f"{lease:x}".encode()
+        count: dict[str, Any] = {
+            "key": b64(self._queue),
+            "range_end": b64(prefix_end(self._queue)),
+            "count_only": True,
+        }
         answer = self._session.leased(
-            lambda lease: self._client.txn([], [put(key, b"", lease)], [])
+            lambda lease: self._client.txn([], [put(key, b"", lease), {"request_range": count}], [])
         )
         ticket = int(answer["header"]["revision"])
         self._tickets[ticket] = key
+        self._session.delete_with_next_write(key)  # the join write passes the turn itself
+        self._ahead_at_ticket[ticket] = max(0, int(range_response(answer, 1).get("count", 0)) - 1)
         return ticket
 
     def pass_turn(self, ticket: int) -> None:
         """See base class: delete this node's ticket key."""
         key = self._tickets.pop(ticket, None)
-        if key is not None:
+        if key is not None and not self._session.deleted(key):
             self._client.delete(key)
 
     def skip_turn(self, ticket: int) -> None:
@@ -81,12 +93,18 @@ class EtcdSignals(Signals):
 
     def progress(self, ticket: int) -> int:
         """See base class: how many tickets are still ahead of ``ticket``."""
+        if ticket in self._ahead_at_ticket:  # counted when the ticket was taken
+            return self._ahead_at_ticket.pop(ticket)
         answer = self._client.call("kv/range", self._queue_range(ticket, count_only=True))
         return int(answer.get("count", 0))
 
     def position(self) -> int:
         """See base class: etcd's revision now."""
         return int(self._client.range(self._bell)["header"]["revision"])
+
+    def position_at(self, ticket: int) -> int:
+        """See base class: the ticket's revision (rings after it have higher ones)."""
+        return ticket
 
     def listen(
         self,
@@ -131,8 +149,9 @@ class EtcdSignals(Signals):
         """Until no ticket created before ``ticket`` is left (each watched until deleted)."""
         while not self._session.released and not stopped():
             try:
-                ahead = self._ahead(ticket)
+                ahead, state = self._ahead_and_state(ticket)
                 if ahead is None:
+                    self._session.prefetch(state)  # the join's read, made with the turn
                     return
                 key, revision = ahead
                 with contextlib.closing(
@@ -151,6 +170,15 @@ class EtcdSignals(Signals):
         answer = self._client.call("kv/range", body)
         kv = first_kv(answer)
         return None if kv is None else (_key(kv), int(answer["header"]["revision"]))
+
+    def _ahead_and_state(self, ticket: int) -> tuple[tuple[bytes, int] | None, JSON | None]:
+        """`_ahead`, and the state's key-value (None when absent), in one transaction."""
+        body = self._queue_range(ticket)
+        body.update({"limit": "1", "sort_order": "DESCEND", "sort_target": "CREATE"})
+        answer = self._client.txn([], [{"request_range": body}, get(self._session.state_key)], [])
+        kv = first_kv(range_response(answer, 0))
+        ahead = None if kv is None else (_key(kv), int(answer["header"]["revision"]))
+        return ahead, first_kv(range_response(answer, 1))
 
     def _queue_range(self, ticket: int, *, count_only: bool = False) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -39,6 +39,16 @@ class Signals(ABC):
     def position(self) -> int:
         """Where the rings stand now: a listener started from here hears every later ring."""
 
+    def position_at(self, ticket: int) -> int | None:
+        """Where the rings stood when ``ticket`` was taken, if the ticket tells (no request);
+        None: ask `position`.
+
+        A node reads the state only after its turn, so rings rung before its
+        ticket are covered by that read: a listener may start from here.
+        """
+        del ticket
+        return None
+
     @abstractmethod
     def listen(
         self,

@@ -75,10 +75,14 @@ class Waiting:
     # -- one join ---------------------------------------------------------------------------------
 
     def begin(self) -> None:
-        """A join begins: rings from now on are heard (a listener starts from here)."""
+        """A join begins: rings from its first state read on are heard.
+
+        Where the listener starts is fixed lazily, before that read
+        (`reading`), or by the turnstile's ticket (`enter`), which comes first
+        in a first join and may tell it without a request.
+        """
         self._active = True
-        if not self._listening():
-            self._position = self._signals.position()
+        self._position = None
 
     def end(self) -> None:
         """The join ended: pass the turn if still held; the listener may end."""
@@ -88,7 +92,10 @@ class Waiting:
     # -- the bell --------------------------------------------------------------------------------
 
     def reading(self) -> None:
-        """A state read begins: it covers every ring heard so far."""
+        """A state read begins: it covers every ring heard so far (and a listener started
+        later must hear every ring from here on)."""
+        if self._active and self._position is None and not self._listening():
+            self._position = self._signals.position()
         with self._changed:
             self._covered = self._heard
 
@@ -132,6 +139,9 @@ class Waiting:
             return False
         ticket = self._signals.take_ticket()
         self._ticket = ticket
+        if self._position is None:
+            at_ticket = self._signals.position_at(ticket)
+            self._position = self._signals.position() if at_ticket is None else at_ticket
         self._turn_came.clear()
         self._listen(ticket)
         progress = self._signals.progress(ticket)
