@@ -161,8 +161,9 @@ def read_reports(directory: Path) -> list[dict[str, Any]]:
     return sorted(reports, key=lambda r: (r["world"], r["rank"]))
 
 
+@pytest.mark.parametrize("sync", ["event", "poll"])
 def test_survivors_finish_at_world_size_2_when_host_1_dies_whole(
-    network4: TestNetwork, record_property: pytest.RecordProperty
+    network4: TestNetwork, record_property: pytest.RecordProperty, sync: str
 ) -> None:
     trainers, etcd_host = network4.hosts[:3], network4.hosts[3]
     reports = network4.workdir / "reports"
@@ -174,7 +175,8 @@ def test_survivors_finish_at_world_size_2_when_host_1_dies_whole(
         # address after host 1 is gone, and its workers never connect (any backend, c10d too).
         # torch's own switch makes rank 0 publish its address in every round.
         env = {"WORKER_REPORTS": str(reports), "TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1"}
-        agents = start_trainers(network4, etcd, "host1-dies", ["5", "3"], env)
+        heartbeat = f"{FAST_HEARTBEAT},sync={sync}"
+        agents = start_trainers(network4, etcd, "host1-dies", ["5", "3"], env, heartbeat)
         wait_until(lambda: all_stepping_at_3(agents), 180, "3 hosts doing all_reduce", agents)
 
         trainers[0].crash()  # every process on host 1, agent and worker, at once

@@ -69,16 +69,20 @@ def rendezvous_on_host1(network: TestNetwork, backend: str) -> Iterator[list[str
 
 
 @pytest.mark.parametrize(
-    ("backend", "fault"),
-    [("c10d", "link down"), ("etcd-v2", "crashed")],
+    ("backend", "fault", "sync"),
+    [("c10d", "link down", "event"), ("c10d", "link down", "poll"), ("etcd-v2", "crashed", "poll")],
 )
 def test_survivors_regroup_at_world_size_2_after_a_host_is_lost(
-    network: TestNetwork, record_property: pytest.RecordProperty, backend: str, fault: str
+    network: TestNetwork,
+    record_property: pytest.RecordProperty,
+    backend: str,
+    fault: str,
+    sync: str,
 ) -> None:
     with rendezvous_on_host1(network, backend) as rdzv:
 
         def agent(host: Host) -> HostProcess:
-            conf = f"join_timeout=120,read_timeout=20,{FAST_FAULTS}"
+            conf = f"join_timeout=120,read_timeout=20,{FAST_FAULTS},sync={sync}"
             if backend == "c10d":
                 conf += f",is_host={str(host is network.hosts[0]).lower()}"
             flags = [*rdzv, "--rdzv-id", "regroup", "--rdzv-conf", conf]
@@ -117,7 +121,9 @@ def test_survivors_regroup_at_world_size_2_after_a_host_is_lost(
         finished = time.monotonic() - started
     record_property("lost_to_regrouped_s", round(regrouped, 1))
     record_property("lost_to_finished_s", round(finished, 1))
-    print(f"\n{backend}, host 3 {fault}: survivors regrouped at world size 2 after ", end="")
+    print(
+        f"\n{backend} ({sync}), host 3 {fault}: survivors regrouped at world size 2 after ", end=""
+    )
     print(f"{regrouped:.1f}s, finished after {finished:.1f}s")
 
     for survivor in survivors:
