@@ -12,7 +12,9 @@ without the proxy.
 
 from __future__ import annotations
 
+import base64
 import http.client
+import json
 import select
 import socket
 import threading
@@ -39,6 +41,31 @@ def is_conflict(path: str, status: int, answer: bytes) -> bool:
     return path.startswith("/v3/kv/txn") and status == 200 and b'"succeeded":true' not in answer
 
 
+def is_state_read(path: str, answer: bytes) -> bool:
+    """Whether an answer carries the rendezvous state: a v3 range or txn answer with the
+    value of a ``.../state`` key (etcd-v3), or a v2 answer with the value of a key right
+    under ``/torch/elastic/rendezvous/`` (torch's etcd-v2 backend keeps its state there)."""
+    path = path.split("?", 1)[0]
+    if path.startswith("/v2/keys/torch/elastic/rendezvous/"):
+        if "/" in path.removeprefix("/v2/keys/torch/elastic/rendezvous/").strip("/"):
+            return False
+        with suppress(ValueError, AttributeError):
+            return "value" in (json.loads(answer).get("node") or {})
+        return False
+    if not path.startswith(("/v3/kv/range", "/v3/kv/txn")) or b"kvs" not in answer:
+        return False
+    try:
+        doc = json.loads(answer)
+    except ValueError:
+        return False
+    ranges = [doc] + [r.get("response_range") or {} for r in doc.get("responses") or []]
+    return any(
+        "value" in kv and base64.b64decode(kv.get("key", "")).endswith(b"/state")
+        for r in ranges
+        for kv in r.get("kvs") or []
+    )
+
+
 def is_write(method: str, path: str) -> bool:
     """Whether a request to etcd writes (a v2 key change, a v3 txn/put/delete)."""
     path = path.split("?", 1)[0]
@@ -50,8 +77,9 @@ def is_write(method: str, path: str) -> bool:
 @dataclass(frozen=True)
 class Counts:
     """What went through the proxy: requests, writes, bytes of write bodies, all bytes,
-    compare-and-set writes that lost their race (conflicts), and the bytes the store sent
-    back (read by the agents)."""
+    compare-and-set writes that lost their race (conflicts), the bytes the store sent
+    back (read by the agents), and the answers that carried the rendezvous state (state
+    reads: what a polling node repeats every second)."""
 
     requests: int = 0
     writes: int = 0
@@ -59,6 +87,7 @@ class Counts:
     bytes_total: int = 0
     conflicts: int = 0
     bytes_read: int = 0
+    state_reads: int = 0
 
     def __sub__(self, other: Counts) -> Counts:
         return Counts(
@@ -68,6 +97,7 @@ class Counts:
             self.bytes_total - other.bytes_total,
             self.conflicts - other.conflicts,
             self.bytes_read - other.bytes_read,
+            self.state_reads - other.state_reads,
         )
 
 
@@ -79,6 +109,7 @@ class _Counter:
     def record(self, method: str, path: str, sent: int, status: int, answer: bytes) -> None:
         write = is_write(method, path)
         conflict = is_conflict(path, status, answer)
+        state = is_state_read(path, answer)
         with self._lock:
             c = self._counts
             self._counts = Counts(
@@ -88,6 +119,7 @@ class _Counter:
                 c.bytes_total + sent + len(answer),
                 c.conflicts + int(conflict),
                 c.bytes_read + len(answer),
+                c.state_reads + int(state),
             )
 
     def snapshot(self) -> Counts:

@@ -111,6 +111,8 @@ class Variant:
     write_bytes: list[float] = field(default_factory=list)  # body bytes per write, steady
     read_bytes: list[float] = field(default_factory=list)  # bytes read per agent per rendezvous
     read_bytes_per_interval: list[float] = field(default_factory=list)  # per agent, steady
+    state_reads: list[float] = field(default_factory=list)  # answers carrying the state, per agent
+    state_reads_per_interval: list[float] = field(default_factory=list)  # per agent, steady
 
     def extend(self, other: Variant) -> None:
         """Add ``other``'s figures (one pair's round) to this variant's."""
@@ -137,6 +139,8 @@ class Variant:
             "bytes_per_write": median(self.write_bytes),
             "bytes_read_per_agent_per_rendezvous": median(self.read_bytes),
             "bytes_read_per_agent_per_interval": median(self.read_bytes_per_interval),
+            "state_reads_per_agent_per_rendezvous": median(self.state_reads),
+            "state_reads_per_agent_per_interval": median(self.state_reads_per_interval),
         }
 
 
@@ -292,6 +296,7 @@ def run_round(
         variant.per_rendezvous.append(joined.requests / size)
         variant.conflicts.append(joined.conflicts / size)
         variant.read_bytes.append(joined.bytes_read / size)
+        variant.state_reads.append(joined.state_reads / size)
     if proxy is not None and not split:
         # Every agent idle, its keep-alive thread on, and past its first beat after the join
         # (event-driven nodes delay it by up to half an interval, and make it read first):
@@ -304,6 +309,7 @@ def run_round(
         variant.writes_per_interval.append(window.writes / size / STEADY_INTERVALS)
         variant.conflicts_per_interval.append(window.conflicts / size / STEADY_INTERVALS)
         variant.read_bytes_per_interval.append(window.bytes_read / size / STEADY_INTERVALS)
+        variant.state_reads_per_interval.append(window.state_reads / size / STEADY_INTERVALS)
         if window.writes:
             variant.write_bytes.append(window.write_body_bytes / window.writes)
     pool.send([{"op": "end"}] * size)
@@ -608,12 +614,14 @@ def markdown(summary: dict[str, Any], command: str) -> str:
     lines += [
         "",
         "Requests to the store per agent (through the counting proxies; medians). Forming: "
-        "the whole round. Steady: per keep-alive interval, with the group formed:",
+        "the whole round. Steady: per keep-alive interval, with the group formed. State "
+        "reads: answers that carry the rendezvous state (a read, or a compare-and-set's "
+        "answer), what a polling node repeats every second:",
         "",
-        "| agents | variant | requests forming | lost CAS forming | KiB read forming "
-        "| requests steady | writes steady | lost CAS steady | bytes read steady "
-        "| bytes per write |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| agents | variant | requests forming | state reads forming | lost CAS forming "
+        "| KiB read forming | requests steady | state reads steady | writes steady "
+        "| lost CAS steady | bytes read steady | bytes per write |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in summary["sizes"]:
         for label in (C10D_TORCH, C10D_POLL, C10D_EVENT, V2, V3_POLL, V3_EVENT):
@@ -623,9 +631,11 @@ def markdown(summary: dict[str, Any], command: str) -> str:
             read = v.get("bytes_read_per_agent_per_rendezvous")
             lines.append(
                 f"| {row['agents']} | {label} | {_number(v['requests_per_agent_per_rendezvous'])} "
+                f"| {_number(v.get('state_reads_per_agent_per_rendezvous'))} "
                 f"| {_number(v['conflicts_per_agent_per_rendezvous'])} "
                 f"| {_number(None if read is None else read / 1024)} "
                 f"| {_number(v['requests_per_agent_per_interval'], 2)} "
+                f"| {_number(v.get('state_reads_per_agent_per_interval'), 2)} "
                 f"| {_number(v['writes_per_agent_per_interval'], 2)} "
                 f"| {_number(v['conflicts_per_agent_per_interval'], 2)} "
                 f"| {_number(v.get('bytes_read_per_agent_per_interval'), 0)} "

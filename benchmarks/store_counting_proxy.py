@@ -51,6 +51,7 @@ class Request:
     body: int  # bytes of the values it carries (a write's payload)
     answer: str  # "" (none), "vector", "i64", "u8", "u32", "vectors:<n>"
     desired: bytes = b""  # a compare-and-set's new value
+    key: bytes = b""  # the first key it names
 
 
 class _Reader:
@@ -82,7 +83,7 @@ def parse_request(data: bytes | bytearray) -> Request:
     """
     r = _Reader(data)
     query = r.take(1)[0]
-    body, answer, desired = 0, "", b""
+    body, answer, desired, key = 0, "", b"", b""
     if query in (VALIDATE, PING):
         r.take(4)
         answer = "u32" if query == PING else ""
@@ -90,12 +91,12 @@ def parse_request(data: bytes | bytearray) -> Request:
         r.blob()
         body = len(r.blob())
     elif query == COMPARE_SET:
-        r.blob()
+        key = r.blob()
         expected = r.blob()
         desired = r.blob()
         body, answer = len(expected) + len(desired), "vector"
     elif query in (GET, QUEUE_POP):
-        r.blob()
+        key = r.blob()
         answer = "vector"
     elif query == ADD:
         r.blob()
@@ -121,7 +122,14 @@ def parse_request(data: bytes | bytearray) -> Request:
             body += len(r.blob())
     else:
         raise Unknown(query)
-    return Request(query, r.at, body, answer, desired)
+    return Request(query, r.at, body, answer, desired, key)
+
+
+def is_state_key(key: bytes) -> bool:
+    """Whether ``key`` is torch's c10d rendezvous state: ``torch.rendezvous.<run id>``
+    (the client puts ``/`` before every key); the bell, the turnstile and the store's keys
+    for the workers all have a ``/`` of their own after it."""
+    return key.startswith(b"/torch.rendezvous.") and b"/" not in key[1:]
 
 
 def parse_answer(data: bytes | bytearray, shape: str) -> tuple[int, bytes]:
@@ -235,6 +243,8 @@ class _Connection:
                 self.pending.popleft()
             if request.query == COMPARE_SET and value != request.desired:
                 self.counter.add(conflicts=1)
+            if request.query in (GET, COMPARE_SET) and is_state_key(request.key):
+                self.counter.add(state_reads=1)
 
 
 class StoreCountingProxy:

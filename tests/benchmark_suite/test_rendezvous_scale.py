@@ -20,7 +20,7 @@ import pytest
 
 from benchmarks import report
 from benchmarks.cases import Result
-from benchmarks.counting_proxy import counting_proxy, is_write
+from benchmarks.counting_proxy import counting_proxy, is_state_read, is_write
 from benchmarks.paired import paired_ratio
 from benchmarks.rendezvous_scale import extrapolate, fit
 from tests.support.etcd_server import EtcdServer, etcd_available
@@ -188,6 +188,33 @@ def test_merging_keeps_the_published_rows_and_replaces_re_measured_ones() -> Non
 
 
 @pytest.mark.slow
+def test_state_reads_are_answers_that_carry_the_rendezvous_state() -> None:
+    def kv(key: bytes, value: bytes | None = b"s") -> dict[str, str]:
+        found = {"key": base64.b64encode(key).decode()}
+        if value is not None:
+            found["value"] = base64.b64encode(value).decode()
+        return found
+
+    state = b"/torch/elastic/rendezvous/run/state"
+    ticket = b"/torch/elastic/rendezvous/run/events/turnstile/7"
+
+    def v3(path: str, answer: object) -> bool:
+        return is_state_read(path, json.dumps(answer).encode())
+
+    assert v3("/v3/kv/range", {"kvs": [kv(state)]})
+    assert not v3("/v3/kv/range", {"kvs": [kv(state, None)]})  # keys only: no state
+    assert not v3("/v3/kv/range", {"count": "0"})
+    txn = {"responses": [{"response_put": {}}, {"response_range": {"kvs": [kv(state)]}}]}
+    assert v3("/v3/kv/txn", txn)
+    assert not v3("/v3/kv/txn", {"responses": [{"response_range": {"kvs": [kv(ticket)]}}]})
+    assert not v3("/v3/lease/grant", {"kvs": [kv(state)]})
+    v2 = json.dumps({"node": {"key": "/torch/elastic/rendezvous/run", "value": "s"}}).encode()
+    assert is_state_read("/v2/keys/torch/elastic/rendezvous/run?wait=true", v2)
+    assert not is_state_read("/v2/keys/torch/elastic/rendezvous/run/extra", v2)
+    assert not is_state_read("/v2/keys/torch/elastic/rendezvous/run", b'{"node": {}}')
+    assert not is_state_read("/v2/keys/torch/elastic/rendezvous/run", b"not json")
+
+
 def test_a_short_run_measures_every_variant_and_writes_its_table(tmp_path: Path) -> None:
     require(etcd_available(), "etcd is not installed (scripts/setup.sh installs etcd-server)")
     readme = REPO / "README.md"
@@ -217,6 +244,9 @@ def test_a_short_run_measures_every_variant_and_writes_its_table(tmp_path: Path)
         assert variant["writes_per_agent_per_interval"] > 0
         assert variant["bytes_read_per_agent_per_interval"] > 0
         assert variant["bytes_per_write"] > 100
+        # Every node reads the state at least once to join, and a polling one every second.
+        assert variant["state_reads_per_agent_per_rendezvous"] >= 1
+        assert variant["state_reads_per_agent_per_interval"] > 0
     assert [e["nodes"] for e in summary["extrapolation"]] == [1024, 4096] * 6
     table = (tmp_path / "rendezvous_scale.md").read_text()
     assert "python -m benchmarks --only rendezvous_scale --runs 1 --agents 2" in table

@@ -11,6 +11,7 @@ import torch.distributed as dist
 from benchmarks.store_counting_proxy import (
     COMPARE_SET,
     Incomplete,
+    is_state_key,
     parse_request,
     store_counting_proxy,
 )
@@ -42,6 +43,34 @@ def test_torchs_client_through_the_proxy_is_counted_request_by_request() -> None
         assert counts.bytes_read == 3 * (8 + 10) + 1 + 1 + 8
         del client
     del server
+
+
+def test_reads_of_the_rendezvous_state_key_are_counted_apart() -> None:
+    server = dist.TCPStore(  # type: ignore[attr-defined]
+        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=30)
+    )
+    with store_counting_proxy(("127.0.0.1", server.port)) as proxy:
+        host, port = proxy.endpoint.split(":")
+        client: Any = dist.TCPStore(  # type: ignore[attr-defined]
+            host, int(port), is_master=False, timeout=timedelta(seconds=30)
+        )
+        state = "torch.rendezvous.run"
+        start = proxy.snapshot()
+        assert client.compare_set(state, "", b"s1") == b"s1"
+        assert client.get(state) == b"s1"
+        client.set(state + "/bell/1", b"")  # the event keys and the workers' keys are not
+        assert client.get(state + "/bell/1") == b""
+        assert client.add(state + "/bell", 1) == 1
+        client.set("torch.rendezvous.run.0/MASTER_ADDR", b"host")
+        assert client.get("torch.rendezvous.run.0/MASTER_ADDR") == b"host"
+        counts = proxy.snapshot() - start
+        assert counts.state_reads == 2
+        del client
+    del server
+    assert is_state_key(b"/torch.rendezvous.run")
+    assert not is_state_key(b"/torch.rendezvous.run/bell")
+    assert not is_state_key(b"/torch.rendezvous.run.0/MASTER_ADDR")
+    assert not is_state_key(b"/other")
 
 
 @pytest.mark.parametrize("cut", [1, 9, 20, 39])

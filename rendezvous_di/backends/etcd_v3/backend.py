@@ -7,9 +7,11 @@ wrote since that revision (or, without a token, only if the key does not
 exist), and a failed write returns the current state from the same
 transaction, so it costs one round trip either way.
 
-With event-driven waiting, the turnstile rides along (`RunSession`): a join
-write also deletes the node's ticket (passing the turn), and the next node's
-turn check reads the state in the same request, which its join then uses.
+With event-driven waiting, the turnstile and the bell ride along
+(`RunSession`): a join write also deletes the node's ticket (passing the
+turn) and, when the waiting nodes must hear it, rings the bell; the next
+node's turn check reads the state in the same request, which its join then
+uses.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         session = self._session
         found, prefetched = session.take_prefetched(PREFETCH_FRESH_FOR)
         if found:  # read with this node's turn, a moment ago (see EtcdSignals)
+            # No lease refresh here: the join's write follows at once, and refreshes it.
             return None if prefetched is None else _decode(prefetched)
         try:
             session.lease()  # a node that only waits keeps its lease (and its keys) too
@@ -85,6 +88,7 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
             try:
                 revision = int(token)
             except (TypeError, ValueError):
+                session.write_ended()  # no write made: nothing rings
                 got = self.get_state()  # not one of our tokens: never matches
                 return None if got is None else (*got, False)
             condition = compare(key, "MOD", revision)
@@ -96,7 +100,7 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         def write(lease: int) -> Any:
             answer = session.client.txn(
                 [condition],
-                session.with_marker(session.with_riders([put(key, state, lease)]), lease),
+                session.with_marker(session.with_riders([put(key, state, lease)], lease), lease),
                 session.with_marker([get(key)], lease),
             )
             session.marked(lease)
@@ -106,6 +110,8 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
             answer = session.leased(write)
         except EtcdError as error:
             raise _connection_error(session, error) from error
+        finally:
+            session.write_ended()
         if answer.get("succeeded"):
             session.rode(riders)
             return state, int(answer["header"]["revision"]), True

@@ -3,7 +3,8 @@
 Under the run's ``events/`` prefix:
 
 - a ring puts ``events/bell``; its number is the put's revision, which the
-  watch reports with the change;
+  watch reports with the change. A ring that a state write calls for rides
+  in that write's transaction (its number is then the write's revision);
 - a ticket is a key of this node's own, ``events/turnstile/<lease>``, put
   with its lease: its number is its creation revision, so tickets are ordered
   by etcd itself (no counter to contend on), and a node's turn comes when the
@@ -29,7 +30,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ..events.signals import Signals
-from .client import JSON, EtcdError, b64, first_kv, get, prefix_end, put, range_response
+from .client import (
+    JSON,
+    EtcdError,
+    b64,
+    compare,
+    first_kv,
+    get,
+    prefix_end,
+    put,
+    range_response,
+)
 from .session import RunSession
 from .watch import watch_events
 
@@ -49,6 +60,8 @@ class EtcdSignals(Signals):
         self._queue = prefix + b"turnstile/"
         self._tickets: dict[int, bytes] = {}
         self._ahead_at_ticket: dict[int, int] = {}
+        # What the ticket's transaction read: the ticket ahead (None: none) and the state.
+        self._at_ticket: dict[int, tuple[bytes | None, JSON | None]] = {}
 
     def ring(self) -> int:
         """See base class."""
@@ -57,30 +70,59 @@ class EtcdSignals(Signals):
         )
         return int(answer["header"]["revision"])
 
+    rides_rings = True
+
+    def ring_with_next_write(self) -> None:
+        """See base class: the bell's put rides in the write's transaction (`RunSession`)."""
+        self._session.ring_with_next_write(self._bell)
+
     def take_ticket(self) -> int:
         """See base class: a key of this node's, its creation revision the ticket.
 
-        The same transaction counts the queue, so the first `progress` needs no
-        request of its own: every other ticket then was created before this one.
+        The same transaction reads, when nobody is in line, the state the
+        join reads (the node's turn has come already: it takes its turn and
+        makes its join's read in one request); otherwise the ticket just
+        before this one (the key to watch) and how many are ahead (the first
+        `progress`). The state is read only where it is used.
         """
         lease = self._session.lease()
         key = self._queue + f"{lease:x}".encode()
-        count: dict[str, Any] = {
-            "key": b64(self._queue),
-            "range_end": b64(prefix_end(self._queue)),
-            "count_only": True,
+        # Nobody in line (etcd compares an empty range as one key that does not exist):
+        # the ticket and the state. Otherwise the ticket, and it and the one created just
+        # before it (a range after a put in one transaction sees the put), whose count is
+        # the whole queue, this ticket included.
+        empty = {**compare(self._queue, "CREATE", 0), "range_end": b64(prefix_end(self._queue))}
+        last_two: dict[str, Any] = {
+            **self._queue_range(None),
+            "limit": "2",
+            "sort_order": "DESCEND",
+            "sort_target": "CREATE",
+            "keys_only": True,
         }
         answer = self._session.leased(
-            lambda lease: self._client.txn([], [put(key, b"", lease), {"request_range": count}], [])
+            lambda lease: self._client.txn(
+                [empty],
+                [put(key, b"", lease), get(self._session.state_key)],
+                [put(key, b"", lease), {"request_range": last_two}],
+            )
         )
         ticket = int(answer["header"]["revision"])
         self._tickets[ticket] = key
         self._session.delete_with_next_write(key)  # the join write passes the turn itself
-        self._ahead_at_ticket[ticket] = max(0, int(range_response(answer, 1).get("count", 0)) - 1)
+        if answer.get("succeeded"):  # first in line: its turn has come, with the state
+            self._ahead_at_ticket[ticket] = 0
+            self._at_ticket[ticket] = (None, first_kv(range_response(answer, 1)))
+        else:
+            queue = range_response(answer, 1)
+            kvs = queue.get("kvs") or []
+            ahead = _key(kvs[1]) if len(kvs) > 1 else None
+            self._ahead_at_ticket[ticket] = max(0, int(queue.get("count", 0)) - 1)
+            self._at_ticket[ticket] = (ahead, None) if ahead is not None else None
         return ticket
 
     def pass_turn(self, ticket: int) -> None:
         """See base class: delete this node's ticket key."""
+        self._at_ticket.pop(ticket, None)
         key = self._tickets.pop(ticket, None)
         if key is not None and not self._session.deleted(key):
             self._client.delete(key)
@@ -146,10 +188,21 @@ class EtcdSignals(Signals):
                 time.sleep(1.0)
 
     def _wait_for_turn(self, ticket: int, stopped: Callable[[], bool]) -> None:
-        """Until no ticket created before ``ticket`` is left (each watched until deleted)."""
+        """Until no ticket created before ``ticket`` is left (each watched until deleted).
+
+        The first look is the ticket's own transaction (`take_ticket`): the
+        ticket ahead is watched from the ticket's revision on, so its deletion
+        is heard however soon it came; each later look reads the queue and the
+        state in one transaction.
+        """
+        first = self._at_ticket.pop(ticket, None)
         while not self._session.released and not stopped():
             try:
-                ahead, state = self._ahead_and_state(ticket)
+                if first is not None:
+                    (key, state), revision, first = first, ticket, None
+                    ahead = None if key is None else (key, revision)
+                else:
+                    ahead, state = self._ahead_and_state(ticket)
                 if ahead is None:
                     self._session.prefetch(state)  # the join's read, made with the turn
                     return
@@ -165,27 +218,34 @@ class EtcdSignals(Signals):
 
     def _ahead(self, ticket: int) -> tuple[bytes, int] | None:
         """The ticket key created last before ``ticket`` and the revision read; None if none."""
-        body = self._queue_range(ticket)
-        body.update({"limit": "1", "sort_order": "DESCEND", "sort_target": "CREATE"})
-        answer = self._client.call("kv/range", body)
+        answer = self._client.call("kv/range", self._last_before(ticket))
         kv = first_kv(answer)
         return None if kv is None else (_key(kv), int(answer["header"]["revision"]))
 
     def _ahead_and_state(self, ticket: int) -> tuple[tuple[bytes, int] | None, JSON | None]:
         """`_ahead`, and the state's key-value (None when absent), in one transaction."""
-        body = self._queue_range(ticket)
-        body.update({"limit": "1", "sort_order": "DESCEND", "sort_target": "CREATE"})
-        answer = self._client.txn([], [{"request_range": body}, get(self._session.state_key)], [])
+        operations = [{"request_range": self._last_before(ticket)}, get(self._session.state_key)]
+        answer = self._client.txn([], operations, [])
         kv = first_kv(range_response(answer, 0))
         ahead = None if kv is None else (_key(kv), int(answer["header"]["revision"]))
         return ahead, first_kv(range_response(answer, 1))
 
-    def _queue_range(self, ticket: int, *, count_only: bool = False) -> dict[str, Any]:
+    def _last_before(self, ticket: int) -> dict[str, Any]:
+        """A range of the ticket created last before ``ticket`` (its key only)."""
+        body = self._queue_range(ticket)
+        body.update(
+            {"limit": "1", "sort_order": "DESCEND", "sort_target": "CREATE", "keys_only": True}
+        )
+        return body
+
+    def _queue_range(self, ticket: int | None, *, count_only: bool = False) -> dict[str, Any]:
+        """The queue's tickets (created before ``ticket``, if given)."""
         body: dict[str, Any] = {
             "key": b64(self._queue),
             "range_end": b64(prefix_end(self._queue)),
-            "max_create_revision": str(ticket - 1),
         }
+        if ticket is not None:
+            body["max_create_revision"] = str(ticket - 1)
         if count_only:
             body["count_only"] = True
         return body
