@@ -117,7 +117,8 @@ class EtcdSignals(Signals):
             kvs = queue.get("kvs") or []
             ahead = _key(kvs[1]) if len(kvs) > 1 else None
             self._ahead_at_ticket[ticket] = max(0, int(queue.get("count", 0)) - 1)
-            self._at_ticket[ticket] = (ahead, None) if ahead is not None else None
+            if ahead is not None:  # else (never seen): the listener's turn check looks again
+                self._at_ticket[ticket] = (ahead, None)
         return ticket
 
     def pass_turn(self, ticket: int) -> None:
