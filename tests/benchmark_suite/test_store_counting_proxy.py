@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -11,21 +13,31 @@ import torch.distributed as dist
 from benchmarks.store_counting_proxy import (
     COMPARE_SET,
     Incomplete,
+    StoreCountingProxy,
     is_state_key,
     parse_request,
     store_counting_proxy,
 )
 
 
-def test_torchs_client_through_the_proxy_is_counted_request_by_request() -> None:
+@contextmanager
+def proxied_client() -> Iterator[tuple[StoreCountingProxy, Any]]:
+    """A real TCPStore, the counting proxy in front of it, and torch's client of the proxy."""
     server = dist.TCPStore(  # type: ignore[attr-defined]
         "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=30)
     )
     with store_counting_proxy(("127.0.0.1", server.port)) as proxy:
         host, port = proxy.endpoint.split(":")
-        client: Any = dist.TCPStore(  # type: ignore[attr-defined]
+        client = dist.TCPStore(  # type: ignore[attr-defined]
             host, int(port), is_master=False, timeout=timedelta(seconds=30)
         )
+        yield proxy, client
+        del client
+    del server
+
+
+def test_torchs_client_through_the_proxy_is_counted_request_by_request() -> None:
+    with proxied_client() as (proxy, client):
         start = proxy.snapshot()
         client.set("state", b"x" * 100)  # a write of 100 bytes
         assert client.compare_set("state", b"x" * 100, b"y" * 10) == b"y" * 10  # won
@@ -41,19 +53,10 @@ def test_torchs_client_through_the_proxy_is_counted_request_by_request() -> None
         # Answers: 2 vectors of 10 (CAS), 1 of 10 (get), the wait's and check's byte, the
         # counter: every vector with its 8-byte length.
         assert counts.bytes_read == 3 * (8 + 10) + 1 + 1 + 8
-        del client
-    del server
 
 
 def test_reads_of_the_rendezvous_state_key_are_counted_apart() -> None:
-    server = dist.TCPStore(  # type: ignore[attr-defined]
-        "127.0.0.1", 0, is_master=True, wait_for_workers=False, timeout=timedelta(seconds=30)
-    )
-    with store_counting_proxy(("127.0.0.1", server.port)) as proxy:
-        host, port = proxy.endpoint.split(":")
-        client: Any = dist.TCPStore(  # type: ignore[attr-defined]
-            host, int(port), is_master=False, timeout=timedelta(seconds=30)
-        )
+    with proxied_client() as (proxy, client):
         state = "torch.rendezvous.run"
         start = proxy.snapshot()
         assert client.compare_set(state, "", b"s1") == b"s1"
@@ -65,8 +68,6 @@ def test_reads_of_the_rendezvous_state_key_are_counted_apart() -> None:
         assert client.get("torch.rendezvous.run.0/MASTER_ADDR") == b"host"
         counts = proxy.snapshot() - start
         assert counts.state_reads == 2
-        del client
-    del server
     assert is_state_key(b"/torch.rendezvous.run")
     assert not is_state_key(b"/torch.rendezvous.run/bell")
     assert not is_state_key(b"/torch.rendezvous.run.0/MASTER_ADDR")
