@@ -6,8 +6,12 @@ draw this is about, is fixed), then real torch handlers on a real TCPStore.
 
 from __future__ import annotations
 
+import pickle
 import threading
 import time
+import weakref
+from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -106,3 +110,62 @@ def test_shutdown_is_not_held_by_a_pending_first_beat(store_server: Any) -> None
     closing.join(timeout=60)
     assert done.is_set()
     assert not any(t.name.startswith("RendezvousKeepAliveTimer") for t in threading.enumerate())
+
+
+def test_a_beat_that_lost_its_compare_and_set_draws_its_phase_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two nodes whose beats meet would meet every interval: the loser parts from the other.
+
+    torch's handler is stood in for (the boundary under test is `_dephased`'s wrapping of
+    its ``_keep_alive``); its beats lose as scripted, counted where the real backend counts.
+    """
+    from rendezvous_di.backends.events.executor import _dephased
+
+    asked = _drawing(monkeypatch, 0.0)  # no wait, but every draw is seen
+    loses = iter([False, True, False, False])
+
+    class Handler:
+        def __init__(self) -> None:
+            self._settings = SimpleNamespace(keep_alive_interval=timedelta(seconds=1))
+            self._state_holder = SimpleNamespace(_backend=SimpleNamespace(lost=0))
+
+        def _keep_alive(self) -> None:
+            if next(loses):
+                self._state_holder._backend.lost += 1
+
+        def _start_heartbeats(self) -> None:
+            pass
+
+        def _stop_heartbeats(self) -> None:
+            pass
+
+    handler = Handler()
+    keep_alive, start_heartbeats, _ = _dephased(handler)
+    ref = weakref.ref(handler)
+    start_heartbeats(ref)
+    draws = []
+    for _ in range(4):
+        keep_alive(ref)
+        draws.append(len(asked))
+    # The first beat draws; the second loses; the third is delayed again; the fourth is not.
+    assert draws == [1, 1, 2, 2]
+
+
+def test_the_backend_counts_the_writes_that_lost(store_server: Any) -> None:
+    group = c10d_containers(store_server, 2, {}, "lost")
+    handlers = [c.handler() for c in group]
+    try:
+        assert meet(handlers) == [(0, 2), (1, 2)]
+        backend = handlers[0]._state_holder._backend
+        assert backend.lost == 0  # the turnstile: no join lost its race
+        state, token = backend.get_state()
+        beat = pickle.loads(state)  # a beat of node 0's, as torch would write it
+        node = next(iter(beat.last_heartbeats))
+        beat.last_heartbeats[node] += timedelta(seconds=1)
+        assert backend.set_state(pickle.dumps(beat), token)[2]  # won: the token was current
+        assert not backend.set_state(state, token)[2]  # lost: the token is stale now
+        assert backend.lost == 1
+    finally:
+        for container in group:
+            container.shutdown_resources()

@@ -126,7 +126,8 @@ def attach(handler: Any, waiting: Waiting) -> None:
 
 def _dephased(handler: Any) -> tuple[Callable[[weakref.ref[Any]], None], ...]:
     """torch's ``_keep_alive``, ``_start_heartbeats`` and ``_stop_heartbeats``, with the
-    first beat after each join delayed by `HeartbeatPhase` (see there why)."""
+    first beat after each join, and the beat after one that lost its compare-and-set,
+    delayed by `HeartbeatPhase` (see there why)."""
     from .heartbeat_phase import HeartbeatPhase
 
     cls = type(handler)
@@ -145,9 +146,15 @@ def _dephased(handler: Any) -> tuple[Callable[[weakref.ref[Any]], None], ...]:
     def keep_alive(this: weakref.ref[Any]) -> None:
         if phase.may_beat():
             handler = this()
-            if handler is not None and phase.delayed:  # a state cached before the delay
+            if handler is None:
+                return
+            if phase.delayed:  # a state cached before the delay
                 handler._state_holder._last_sync_time = -1.0  # would lose its compare-and-set
+            backend = handler._state_holder._backend
+            lost = getattr(backend, "lost", 0)
             torch_keep_alive(handler)
+            if getattr(backend, "lost", 0) > lost:  # met another node's beat: part from it
+                phase.redraw()
 
     def start_heartbeats(this: weakref.ref[Any]) -> None:
         phase.start()

