@@ -29,7 +29,7 @@ from .master import (
 )
 from .policy import PluginPolicy
 from .torchrun import MAX_DIGITS
-from .values import FRESH_RUN_ID, parse_number
+from .values import FRESH_RUN_ID, is_fresh_placeholder, parse_number
 from .values import fresh_run_id as make_run_id
 
 __all__ = [
@@ -225,7 +225,7 @@ def resolve_settings(
         # One node has nothing to agree on: a fresh id keeps runs apart. Several nodes
         # must share one id, so keep torchrun's default rather than a per-node random one.
         values["run_id"] = FRESH_RUN_ID if values["max_nodes"] == 1 else "none"
-    if values["run_id"] == FRESH_RUN_ID:
+    if is_fresh_placeholder(values["run_id"]):
         values["run_id"] = fresh_run_id or make_run_id()
 
     for key in ("endpoint", "run_id"):

@@ -157,3 +157,12 @@ def test_many_plain_values_are_not_called_an_alias_bomb(name: str, tmp_path: Pat
     line = refused(run_cli(["config", "--config", write(tmp_path, TOO_LARGE[name])]), "config file")
     assert "alias" not in line
     assert "holds more than 10000 values" in line
+
+
+def test_a_run_id_that_reads_like_the_standalone_placeholder_is_kept() -> None:
+    """``--standalone`` marks its run id for a fresh one with a placeholder; a user's run id
+    with the same text is the user's (Hypothesis found the text in our code)."""
+    written = settings_from({"backend": "c10d", "endpoint": "h:1", "run_id": "<fresh>"})
+    assert written.run_id == "<fresh>"
+    standalone = settings_from({"standalone": True})
+    assert standalone.run_id != "<fresh>" and len(standalone.run_id) >= 16
