@@ -165,4 +165,5 @@ def test_a_run_id_that_reads_like_the_standalone_placeholder_is_kept() -> None:
     written = settings_from({"backend": "c10d", "endpoint": "h:1", "run_id": "<fresh>"})
     assert written.run_id == "<fresh>"
     standalone = settings_from({"standalone": True})
-    assert standalone.run_id != "<fresh>" and len(standalone.run_id) >= 16
+    assert standalone.run_id != "<fresh>"
+    assert len(standalone.run_id) >= 16
