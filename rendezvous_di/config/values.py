@@ -20,6 +20,7 @@ FALSE_WORDS = ("0", "false", "f", "no", "n")
 """What torch's ``RendezvousParameters.get_as_bool`` accepts, case-insensitively: a value
 that torch would read one way must never be read another way here."""
 
+
 class _FreshRunId(str):
     """The type of `FRESH_RUN_ID`: a placeholder no setting a user writes can be."""
 
@@ -33,6 +34,7 @@ by its type, not its text: a run id a user writes as ``<fresh>`` is that run id.
 def is_fresh_placeholder(run_id: object) -> bool:
     """Whether ``run_id`` is `FRESH_RUN_ID` (not merely text that reads the same)."""
     return isinstance(run_id, _FreshRunId)
+
 
 ENV_REFERENCE = re.compile(r"\$\{(\w+)(?::([^}]*))?\}")
 """``${VAR}`` and ``${VAR:default}``, as dependency-injector's ``Configuration.from_yaml``
