@@ -51,6 +51,8 @@ WATCH_FOR = 300.0
 class EtcdSignals(Signals):
     """Rings and turns under the run's ``events/`` keys."""
 
+    rides_rings = True
+
     def __init__(self, session: RunSession) -> None:
         self._session = session
         self._client = session.client
@@ -69,8 +71,6 @@ class EtcdSignals(Signals):
             lambda lease: self._client.txn([], [put(self._bell, b"", lease)], [])
         )
         return int(answer["header"]["revision"])
-
-    rides_rings = True
 
     def ring_with_next_write(self) -> None:
         """See base class: the bell's put rides in the write's transaction (`RunSession`)."""
