@@ -93,6 +93,7 @@ class Hosts:
             "errors": sorted(set(errors))[:5],
             "writes_per_agent": sum(a["writes"] for a in answers) / agents,
             "lost_per_agent": sum(a["lost"] for a in answers) / agents,
+            "reads_per_agent": sum(a["reads"] for a in answers) / agents,
         }
 
     def close(self) -> None:
@@ -168,6 +169,7 @@ def measure(
             errors: dict[str, list[str]] = {}
             writes: dict[str, list[float]] = {}
             lost: dict[str, list[float]] = {}
+            reads: dict[str, list[float]] = {}
             with hosts(max(1, size // AGENTS_PER_HOST)) as pool:
                 order = list(variants)
                 for index in range(rounds):
@@ -195,6 +197,7 @@ def measure(
                         errors.setdefault(label, []).extend(got["errors"])
                         writes.setdefault(label, []).append(got["writes_per_agent"])
                         lost.setdefault(label, []).append(got["lost_per_agent"])
+                        reads.setdefault(label, []).append(got["reads_per_agent"])
                         shown = (
                             "not formed" if got["seconds"] is None else f"{got['seconds']:.2f} s"
                         )
@@ -207,6 +210,7 @@ def measure(
                     "errors": errors,
                     "writes_per_agent": writes,
                     "lost_per_agent": lost,
+                    "reads_per_agent": reads,
                 }
             )
     return {
@@ -252,6 +256,9 @@ def summarize(summary: dict[str, Any]) -> list[dict[str, Any]]:
                 },
                 "lost_per_agent": {
                     k: statistics.median(v) for k, v in row["lost_per_agent"].items()
+                },
+                "reads_per_agent": {
+                    k: statistics.median(v) for k, v in row.get("reads_per_agent", {}).items()
                 },
                 "agents": row["agents"],
                 "medians": medians,
@@ -301,8 +308,8 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         )
     lines += [
         "",
-        "Compare-and-sets of the state per agent in a round (median), and those that lost "
-        "their race (each carries the whole state both ways):",
+        "Compare-and-sets of the state per agent in a round (median), those that lost "
+        "their race (each carries the whole state both ways), and reads of the state:",
         "",
         "| agents | " + " | ".join(f"{b} {m}" for b, m in VARIANTS) + " |",
         "| ---: |" + " ---: |" * len(VARIANTS),
@@ -312,7 +319,9 @@ def markdown(summary: dict[str, Any], command: str) -> str:
         for backend, mode in VARIANTS:
             label = f"{backend} {mode}"
             w, x = row["writes_per_agent"].get(label), row["lost_per_agent"].get(label)
-            cells.append("-" if w is None else f"{w:.1f} ({x:.1f} lost)")
+            r = row["reads_per_agent"].get(label)
+            read = "" if r is None else f", {r:.1f} reads"
+            cells.append("-" if w is None else f"{w:.1f} ({x:.1f} lost{read})")
         lines.append(f"| {row['agents']} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

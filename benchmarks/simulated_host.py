@@ -14,7 +14,8 @@ Commands, one JSON line each on stdin, answers one JSON line each on stdout:
 - ``{"op": "go", "start"}``: at the wall-clock time ``start`` (every host
   starts together) call ``next_rendezvous`` in every thread; answer
   ``{"done": <last agent's wall-clock time>, "ranks": [...], "errors": [...],
-  "writes", "lost"}`` (the state's compare-and-sets, and those that lost their race);
+  "writes", "lost", "reads"}`` (the state's compare-and-sets, those that lost their race,
+  and the handler's reads of the state);
 - ``{"op": "close"}``: shut every handler down (once every host answered: torch's
   join reads "closed" before "complete", so closing at once would fail the
   nodes of other hosts that have yet to read the completed round); answer
@@ -47,7 +48,9 @@ def _handler(command: dict[str, Any]) -> tuple[Any, Any]:
 
 
 class _Counting:
-    """Counts a handler's writes of the state and the ones that lost their race.
+    """Counts a handler's writes of the state, the ones that lost their race, and its reads
+    (each one read of the state from the store: etcd-v3's join uses the one its turn check
+    made).
 
     Benchmark instrumentation only: it stands in for the handler's state
     backend (torch's private ``_state_holder._backend``), in every mode alike.
@@ -57,9 +60,14 @@ class _Counting:
         self._backend = backend
         self.writes = 0
         self.lost = 0
+        self.reads = 0
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
+
+    def get_state(self) -> Any:
+        self.reads += 1
+        return self._backend.get_state()
 
     def set_state(self, state: bytes, token: Any = None) -> Any:
         answer = self._backend.set_state(state, token)
@@ -102,6 +110,7 @@ def _go(made: list[tuple[Any, Any]], start: float) -> None:
     distinct = sorted(set(errors), key=errors.index)
     writes = sum(c.writes for c in counters)
     lost = sum(c.lost for c in counters)
+    reads = sum(c.reads for c in counters)
     _say(
         {
             "done": max(done, default=None),
@@ -109,6 +118,7 @@ def _go(made: list[tuple[Any, Any]], start: float) -> None:
             "errors": distinct[:5],
             "writes": writes,
             "lost": lost,
+            "reads": reads,
         }
     )
 

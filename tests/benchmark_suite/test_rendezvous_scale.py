@@ -276,6 +276,7 @@ def test_simulated_agents_form_in_every_variant_and_count_their_writes() -> None
         label = f"{backend} {mode}"
         assert row["medians"][label] is not None, summary["sizes"][0]["errors"]
         assert row["writes_per_agent"][label] >= 1
+        assert row["reads_per_agent"][label] >= 1  # every join reads the state first
     table = simulated.markdown(summary, "python -m benchmarks.rendezvous_simulated 1 4")
     assert "| 4 |" in table
 
