@@ -35,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.etcd_server import ETCD, ETCD_35, etcd_available
+from tests.support.etcd_server import ETCD, ETCD_35, etcd_available, lease_ttl_for_torch
 from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host
 from tests.support.procs import REPO, clean_environ, require
 
@@ -223,7 +223,7 @@ def test_chaos_on_etcd(network4: TestNetwork, version: str, sync: str) -> None:
             "endpoint": server.endpoint,
             "run_id": f"chaos-{sync}",
             "nnodes": f"{MIN_NODES}:{MAX_NODES}",
-            "conf": {**CONF, "lease_ttl": 10, "sync": sync},
+            "conf": {**CONF, "lease_ttl": lease_ttl_for_torch(10), "sync": sync},
         }
         chaos = Chaos(network4, settings, network4.workdir / "control", server.process.pid)
         chaos.control.mkdir()

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 from tests.support.agents import finish, start_agent, wait_until
-from tests.support.etcd_server import ETCD_35, EtcdServer, etcd_available
+from tests.support.etcd_server import ETCD_35, EtcdServer, etcd_available, lease_ttl_for_torch
 from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host, ip
 from tests.support.procs import require
 
@@ -42,14 +42,7 @@ pytestmark = pytest.mark.slow
 KEY_PREFIX = "/torch/elastic/rendezvous/"  # the etcd-v3 backend's default key prefix
 
 
-def _lease_ttl() -> int:
-    """6 s; above two of torch 2.6's fixed 5 s beats where its from_backend takes no keep-alive."""
-    from rendezvous_di.backends.etcd_v3 import handler
-
-    return 6 if handler._from_backend_takes_keep_alive() else 11
-
-
-LEASE_TTL = _lease_ttl()
+LEASE_TTL = lease_ttl_for_torch(6)
 # Long enough for etcd's restart on a loaded machine, short enough for a quick failure.
 READ_TIMEOUT = 10
 # Fault detection stays fast through the backend options, while joining stays generous.

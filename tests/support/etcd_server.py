@@ -299,3 +299,12 @@ def all_keys(server: EtcdServer, token: str | None = None) -> list[bytes]:
 def root_token(server: EtcdServer, password: str) -> str:
     answer = v3_call(server, "auth/authenticate", {"name": "root", "password": password})
     return str(answer["token"])
+
+
+def lease_ttl_for_torch(shortest: int) -> int:
+    """``shortest`` seconds, or 11 where torch's ``from_backend`` takes no keep-alive settings
+    (torch 2.6 beats every 5 s whatever they say, and ``etcd-v3`` refuses a lease of 10 s or
+    less there: its keys would expire between two beats)."""
+    from rendezvous_di.backends.etcd_v3 import handler
+
+    return shortest if handler._from_backend_takes_keep_alive() else max(shortest, 11)
