@@ -29,16 +29,28 @@ _V3_WRITES = ("/v3/kv/txn", "/v3/kv/put", "/v3/kv/deleterange")
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "host"}
 
 
-def is_conflict(path: str, status: int, answer: bytes) -> bool:
-    """Whether a compare-and-set lost its race: v2 answers 412, a v3 txn ``succeeded`` false.
+def is_conflict(path: str, status: int, answer: bytes, body: bytes = b"") -> bool:
+    """Whether a compare-and-set of the state lost its race: v2 answers 412, a v3 txn that
+    compares the state key (``.../state``) answers ``succeeded`` false.
 
     A v3 txn with no compare succeeds always (``succeeded`` true); the gateway
-    leaves a false ``succeeded`` out of its JSON.
+    leaves a false ``succeeded`` out of its JSON. A txn whose compare is about
+    other keys (etcd-v3's ticket asks whether the queue is empty) takes one
+    branch or the other, and loses nothing.
     """
     path = path.split("?", 1)[0]
     if path.startswith("/v2/keys"):
         return status == 412
-    return path.startswith("/v3/kv/txn") and status == 200 and b'"succeeded":true' not in answer
+    if not path.startswith("/v3/kv/txn") or status != 200 or b'"succeeded":true' in answer:
+        return False
+    try:
+        compares = json.loads(body or b"{}").get("compare") or []
+    except ValueError:
+        return True
+    return (
+        any(base64.b64decode(c.get("key", "")).endswith(b"/state") for c in compares)
+        or not compares
+    )
 
 
 def is_state_read(path: str, answer: bytes) -> bool:
@@ -106,9 +118,11 @@ class _Counter:
         self._lock = threading.Lock()
         self._counts = Counts()
 
-    def record(self, method: str, path: str, sent: int, status: int, answer: bytes) -> None:
+    def record(
+        self, method: str, path: str, sent: int, status: int, answer: bytes, body: bytes = b""
+    ) -> None:
         write = is_write(method, path)
-        conflict = is_conflict(path, status, answer)
+        conflict = is_conflict(path, status, answer, body)
         state = is_state_read(path, answer)
         with self._lock:
             c = self._counts
@@ -168,7 +182,9 @@ class _Forward(BaseHTTPRequestHandler):
             self._upstream = None
             self.send_error(502)
             return
-        self.server.counter.record(self.command, self.path, length, response.status, data)
+        self.server.counter.record(
+            self.command, self.path, length, response.status, data, body or b""
+        )
         self.send_response_only(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in _HOP_BY_HOP:

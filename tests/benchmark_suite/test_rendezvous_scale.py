@@ -49,7 +49,7 @@ def test_the_proxy_forwards_to_etcd_and_counts_requests_writes_and_write_bytes(
         body = b"value=" + b"x" * 100
         _request(f"{url}/v2/keys/bench/a", body, "PUT")  # a v2 write
         assert json.loads(_request(f"{url}/v2/keys/bench/a"))["node"]["value"] == "x" * 100
-        key = base64.b64encode(b"/bench/b").decode()
+        key = base64.b64encode(b"/bench/run/state").decode()
         put = json.dumps({"key": key, "value": base64.b64encode(b"y").decode()}).encode()
         _request(f"{url}/v3/kv/put", put)  # a v3 write
         answer = json.loads(_request(f"{url}/v3/kv/range", json.dumps({"key": key}).encode()))
@@ -64,12 +64,19 @@ def test_the_proxy_forwards_to_etcd_and_counts_requests_writes_and_write_bytes(
         with pytest.raises(urllib.error.HTTPError, match="412"):
             _request(f"{url}/v2/keys/bench/a?prevIndex=1", body, "PUT")
         cas = proxy.snapshot() - before - counted
+        # A txn that compares another key (etcd-v3's "is anybody in line?") and takes its
+        # else branch: a choice, not a lost race.
+        queue = base64.b64encode(b"/bench/run/events/turnstile/").decode()
+        asks = {"key": queue, "target": "CREATE", "result": "EQUAL", "create_revision": "5"}
+        _request(f"{url}/v3/kv/txn", json.dumps({"compare": [asks], "success": []}).encode())
+        choice = proxy.snapshot() - before - counted - cas
     assert counted.requests == 4
     assert counted.writes == 2
     assert counted.write_body_bytes == len(body) + len(put)
     assert counted.bytes_total > counted.write_body_bytes
     assert counted.conflicts == 0
     assert (cas.requests, cas.writes, cas.conflicts) == (3, 3, 2)
+    assert (choice.requests, choice.conflicts) == (1, 0)
 
 
 def test_the_proxy_relays_a_watch_stream_as_it_comes_and_counts_it_once(
