@@ -7,11 +7,9 @@ wrote since that revision (or, without a token, only if the key does not
 exist), and a failed write returns the current state from the same
 transaction, so it costs one round trip either way.
 
-With event-driven waiting, the turnstile and the bell ride along
-(`RunSession`): a join write also deletes the node's ticket (passing the
-turn) and, when the waiting nodes must hear it, rings the bell; the next
-node's turn check reads the state in the same request, which its join then
-uses.
+With event-driven waiting, the turnstile rides along (`RunSession`): a join
+write also deletes the node's ticket (passing the turn), and the next node's
+turn check reads the state in the same request, which its join then uses.
 """
 
 from __future__ import annotations
@@ -88,7 +86,6 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
             try:
                 revision = int(token)
             except (TypeError, ValueError):
-                session.write_ended()  # no write made: nothing rings
                 got = self.get_state()  # not one of our tokens: never matches
                 return None if got is None else (*got, False)
             condition = compare(key, "MOD", revision)
@@ -100,7 +97,7 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         def write(lease: int) -> Any:
             answer = session.client.txn(
                 [condition],
-                session.with_marker(session.with_riders([put(key, state, lease)], lease), lease),
+                session.with_marker(session.with_riders([put(key, state, lease)]), lease),
                 session.with_marker([get(key)], lease),
             )
             session.marked(lease)
@@ -110,8 +107,6 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
             answer = session.leased(write)
         except EtcdError as error:
             raise _connection_error(session, error) from error
-        finally:
-            session.write_ended()
         if answer.get("succeeded"):
             session.rode(riders)
             return state, int(answer["header"]["revision"]), True

@@ -62,7 +62,6 @@ class RunSession:
         self._marked = False  # whether this lease's marker is in etcd
         self._riders: list[bytes] = []  # keys the next state write deletes (a passed turn)
         self._rode: set[bytes] = set()
-        self._ring: bytes | None = None  # a bell the next state write puts (that write only)
         self._prefetched: tuple[float, JSON | None] | None = None
         self.released = False
 
@@ -120,22 +119,9 @@ class RunSession:
         """
         self._riders.append(key)
 
-    def ring_with_next_write(self, bell: bytes) -> None:
-        """Have this node's next state write put ``bell`` too, if it succeeds (that write
-        only): waiting nodes hear the change with the write itself, one request sooner."""
-        self._ring = bell
-
-    def with_riders(self, operations: list[JSON], lease: int) -> list[JSON]:
-        """``operations`` plus the deletes waiting for a state write, and its ring."""
-        rides = [*operations, *({"request_delete_range": {"key": b64(k)}} for k in self._riders)]
-        if self._ring is not None:
-            rides.append(put(self._ring, b"", lease))
-        return rides
-
-    def write_ended(self) -> None:
-        """A state write ended, made or not: a ring rides on one write only (a write that
-        failed changed nothing to hear)."""
-        self._ring = None
+    def with_riders(self, operations: list[JSON]) -> list[JSON]:
+        """``operations`` plus the deletes waiting for a state write."""
+        return [*operations, *({"request_delete_range": {"key": b64(k)}} for k in self._riders)]
 
     def rode(self, riders: list[bytes]) -> None:
         """A write carrying ``riders`` (as `with_riders` saw them) went through."""

@@ -3,8 +3,7 @@
 Under the run's ``events/`` prefix:
 
 - a ring puts ``events/bell``; its number is the put's revision, which the
-  watch reports with the change. A ring that a state write calls for rides
-  in that write's transaction (its number is then the write's revision);
+  watch reports with the change;
 - a ticket is a key of this node's own, ``events/turnstile/<lease>``, put
   with its lease: its number is its creation revision, so tickets are ordered
   by etcd itself (no counter to contend on), and a node's turn comes when the
@@ -51,8 +50,6 @@ WATCH_FOR = 300.0
 class EtcdSignals(Signals):
     """Rings and turns under the run's ``events/`` keys."""
 
-    rides_rings = True
-
     def __init__(self, session: RunSession) -> None:
         self._session = session
         self._client = session.client
@@ -71,10 +68,6 @@ class EtcdSignals(Signals):
             lambda lease: self._client.txn([], [put(self._bell, b"", lease)], [])
         )
         return int(answer["header"]["revision"])
-
-    def ring_with_next_write(self) -> None:
-        """See base class: the bell's put rides in the write's transaction (`RunSession`)."""
-        self._session.ring_with_next_write(self._bell)
 
     def take_ticket(self) -> int:
         """See base class: a key of this node's, its creation revision the ticket.

@@ -25,9 +25,11 @@ class RingingBackend(RendezvousBackend):
     a read first marks which rings it covers, a write that succeeded rings
     when waiting nodes must hear it (it remembers the last state seen, to
     tell what a write changed), and the write that creates the state rings
-    nobody. Where the store lets a ring ride on a write (etcd's
-    transactions), the write is judged before it is made and rings itself:
-    one request instead of two; otherwise it is judged after it succeeded.
+    nobody. A write is judged after it succeeded, off the turnstile's path:
+    judging unpickles two states (3 ms at 256 nodes), and a judgement made
+    before the write (so that the ring could ride in the write's own etcd
+    transaction) put that on every turn: 256 simulated etcd-v3 agents formed
+    in 3.5 s instead of 3.2 s.
     """
 
     def __init__(self, backend: RendezvousBackend, waiting: Waiting) -> None:
@@ -52,28 +54,16 @@ class RingingBackend(RendezvousBackend):
     def set_state(
         self, state: bytes, token: Token | None = None
     ) -> tuple[bytes, Token, bool] | None:
-        """See base class.
-
-        Where the store lets a ring ride on the write (etcd's transactions),
-        the write is judged before it is made, and rings itself: one request
-        instead of two. Otherwise it is judged after it succeeded.
-        """
+        """See base class."""
         before = self._seen
-        # A write without a token creates the state: nobody can wait on a state that
-        # did not exist (a ring would only wake later joiners for a read they just made).
-        created = token is None
-        judged_first = self._waiting.rings_with_writes
-        rings = judged_first and not created and must_hear(before, state)
-        if rings:
-            self._waiting.ring_with_write()
         self._waiting.reading()  # a write that fails answers the current state
         answer = self._backend.set_state(state, token)
         self._seen = None if answer is None else answer[0]
         if answer is not None and not answer[2]:
             self.lost += 1
         if answer is not None and answer[2]:
-            if judged_first:
-                self._waiting.wrote(lambda: False, rang=int(answer[1]) if rings else None)
-            else:
-                self._waiting.wrote(lambda: not created and must_hear(before, state))
+            # A write without a token created the state: nobody can wait on a state that
+            # did not exist (a ring would only wake later joiners for a read they just made).
+            created = token is None
+            self._waiting.wrote(lambda: not created and must_hear(before, state))
         return answer

@@ -19,14 +19,6 @@ class Signals(ABC):
     def ring(self) -> int:
         """Ring the bell; return the ring's number as listeners will hear it."""
 
-    rides_rings = False
-    """Whether a ring can ride on the state write that calls for it (`ring_with_next_write`)."""
-
-    def ring_with_next_write(self) -> None:
-        """Have the next state write ring too, in the same request (only where `rides_rings`):
-        the write's token is then the ring's number, and a write that fails rings nobody."""
-        raise NotImplementedError(f"{type(self).__name__} cannot ring with a write")
-
     @abstractmethod
     def take_ticket(self) -> int:
         """Queue this node at the turnstile; its ticket (later tickets are larger)."""

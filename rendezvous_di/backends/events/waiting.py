@@ -99,26 +99,15 @@ class Waiting:
         with self._changed:
             self._covered = self._heard
 
-    @property
-    def rings_with_writes(self) -> bool:
-        """Whether a write is judged before it is made, and rings itself
-        (`Signals.rides_rings`); otherwise `wrote` judges it and rings."""
-        return self._signals.rides_rings
-
-    def ring_with_write(self) -> None:
-        """The write about to be made must be heard: it rings itself."""
-        self._signals.ring_with_next_write()
-
-    def wrote(self, must_hear: Callable[[], bool], rang: int | None = None) -> None:
-        """This node's write succeeded; ring if ``must_hear()`` says the others must hear it,
-        unless the write rang itself: ``rang`` is that ring's number.
+    def wrote(self, must_hear: Callable[[], bool]) -> None:
+        """This node's write succeeded; ring if ``must_hear()`` says the others must hear it.
 
         The turn is passed first, so the next node in the turnstile writes while
         this one judges its write (which unpickles two states).
         """
         self.leave()  # a join write made: the next node in the turnstile may write
-        number = rang if rang is not None else self._signals.ring() if must_hear() else None
-        if number is not None:
+        if must_hear():
+            number = self._signals.ring()
             with self._changed:
                 self._own.add(number)
 
