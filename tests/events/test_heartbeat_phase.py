@@ -169,3 +169,13 @@ def test_the_backend_counts_the_writes_that_lost(store_server: Any) -> None:
     finally:
         for container in group:
             container.shutdown_resources()
+
+
+@pytest.mark.parametrize(("attempts", "spread"), [(1, 0.0), (2, 0.5), (3, 1.0), (10, 1.0)])
+def test_the_spread_keeps_a_first_beat_half_an_interval_inside_torchs_expiry(
+    attempts: int, spread: float
+) -> None:
+    assert heartbeat_phase.spread_for(attempts) == spread
+    # torch's timer beats one interval after the join; the latest first beat is then
+    # 1 + spread intervals old at most, half an interval or more before the expiry.
+    assert attempts == 1 or 1 + spread <= attempts - 0.5

@@ -128,7 +128,7 @@ def _dephased(handler: Any) -> tuple[Callable[[weakref.ref[Any]], None], ...]:
     """torch's ``_keep_alive``, ``_start_heartbeats`` and ``_stop_heartbeats``, with the
     first beat after each join, and the beat after one that lost its compare-and-set,
     delayed by `HeartbeatPhase` (see there why)."""
-    from .heartbeat_phase import HeartbeatPhase
+    from .heartbeat_phase import SPREAD, HeartbeatPhase, spread_for
 
     cls = type(handler)
     names = ("_keep_alive", "_start_heartbeats", "_stop_heartbeats")
@@ -141,7 +141,9 @@ def _dephased(handler: Any) -> tuple[Callable[[weakref.ref[Any]], None], ...]:
             f"its handler lacks {', '.join(missing) or '_settings.keep_alive_interval'}"
         )
     torch_keep_alive, torch_start, torch_stop = (getattr(cls, name) for name in names)
-    phase = HeartbeatPhase(interval.total_seconds())
+    attempts = getattr(handler._settings, "keep_alive_max_attempt", None)
+    spread = SPREAD if not isinstance(attempts, int) else spread_for(attempts)
+    phase = HeartbeatPhase(interval.total_seconds(), spread)
 
     def keep_alive(this: weakref.ref[Any]) -> None:
         if phase.may_beat():

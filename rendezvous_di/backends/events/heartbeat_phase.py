@@ -11,7 +11,7 @@ lose, read the state again and retry. Measured on etcd-v3 with 16 nodes
 interval, more than doubling the store's steady writes.
 
 `HeartbeatPhase` delays a node's first beat after each join by a random
-fraction of the interval (at most half), once; the timer then keeps that
+fraction of the interval (up to a whole one), once; the timer then keeps that
 phase. The delayed beat must read the state afresh: torch's one-second state
 cache may hold a state from before other nodes' beats, and a compare-and-set
 against it loses (measured: about one lost per node and join).
@@ -24,9 +24,10 @@ like a first one. Measured on etcd-v3 with 8 and 16 nodes (keep-alive every
 1 s), those pairs made 0.04 lost compare-and-sets per node per interval,
 against none for polling nodes.
 
-A beat is late by at most half an interval, well within torch's
-``keep_alive_interval x keep_alive_max_attempt`` (three intervals by default)
-before a node counts as dead. Stopping the heartbeats (a new join, shutdown)
+A first beat is late by at most one interval (`spread_for`), and always at
+least half an interval inside torch's ``keep_alive_interval x
+keep_alive_max_attempt`` (three intervals by default) before a node counts
+as dead. Stopping the heartbeats (a new join, shutdown)
 ends a pending delay at once, so no one waits for it.
 """
 
@@ -36,7 +37,21 @@ import random
 import threading
 
 SPREAD = 0.5
-"""The first beat is delayed by up to this fraction of ``keep_alive_interval``."""
+"""The first beat is delayed by up to this fraction of ``keep_alive_interval`` (where the
+settings are not known; `spread_for` where they are)."""
+
+
+def spread_for(max_attempt: int) -> float:
+    """The widest spread (in intervals, at most one) that keeps a delayed first beat at least
+    half an interval inside torch's expiry.
+
+    torch's timer beats one interval after the join, the delay adds up to the spread, and
+    torch takes a node for dead once its last beat is ``max_attempt`` intervals old: with
+    torch's 3 attempts, a whole interval (the beats of a group spread as wide as polling
+    nodes' do; with half of one, 16 etcd-v3 nodes still lost 0.04 beats per node and
+    interval to each other); with 2, half.
+    """
+    return max(0.0, min(1.0, max_attempt - 1.5))
 
 
 class HeartbeatPhase:
