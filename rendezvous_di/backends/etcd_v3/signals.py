@@ -192,9 +192,10 @@ class EtcdSignals(Signals):
         first = self._at_ticket.pop(ticket, None)
         while not self._session.released and not stopped():
             try:
-                if first is not None:
-                    (key, state), revision, first = first, ticket, None
-                    ahead = None if key is None else (key, revision)
+                if first is not None:  # the ticket's transaction looked already
+                    key, state = first
+                    first = None
+                    ahead = None if key is None else (key, ticket)
                 else:
                     ahead, state = self._ahead_and_state(ticket)
                 if ahead is None:

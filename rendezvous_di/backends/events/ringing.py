@@ -61,7 +61,7 @@ class RingingBackend(RendezvousBackend):
         self._seen = None if answer is None else answer[0]
         if answer is not None and not answer[2]:
             self.lost += 1
-        if answer is not None and answer[2]:
+        elif answer is not None:
             # A write without a token created the state: nobody can wait on a state that
             # did not exist (a ring would only wake later joiners for a read they just made).
             created = token is None
