@@ -134,3 +134,52 @@ def test_a_torch_without_the_hooks_is_a_config_error_naming_sync_poll(store_serv
         assert "next_rendezvous" not in vars(handler)  # nothing half-attached
     finally:
         container.shutdown_resources()
+
+
+class GoneStore:
+    """The signals' view of a store whose host left: every request fails as TCPStore's do.
+
+    torch's backend keeps its own (working) client, so a write can succeed and the
+    ring after it fail: the race of a node shutting down just as the store's host
+    leaves.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise dist.DistNetworkError(f"{name}: Failed to recv, got 0 bytes")
+
+        return fail
+
+
+def _cut_signals(handler: Any) -> None:
+    events._waiting_of(handler._state_holder._backend)._signals._store = GoneStore()
+
+
+def test_a_ring_lost_after_the_closing_write_leaves_the_shutdown_done(store_server: Any) -> None:
+    """torch's shutdown answers True once the closing write is made; the ring after it is
+    help, and its failure is no error (it was, and it failed the node's exit)."""
+    group = containers(store_server, 2, {}, "leaving")
+    onlooker = containers(store_server, 2, {}, "leaving")[0]
+    handlers = [c.handler() for c in group]
+    try:
+        assert meet(handlers) == [(0, 2), (1, 2)]
+        _cut_signals(handlers[1])
+        assert handlers[1].shutdown() is True
+        assert onlooker.handler().is_closed()  # the write stood (a fresh read: no cache)
+    finally:
+        for container in (*group, onlooker):
+            container.shutdown_resources()
+
+
+def test_a_node_whose_signals_fail_joins_as_torchs_handler_would(store_server: Any) -> None:
+    """No ticket, no listener, no ring: the node delays and polls as torch does, and the
+    group forms."""
+    group = containers(store_server, 2, {}, "unsignalled")
+    handlers = [c.handler() for c in group]
+    _cut_signals(handlers[0])
+    try:
+        assert meet(handlers) == [(0, 2), (1, 2)]
+        assert not events._waiting_of(handlers[0]._state_holder._backend)._listening()
+    finally:
+        for container in group:
+            container.shutdown_resources()

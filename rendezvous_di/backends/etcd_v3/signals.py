@@ -50,6 +50,9 @@ WATCH_FOR = 300.0
 class EtcdSignals(Signals):
     """Rings and turns under the run's ``events/`` keys."""
 
+    failures = (EtcdError,)
+    """The client's errors: etcd unreachable (`EtcdConnectionError`) or refusing."""
+
     def __init__(self, session: RunSession) -> None:
         self._session = session
         self._client = session.client

@@ -15,6 +15,14 @@ from collections.abc import Callable
 class Signals(ABC):
     """The store side of event-driven waiting."""
 
+    failures: tuple[type[Exception], ...] = ()
+    """The errors of this store's requests (a lost connection, a store gone).
+
+    `Waiting` treats a signal that fails with one of them as lost: the wait it
+    served falls back to torch's poll, and torch's own next request to the
+    store reports the trouble, with torch's error.
+    """
+
     @abstractmethod
     def ring(self) -> int:
         """Ring the bell; return the ring's number as listeners will hear it."""

@@ -36,6 +36,10 @@ LISTEN_FOR = datetime.timedelta(days=1)
 class StoreSignals(Signals):
     """Rings and turns in a c10d store; the listener uses its own client from ``connect``."""
 
+    failures = (RuntimeError,)
+    """torch's store errors (``DistError`` and its kin are ``RuntimeError``s, as were
+    the store errors of torch before them)."""
+
     def __init__(self, store: Any, key: str, connect: Callable[[], Any]) -> None:
         self._store = store
         # Connected now, with the handler: a connection made while nodes join would make

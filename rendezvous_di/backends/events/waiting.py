@@ -25,6 +25,14 @@ local condition: the handler's thread never blocks on the store itself, so
 torch's bounds are local timeouts (no store request, no timed-out socket),
 and the handler's connection stays free for its keep-alive thread.
 
+Signals are help, never a dependency: a signal the store fails (`Signals.
+failures`) is dropped, and the wait it served is torch's again (a ring lost
+after a write that succeeded leaves the write standing; a ticket not taken
+means torch's random delay; a listener not started means torch's poll). torch's
+own next request to the store then meets the same trouble and reports it
+with torch's error, so an agent sees exactly what torch would show it, down to
+a shutdown that finds the store gone (``shutdown`` answers False).
+
 The listener lives while the handler joins (`begin` to `end`, one
 ``next_rendezvous``); once idle, the next ring it hears ends it, and
 shutting down rings to end it. A node's shutdown thus also ends the idle
@@ -38,10 +46,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TypeVar
 
 from .signals import Signals
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 STILL = 1.0
 """Seconds without any turn passing ahead after which the node before is taken for gone.
@@ -95,7 +106,7 @@ class Waiting:
         """A state read begins: it covers every ring heard so far (and a listener started
         later must hear every ring from here on)."""
         if self._active and self._position is None and not self._listening():
-            self._position = self._signals.position()
+            self._position = self._spare("reading the rings' position", self._signals.position)
         with self._changed:
             self._covered = self._heard
 
@@ -107,9 +118,10 @@ class Waiting:
         """
         self.leave()  # a join write made: the next node in the turnstile may write
         if must_hear():
-            number = self._signals.ring()
-            with self._changed:
-                self._own.add(number)
+            number = self._spare("ringing", self._signals.ring)
+            if number is not None:
+                with self._changed:
+                    self._own.add(number)
 
     def wait_for_others(self, timeout: float) -> bool:
         """Sleep until another node rings or ``timeout`` seconds pass; True when one rang.
@@ -137,19 +149,26 @@ class Waiting:
         """
         if self._listening():
             return False
-        ticket = self._signals.take_ticket()
+        ticket = self._spare("taking a ticket", self._signals.take_ticket)
+        if ticket is None:
+            return False
         self._ticket = ticket
         if self._position is None:
             at_ticket = self._signals.position_at(ticket)
-            self._position = self._signals.position() if at_ticket is None else at_ticket
+            self._position = at_ticket
+            if at_ticket is None:
+                self._position = self._spare("reading the rings' position", self._signals.position)
         self._turn_came.clear()
-        self._listen(ticket)
-        progress = self._signals.progress(ticket)
+        if not self._listen(ticket):  # nobody to tell this node its turn: torch's delay
+            self.leave()
+            return False
+        progress = self._spare("reading the turnstile", lambda: self._signals.progress(ticket))
         while not self._turn_came.wait(max(limit, STILL)):
-            now = self._signals.progress(ticket)
-            if now == progress:  # nobody ahead moved for a while: the node before is gone
+            now = self._spare("reading the turnstile", lambda: self._signals.progress(ticket))
+            if now is None or now == progress:  # nobody ahead moved: the node before is gone
                 log.debug("no turn passed before ticket %d in %.1fs; joining", ticket, STILL)
-                self._signals.skip_turn(ticket)  # on its behalf; releases the listener too
+                # On its behalf; releases the listener too.
+                self._spare("passing a turn", lambda: self._signals.skip_turn(ticket))
                 break
             progress = now
         return True
@@ -157,8 +176,8 @@ class Waiting:
     def leave(self) -> None:
         """Pass this node's turn (once): its join write is made, or it joins no more."""
         ticket, self._ticket = self._ticket, None
-        if ticket is not None:
-            self._signals.pass_turn(ticket)
+        if ticket is not None:  # lost, the next node passes it on this one's behalf
+            self._spare("passing a turn", lambda: self._signals.pass_turn(ticket))
 
     # -- shutting down ---------------------------------------------------------------------------
 
@@ -173,24 +192,37 @@ class Waiting:
         listener = self._listener
         if listener is None or not listener.is_alive():
             return
+        if self._spare("waking the event listener", self._signals.ring) is not None:
+            listener.join(timeout=CLOSE_WAIT)
+
+    # -- signals that fail -----------------------------------------------------------------------
+
+    def _spare(self, what: str, request: Callable[[], T]) -> T | None:
+        """``request()``, or None when the store fails it (`Signals.failures`): the
+        wait it served becomes torch's (see the module's docstring)."""
         try:
-            self._signals.ring()
-        except Exception as error:
-            log.debug("could not wake the event listener: %s", error)
-        listener.join(timeout=CLOSE_WAIT)
+            return request()
+        except self._signals.failures as error:
+            log.debug("%s failed, so this wait is torch's: %s", what, error)
+            return None
 
     # -- the listener ----------------------------------------------------------------------------
 
     def _listening(self) -> bool:
         return self._listener is not None and self._listener.is_alive()
 
-    def _listen(self, ticket: int | None) -> None:
+    def _listen(self, ticket: int | None) -> bool:
+        """Start the listener unless one runs; True when one runs now."""
         with self._changed:
-            if self._listening() or self._closed:
-                return
+            if self._listening():
+                return True
+            if self._closed:
+                return False
             position = self._position
-            if position is None:  # waiting outside a join (never in torch's handler)
-                position = self._signals.position()
+            if position is None:  # waiting outside a join, or an earlier read failed
+                position = self._spare("reading the rings' position", self._signals.position)
+                if position is None:
+                    return False
             self._position = None
             self._listener = threading.Thread(
                 target=self._run_listener,
@@ -199,6 +231,7 @@ class Waiting:
                 daemon=True,
             )
             self._listener.start()
+            return True
 
     def _run_listener(self, position: int, ticket: int | None) -> None:
         try:
