@@ -4,7 +4,7 @@ export NO_MKDOCS_2_WARNING := 1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint typecheck unit bench docs-check compat
+.PHONY: setup demo test lint typecheck unit bench docs-check compat compat-all
 
 setup: $(STAMP)
 
@@ -45,3 +45,12 @@ DI ?= 4.49.1
 compat:
 	@test -n "$(TORCH)" || { echo "error: TORCH is required: make compat TORCH=2.6.0 [DI=4.49.1]" >&2; exit 2; }
 	TORCH=$(TORCH) DI=$(DI) bash scripts/compat.sh
+
+# Every row of docs/compatibility.md, one after another, on this tree (about 25 minutes a row).
+# 2.15.0 needs pip's cap lifted on this machine: its own PIP_CONFIG_FILE=/dev/null.
+compat-all:
+	TORCH=2.6.0 DI=4.41.0 bash scripts/compat.sh
+	TORCH=2.6.0 DI=4.49.1 bash scripts/compat.sh
+	TORCH=2.13.0 DI=4.49.1 bash scripts/compat.sh
+	TORCH=2.14.1 DI=4.49.1 bash scripts/compat.sh
+	PIP_CONFIG_FILE=/dev/null TORCH=2.15.0 DI=4.49.1 bash scripts/compat.sh

@@ -21,7 +21,8 @@ xml=$(mktemp --suffix=.xml)
 trap 'rm -rf "$src" "$xml"' EXIT
 git ls-files -z --cached --others --exclude-standard \
   | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$src"
-revision="$(git rev-parse --short HEAD)$(git diff --quiet HEAD 2>/dev/null || echo '+changes')"
+# The rows' own results (docs/compat-results/) are outputs, not changes to what runs.
+revision="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':(exclude)docs/compat-results' 2>/dev/null || echo '+changes')"
 
 if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
