@@ -153,11 +153,8 @@ class Waiting:
         if ticket is None:
             return False
         self._ticket = ticket
-        if self._position is None:
-            at_ticket = self._signals.position_at(ticket)
-            self._position = at_ticket
-            if at_ticket is None:
-                self._position = self._spare("reading the rings' position", self._signals.position)
+        if self._position is None:  # None still: `_listen` asks the store
+            self._position = self._signals.position_at(ticket)
         self._turn_came.clear()
         if not self._listen(ticket):  # nobody to tell this node its turn: torch's delay
             self.leave()
