@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import ConfigError
 from ..description import BackendDescription, ProbeResult
 from ..events.strategy import EVENT, sync_option
+from ..liveness.strategy import KEYS, heartbeats_option
 from ..options import LAUNCHER_TIMEOUT, MAX_SECONDS, OptionSchema, OptionSpec
 from . import dynamic
 from .common import DYNAMIC_RENDEZVOUS_OPTIONS, address_endpoint
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from ...config.settings import RendezvousSettings
     from ..deadline import Deadline
     from ..events.signals import Signals
+    from ..liveness.beats import Beats
 
 
 def store_signals(store: Any, params: RendezvousParameters) -> Signals:
@@ -40,7 +42,14 @@ def _connect(store: Any) -> Any:
     return FileStore(store.path, -1)
 
 
-TORCH_CREATOR = dynamic.creator("c10d_rendezvous_backend", store_signals)
+def store_beats(store: Any, params: RendezvousParameters) -> Beats:
+    """Heartbeat keys in the rendezvous's own store (see `StoreBeats`)."""
+    from ..liveness.beats import StoreBeats
+
+    return StoreBeats(store, f"torch.rendezvous.{params.run_id}")
+
+
+TORCH_CREATOR = dynamic.creator("c10d_rendezvous_backend", store_signals, store_beats)
 DEFAULT_PORT = 29400
 
 
@@ -172,6 +181,7 @@ DESCRIPTION = BackendDescription(
             ),
             *DYNAMIC_RENDEZVOUS_OPTIONS,
             sync_option(EVENT),
+            heartbeats_option(KEYS),
             LAUNCHER_TIMEOUT,
         ),
     ),

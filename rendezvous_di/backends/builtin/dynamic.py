@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     from ..events.signals import Signals
     from ..events.strategy import SyncStrategy
+    from ..liveness.beats import Beats
 
 _STATE_BACKENDS: weakref.WeakKeyDictionary[Any, RendezvousBackend] = weakref.WeakKeyDictionary()
 """The backend holding each dynamic handler's shared state; gone with the handler."""
@@ -47,14 +48,21 @@ def remember(handler: RendezvousHandler, backend: RendezvousBackend) -> None:
 SignalsFactory = Callable[[Any, "RendezvousParameters"], "Signals"]
 """Makes the store's `Signals` from torch's store and the parameters."""
 
+BeatsFactory = Callable[[Any, "RendezvousParameters"], "Beats"]
+"""Makes the store's heartbeat keys (`Beats`) from torch's store and the parameters."""
 
-def creator(backend_module: str, signals: SignalsFactory | None = None) -> DynamicCreator:
+
+def creator(
+    backend_module: str, signals: SignalsFactory | None = None, beats: BeatsFactory | None = None
+) -> DynamicCreator:
     """torch's creator for the dynamic backend of ``backend_module``, its state backend kept.
 
     ``backend_module`` is the torch module with ``create_backend``
     (``c10d_rendezvous_backend``, ``etcd_rendezvous_backend``). With
     ``signals`` the backend can wait on events: the ``sync`` strategy (the
     container's, or the ``sync`` option's) decides; without, it polls as torch does.
+    With ``beats`` its heartbeats can go to keys of their own (the ``heartbeats``
+    option); without, they stay in the state.
     """
 
     def create(params: RendezvousParameters, sync: SyncStrategy | None = None) -> RendezvousHandler:
@@ -76,8 +84,20 @@ def creator(backend_module: str, signals: SignalsFactory | None = None) -> Dynam
             assert make_signals is not None  # PollSync never asks
             return make_signals(store, params)
 
-        waiting_backend, finish = strategy.prepare(backend, store_signals)
+        from ..liveness.strategy import STATE, heartbeats_for
+        from ..liveness.strategy import STRATEGIES as LIVENESS
+
+        make_beats = beats
+        liveness = LIVENESS[STATE] if make_beats is None else heartbeats_for(params)
+
+        def store_beats() -> Beats:
+            assert make_beats is not None  # StateHeartbeats never asks
+            return make_beats(store, params)
+
+        beating_backend, finish_beats = liveness.prepare(backend, store_beats)
+        waiting_backend, finish = strategy.prepare(beating_backend, store_signals)
         handler = create_handler(store, waiting_backend, params)
+        finish_beats(handler)
         finish(handler)
         remember(handler, backend)  # the plain backend: progress reads must not touch the waits
         return handler

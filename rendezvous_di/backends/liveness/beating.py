@@ -1,0 +1,103 @@
+"""A rendezvous backend whose keep-alive writes go to a node's own key, not the state.
+
+torch's keep-alive (``_RendezvousKeepAliveOp``) sets the node's time in
+``last_heartbeats`` and writes the whole state with a compare-and-set, every
+``keep_alive_interval``, on every node. Here:
+
+- a write that changes nothing but the writer's own heartbeat is a beat: it
+  goes to the node's key (`Beats`), and torch is told it succeeded, with the
+  token it gave (the stored state did not change, so that token still
+  matches the next real write);
+- every other write goes to the store as torch made it, the node's key first,
+  so a node that joins is never seen without one;
+- every read merges the beats into ``last_heartbeats`` (`merging.merged`), so
+  torch's holder drops a silent node, keeps a live one, and beats on time
+  exactly as it would with the times in the state.
+
+torch's handler cannot tell: it reads the times it would have written, and
+its compare-and-sets meet the same tokens. The shared state is rewritten
+only when membership changes.
+
+**Mixed jobs.** A node on plain torchrun beats in the state and reads only
+the state. While the state names a node that has no key, this node's beats
+go to the state as well (torch's way), so that node keeps seeing it alive;
+the times it writes there are read by every node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend, Token
+
+from .beats import Beats
+from .merging import merged, node_name, only_own_beat, own_beat
+
+
+class BeatingBackend(RendezvousBackend):
+    """``backend`` (any torch ``RendezvousBackend``) with heartbeats in ``beats``.
+
+    ``node`` gives this handler's node (torch's ``_NodeDesc``) once the
+    handler exists (the backend is made before it); until then every write
+    goes to the state.
+    """
+
+    def __init__(self, backend: RendezvousBackend, beats: Beats) -> None:
+        self._backend = backend
+        self._beats = beats
+        self._node: Callable[[], Any] = lambda: None
+        self._seen: bytes | None = None  # the state as torch last got it (merged)
+        self._all_keyed = False  # whether every node the state names had a key
+        self._beat_at: float | None = None  # this node's last beat written to its key
+
+    def attach(self, node: Callable[[], Any]) -> None:
+        """This handler's node, asked for at each write."""
+        self._node = node
+
+    @property
+    def name(self) -> str:
+        """See base class."""
+        return self._backend.name
+
+    def get_state(self) -> tuple[bytes, Token] | None:
+        """See base class: the state with the beats merged in."""
+        got = self._backend.get_state()
+        if got is None:
+            self._seen = None
+            return None
+        bits, token = got
+        return self._merge(bits), token
+
+    def set_state(
+        self, state: bytes, token: Token | None = None
+    ) -> tuple[bytes, Token, bool] | None:
+        """See base class: a beat goes to the node's key; every other write to the state."""
+        node = self._node()
+        if node is not None:
+            at = own_beat(state, node)
+            if at is not None and at != self._beat_at:
+                if token is not None and self._all_keyed and only_own_beat(self._seen, state, node):
+                    self._beat(node, at)
+                    self._seen = state
+                    return state, token, True
+                self._beat(node, at)  # before the write: no node sees it without a key
+        answer = self._backend.set_state(state, token)
+        if answer is None:
+            self._seen = None
+            return None
+        bits, new_token, written = answer
+        if written:
+            self._seen = bits
+            return answer
+        return self._merge(bits), new_token, False
+
+    def _beat(self, node: Any, at: float) -> None:
+        self._beats.beat(node_name(node), at)
+        self._beat_at = at
+
+    def _merge(self, bits: bytes) -> bytes:
+        bits, named, found = merged(bits, self._beats.read)
+        self._all_keyed = named > 0 and found == named
+        self._seen = bits
+        return bits

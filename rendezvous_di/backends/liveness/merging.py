@@ -1,0 +1,86 @@
+"""torch's pickled rendezvous state, with heartbeats kept elsewhere merged in.
+
+torch's state (``_RendezvousState``) holds ``last_heartbeats``, one time per
+node, and torch's state holder drops a node whose time is older than
+``keep_alive_interval x keep_alive_max_attempt``. When beats live in keys of
+their own, a read of the state takes each node's newest time from either
+place (`merged`), so torch's handler decides who is alive exactly as it
+would: it never sees where a time came from.
+
+A write that changes nothing but the writer's own heartbeat (torch's
+keep-alive) is told apart (`only_own_beat`): that one goes to the node's key
+instead of rewriting the whole state.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+
+def node_name(node: Any) -> str:
+    """The name a node's beat key carries: torch's own ``repr`` (``addr_pid_localid``)."""
+    return repr(node)
+
+
+def merged(bits: bytes, read: Callable[[list[str]], Mapping[str, float]]) -> tuple[bytes, int, int]:
+    """``bits`` with each node's heartbeat the newer of its own and its beat, as ``read``
+    (given the names of every node the state keeps a time for) finds it, in epoch
+    seconds; ``bits`` itself when no beat is newer. Also: how many nodes the state
+    names, and how many of them ``read`` found a beat for."""
+    state = pickle.loads(bits)
+    heartbeats = state.last_heartbeats
+    names = {node_name(node): node for node in heartbeats}
+    beats = read(list(names))
+    changed = False
+    for name, beat in beats.items():
+        node = names.get(name)
+        if node is None:
+            continue
+        when = _as_like(beat, heartbeats[node])
+        if when > heartbeats[node]:
+            heartbeats[node] = when
+            changed = True
+    return (pickle.dumps(state) if changed else bits), len(names), len(beats)
+
+
+def only_own_beat(before: bytes | None, after: bytes, node: Any) -> bool:
+    """Whether ``after`` differs from ``before`` in ``node``'s heartbeat alone (a keep-alive).
+
+    Every other field, torch's present and any it adds later, must be equal.
+    """
+    if before is None:
+        return False
+    old, new = vars(pickle.loads(before)), vars(pickle.loads(after))
+    if old.keys() != new.keys():
+        return False
+    for name in old:
+        if name == "last_heartbeats":
+            was, now = dict(old[name]), dict(new[name])
+            was.pop(node, None)
+            if node not in now:
+                return False
+            now.pop(node)
+            if was != now:
+                return False
+        elif old[name] != new[name]:
+            return False
+    return True
+
+
+def own_beat(after: bytes, node: Any) -> float | None:
+    """``node``'s heartbeat in ``after`` as epoch seconds; None if it has none."""
+    last = pickle.loads(after).last_heartbeats.get(node)
+    if last is None:
+        return None
+    if last.tzinfo is None:  # torch before 2.7 wrote naive UTC times
+        last = last.replace(tzinfo=UTC)
+    return float(last.timestamp())
+
+
+def _as_like(seconds: float, like: datetime) -> datetime:
+    """Epoch ``seconds`` as a datetime of ``like``'s kind (aware UTC, or naive UTC)."""
+    aware = datetime.fromtimestamp(seconds, UTC)
+    return aware if like.tzinfo is not None else aware.replace(tzinfo=None)
