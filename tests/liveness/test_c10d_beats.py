@@ -112,3 +112,45 @@ def _seconds(when: Any) -> float:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return float(when.timestamp())
+
+
+def test_a_node_on_plain_torch_keeps_seeing_keyed_nodes_alive(store_server: Any) -> None:
+    """Mixed jobs: a handler of torch's own (it beats in the state and reads only the state)
+    with two of ours. While the state names a node without a key, ours beat in the state too,
+    so torch's node never takes them for dead."""
+    from torch.distributed.elastic.rendezvous import RendezvousParameters
+    from torch.distributed.elastic.rendezvous.registry import get_rendezvous_handler
+
+    store = client(store_server)
+    containers = c10d_containers(
+        store_server,
+        3,
+        {"keep_alive_interval": INTERVAL, "keep_alive_max_attempt": ATTEMPTS},
+        "mixed",
+    )[:2]  # of a 3-node rendezvous; torch's handler is the third
+    torchs = get_rendezvous_handler(
+        RendezvousParameters(
+            backend="c10d",
+            endpoint=f"127.0.0.1:{store_server.port}",
+            run_id="mixed",
+            min_nodes=3,
+            max_nodes=3,
+            is_host=False,
+            join_timeout=60,
+            keep_alive_interval=INTERVAL,
+            keep_alive_max_attempt=ATTEMPTS,
+        )
+    )
+    handlers = [*(c.handler() for c in containers), torchs]
+    try:
+        assert sorted(meet(handlers)) == [(0, 3), (1, 3), (2, 3)]
+        time.sleep(INTERVAL * (ATTEMPTS + 2))  # long past torch's expiry without beats
+        holder = torchs._state_holder
+        holder._last_sync_time = -1.0
+        holder.sync()
+        assert len(holder.state.participants) == 3
+        assert len(stored(store, "mixed").participants) == 3
+    finally:
+        torchs.shutdown()
+        for container in containers:
+            container.shutdown_resources()
