@@ -141,6 +141,16 @@ def nearest(value: str, choices: Iterable[str]) -> str | None:
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str | None:
-    """The ``did you mean 'X'?`` hint for ``value`` among ``choices``; None when none is close."""
-    guess = nearest(value, choices)
-    return f"did you mean {guess!r}?" if guess else None
+    """The ``did you mean 'X'?`` hint for ``value`` among ``choices``; None when none is close.
+
+    Two choices when the value begins both (``heartbeat``: ``heartbeats`` or
+    ``heartbeat_timeout``): a name cut short fits either, and naming only one
+    would send half the users astray.
+    """
+    pool = list(choices)
+    close = difflib.get_close_matches(value, pool, n=2, cutoff=0.6)
+    guesses = close if all(c.startswith(value) for c in close) else close[:1]
+    if not guesses:
+        guess = nearest(value, pool)
+        guesses = [guess] if guess else []
+    return f"did you mean {' or '.join(map(repr, guesses))}?" if guesses else None

@@ -68,7 +68,7 @@ BAD_INPUTS = [
     (["--rdzv-conf", "read_timeout=0"], ["conf.read_timeout", "got 0"]),
     (["--rdzv-conf", "join_timeout"], ["conf", "<key>=<value>"]),
     (["--rdzv-conf", "join_timeout=soon"], ["conf.join_timeout", "'soon' is not an integer"]),
-    (["--rdzv-conf", "heartbeat=3"], ["did you mean 'heartbeat_timeout'"]),
+    (["--rdzv-conf", "heartbeat=3"], ["did you mean 'heartbeats' or 'heartbeat_timeout'"]),
     (["--config", "/nonexistent/rdzv.yaml"], ["/nonexistent/rdzv.yaml", "no such file"]),
     (["--bogus-flag"], ["unrecognized arguments: --bogus-flag"]),
     # A tired person's paste or a broken generator: megabytes never reach the terminal.

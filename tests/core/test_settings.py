@@ -210,7 +210,7 @@ def test_unknown_option_suggests_the_option_torch_really_reads() -> None:
     with pytest.raises(UnknownOptionError) as caught:
         resolve({"conf": {"heartbeat": 10}})
     assert caught.value.backend == "c10d"
-    assert "did you mean 'heartbeat_timeout'" in str(caught.value)
+    assert "did you mean 'heartbeats' or 'heartbeat_timeout'" in str(caught.value)
 
 
 def test_unknown_backend_error_lists_the_choices() -> None:

@@ -26,10 +26,10 @@ def test_every_wait_ends_with_a_notification(etcd_v3_server: EtcdServer) -> None
     assert all_keys(etcd_v3_server) == []  # events/ keys leave with the run
 
 
-def test_poll_is_torchs_waiting(etcd_v3_server: EtcdServer) -> None:
+def test_poll_with_beats_in_the_state_is_torchs_waiting(etcd_v3_server: EtcdServer) -> None:
     from rendezvous_di.backends.etcd_v3.backend import EtcdV3RendezvousBackend
 
-    group = containers(etcd_v3_server, 2, {"sync": "poll"})
+    group = containers(etcd_v3_server, 2, {"sync": "poll", "heartbeats": "state"})
     try:
         handlers = [c.handler() for c in group]
         for handler in handlers:

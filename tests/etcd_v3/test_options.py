@@ -109,7 +109,7 @@ def test_the_creator_validates_under_plain_torch_before_connecting() -> None:
     params = RendezvousParameters(
         "etcd-v3", f"127.0.0.1:{free_port()}", "r", 1, 2, heartbeat="5", timeout="900"
     )
-    with pytest.raises(UnknownOptionError, match="did you mean 'heartbeat_timeout'"):
+    with pytest.raises(UnknownOptionError, match="did you mean 'heartbeats' or 'heartbeat_timeout'"):
         create_handler(params)
 
 

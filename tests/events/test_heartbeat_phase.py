@@ -153,7 +153,8 @@ def test_a_beat_that_lost_its_compare_and_set_draws_its_phase_again(
 
 
 def test_the_backend_counts_the_writes_that_lost(store_server: Any) -> None:
-    group = c10d_containers(store_server, 2, {}, "lost")
+    # Beats in the state: a beat is a compare-and-set there (with keys it would not be).
+    group = c10d_containers(store_server, 2, {"heartbeats": "state"}, "lost")
     handlers = [c.handler() for c in group]
     try:
         assert meet(handlers) == [(0, 2), (1, 2)]

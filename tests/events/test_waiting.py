@@ -25,12 +25,13 @@ def test_every_wait_ends_with_a_notification(store_server: Any) -> None:
     events.every_wait_rings(containers(store_server, 4, {}, "rings"))
 
 
-def test_poll_is_torchs_handler_untouched(store_server: Any) -> None:
+def test_poll_with_beats_in_the_state_is_torchs_handler_untouched(store_server: Any) -> None:
     from torch.distributed.elastic.rendezvous.c10d_rendezvous_backend import (
         C10dRendezvousBackend,
     )
 
-    (container,) = containers(store_server, 1, {"sync": "poll"}, "polled")
+    conf = {"sync": "poll", "heartbeats": "state"}
+    (container,) = containers(store_server, 1, conf, "polled")
     try:
         handler = container.handler()
         assert "run" not in vars(handler._op_executor)

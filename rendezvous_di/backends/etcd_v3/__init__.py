@@ -24,6 +24,7 @@ from ..builtin.dynamic import read_progress
 from ..builtin.etcd_common import ETCD_PORT
 from ..description import BackendDescription
 from ..events.strategy import EVENT, sync_option
+from ..liveness.strategy import KEYS, heartbeats_option
 from ..options import MAX_SECONDS, schema_from_declaration
 from .endpoints import TLS, parse_endpoints
 
@@ -79,6 +80,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     },
     **{option.name: option.declaration() for option in DYNAMIC_RENDEZVOUS_OPTIONS},
     "sync": sync_option(EVENT).declaration(),
+    "heartbeats": heartbeats_option(KEYS).declaration(),
 }
 """The options ``etcd-v3`` reads: the creator's ``rendezvous_options`` (DESIGN section 5)."""
 

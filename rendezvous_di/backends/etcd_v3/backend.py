@@ -97,7 +97,9 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         def write(lease: int) -> Any:
             answer = session.client.txn(
                 [condition],
-                session.with_marker(session.with_riders([put(key, state, lease)]), lease),
+                session.with_marker(
+                    session.with_riders([put(key, state, lease)], riders, lease), lease
+                ),
                 session.with_marker([get(key)], lease),
             )
             session.marked(lease)

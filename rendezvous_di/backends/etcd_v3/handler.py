@@ -25,7 +25,9 @@ from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
 from ...errors import ConfigError
 from ..builtin.dynamic import remember
 from ..events.strategy import SyncStrategy, sync_for
+from ..liveness.strategy import heartbeats_for
 from .backend import EtcdV3RendezvousBackend
+from .beats import EtcdBeats, liveness_ttl
 from .client import EtcdError, client_from_conf
 from .endpoints import Address
 from .session import RunSession
@@ -85,8 +87,16 @@ def create_handler(
     client.retry_for = float(conf.get("read_timeout", 60))
     backend = EtcdV3RendezvousBackend(session)
     strategy = sync if sync is not None else sync_for(params)
+    liveness = heartbeats_for(params)
+    interval, attempts = (
+        int(conf.get(name, fixed) if keep_alive else fixed)
+        for name, fixed in TORCH_FIXED_KEEP_ALIVE.items()
+    )
     try:
-        waiting_backend, finish = strategy.prepare(backend, lambda: EtcdSignals(session))
+        beating_backend, finish_beats = liveness.prepare(
+            backend, lambda: EtcdBeats(session, liveness_ttl(interval, attempts))
+        )
+        waiting_backend, finish = strategy.prepare(beating_backend, lambda: EtcdSignals(session))
     except EtcdError as error:
         client.close()
         raise RendezvousConnectionError(f"etcd-v3: {error}") from error
@@ -108,6 +118,7 @@ def create_handler(
         **keep_alive,
     )
     handler._etcd_session = session
+    finish_beats(handler)
     finish(handler)
     remember(handler, backend)  # run's progress lines read the state from it (not the waits)
     return handler

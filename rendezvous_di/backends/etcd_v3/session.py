@@ -42,6 +42,12 @@ from .client import (
 
 T = TypeVar("T")
 
+Put = tuple[bytes, int | None]
+"""A key a state write puts, and the lease it puts it on (None: the writer's)."""
+
+Riders = tuple[list[bytes], list[Put]]
+"""What rides on a state write: keys it deletes, puts it makes."""
+
 
 class RunSession:
     """The keys of one run under ``{key_prefix}/{run_id}/`` and this node's lease."""
@@ -61,6 +67,7 @@ class RunSession:
         self._lock = threading.Lock()
         self._marked = False  # whether this lease's marker is in etcd
         self._riders: list[bytes] = []  # keys the next state write deletes (a passed turn)
+        self._puts: list[Put] = []  # puts the next state write makes (heartbeat keys)
         self._rode: set[bytes] = set()
         self._prefetched: tuple[float, JSON | None] | None = None
         self.released = False
@@ -119,18 +126,36 @@ class RunSession:
         """
         self._riders.append(key)
 
-    def with_riders(self, operations: list[JSON]) -> list[JSON]:
-        """``operations`` plus the deletes waiting for a state write."""
-        return [*operations, *({"request_delete_range": {"key": b64(k)}} for k in self._riders)]
+    def put_with_next_write(self, key: bytes, lease: int | None = None) -> None:
+        """Have this node's next successful state write put ``key`` (empty) too, on ``lease``
+        (None: the lease that write uses, this node's).
 
-    def rode(self, riders: list[bytes]) -> None:
-        """A write carrying ``riders`` (as `with_riders` saw them) went through."""
-        self._rode.update(riders)
+        A node's heartbeat keys: they land with its join, so nobody reads the
+        state with the node in it and its keys missing.
+        """
+        self._puts.append((key, lease))
+
+    def with_riders(self, operations: list[JSON], riders: Riders, lease: int) -> list[JSON]:
+        """``operations`` plus ``riders`` (from `riders`: the deletes and puts waiting),
+        the puts without a lease of their own on ``lease``."""
+        keys, puts = riders
+        return [
+            *operations,
+            *({"request_delete_range": {"key": b64(k)}} for k in keys),
+            *(put(k, b"", lease if own is None else own) for k, own in puts),
+        ]
+
+    def rode(self, riders: Riders) -> None:
+        """A write carrying ``riders`` (as `riders` gave them) went through."""
+        keys, puts = riders
+        self._rode.update(keys)
         self._riders = [key for key in self._riders if key not in self._rode]
+        self._puts = [put for put in self._puts if all(put is not made for made in puts)]
 
     @property
-    def riders(self) -> list[bytes]:
-        return list(self._riders)
+    def riders(self) -> Riders:
+        """What waits for the next state write, now: keys to delete, puts to make."""
+        return list(self._riders), list(self._puts)
 
     def deleted(self, key: bytes) -> bool:
         """Whether a state write deleted ``key`` already (forgetting it); else it rides no more."""

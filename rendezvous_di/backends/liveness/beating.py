@@ -26,6 +26,7 @@ the times it writes there are read by every node.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,10 +51,12 @@ class BeatingBackend(RendezvousBackend):
         self._seen: bytes | None = None  # the state as torch last got it (merged)
         self._all_keyed = False  # whether every node the state names had a key
         self._beat_at: float | None = None  # this node's last beat written to its key
+        self._interval = 0.0  # torch's keep_alive_interval: no beat is due sooner
 
-    def attach(self, node: Callable[[], Any]) -> None:
-        """This handler's node, asked for at each write."""
+    def attach(self, node: Callable[[], Any], interval: float) -> None:
+        """This handler's node, asked for at each write, and its ``keep_alive_interval``."""
         self._node = node
+        self._interval = interval
 
     @property
     def name(self) -> str:
@@ -97,7 +100,14 @@ class BeatingBackend(RendezvousBackend):
         self._beat_at = at
 
     def _merge(self, bits: bytes) -> bytes:
-        bits, named, found = merged(bits, self._beats.read)
-        self._all_keyed = named > 0 and found == named
+        # A state whose every time is younger than one interval needs no beat: it was
+        # written with all of them (a round forming), and reading the beats would put a
+        # request on every read of the formation.
+        node, at = self._node(), self._beat_at
+        own = None if node is None or at is None else (node_name(node), at)
+        merge = merged(bits, self._beats.read, time.time() - self._interval, own)
+        if merge is not None:
+            bits, named, found = merge
+            self._all_keyed = named > 0 and found == named
         self._seen = bits
         return bits

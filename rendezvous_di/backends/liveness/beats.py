@@ -9,8 +9,14 @@ store's steady write load grows with the number of nodes, not its square.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+GONE = 0.0
+"""A beat that says the node is gone (the store knows: etcd ended its lease).
+
+The epoch: older than any expiry, so torch's holder drops the node at its next read.
+"""
 
 
 class Beats(ABC):
@@ -21,8 +27,9 @@ class Beats(ABC):
         """Record that node ``name`` was alive at ``at`` (epoch seconds)."""
 
     @abstractmethod
-    def read(self, names: Sequence[str]) -> dict[str, float]:
-        """The beats of ``names`` that the store holds (a node without one is left out)."""
+    def read(self, names: Sequence[str]) -> Mapping[str, float]:
+        """The beats of ``names`` that the store holds (a node without one is left out);
+        `GONE` for a node the store knows is gone."""
 
 
 class StoreBeats(Beats):

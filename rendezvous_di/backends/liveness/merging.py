@@ -14,10 +14,13 @@ instead of rewriting the whole state.
 
 from __future__ import annotations
 
+import math
 import pickle
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from .beats import GONE
 
 
 def node_name(node: Any) -> str:
@@ -25,13 +28,32 @@ def node_name(node: Any) -> str:
     return repr(node)
 
 
-def merged(bits: bytes, read: Callable[[list[str]], Mapping[str, float]]) -> tuple[bytes, int, int]:
+def merged(
+    bits: bytes,
+    read: Callable[[list[str]], Mapping[str, float]],
+    fresh_since: float = math.inf,
+    own: tuple[str, float] | None = None,
+) -> tuple[bytes, int, int] | None:
     """``bits`` with each node's heartbeat the newer of its own and its beat, as ``read``
     (given the names of every node the state keeps a time for) finds it, in epoch
-    seconds; ``bits`` itself when no beat is newer. Also: how many nodes the state
-    names, and how many of them ``read`` found a beat for."""
+    seconds, or the epoch itself for a node ``read`` calls `GONE`; ``bits`` itself
+    when nothing changed. Also: how many nodes the state
+    names, and how many of them ``read`` found a beat for.
+
+    None, without asking ``read``, when every time in the state is at or after
+    ``fresh_since`` (epoch seconds): the state was written since, with every
+    node in it (a round forming), and no beat can be due yet. That keeps the
+    beats' read off the formation's path.
+
+    ``own`` (the reading node's name, and the time of its latest beat) stands
+    for what ``read`` says of that node: torch beats when its own time grows
+    old, so it must see the time of its own last beat (a store that answers
+    "alive now", as etcd's leases do, would stop it from ever beating).
+    """
     state = pickle.loads(bits)
     heartbeats = state.last_heartbeats
+    if all(_seconds(time) >= fresh_since for time in heartbeats.values()):
+        return None
     names = {node_name(node): node for node in heartbeats}
     beats = read(list(names))
     changed = False
@@ -39,8 +61,11 @@ def merged(bits: bytes, read: Callable[[list[str]], Mapping[str, float]]) -> tup
         node = names.get(name)
         if node is None:
             continue
+        if own is not None and name == own[0]:
+            beat = own[1]
         when = _as_like(beat, heartbeats[node])
-        if when > heartbeats[node]:
+        # The store's word on a gone node is final; a live one's time only moves forward.
+        if when != heartbeats[node] and (beat == GONE or when > heartbeats[node]):
             heartbeats[node] = when
             changed = True
     return (pickle.dumps(state) if changed else bits), len(names), len(beats)
@@ -73,11 +98,14 @@ def only_own_beat(before: bytes | None, after: bytes, node: Any) -> bool:
 def own_beat(after: bytes, node: Any) -> float | None:
     """``node``'s heartbeat in ``after`` as epoch seconds; None if it has none."""
     last = pickle.loads(after).last_heartbeats.get(node)
-    if last is None:
-        return None
-    if last.tzinfo is None:  # torch before 2.7 wrote naive UTC times
-        last = last.replace(tzinfo=UTC)
-    return float(last.timestamp())
+    return None if last is None else _seconds(last)
+
+
+def _seconds(time: datetime) -> float:
+    """A heartbeat time of torch's as epoch seconds."""
+    if time.tzinfo is None:  # torch before 2.7 wrote naive UTC times
+        time = time.replace(tzinfo=UTC)
+    return float(time.timestamp())
 
 
 def _as_like(seconds: float, like: datetime) -> datetime:

@@ -76,7 +76,8 @@ class KeyHeartbeats(HeartbeatStrategy):
         beating = BeatingBackend(backend, beats())
 
         def finish(handler: Any) -> None:
-            beating.attach(lambda: getattr(handler, "_this_node", None))
+            interval = handler._settings.keep_alive_interval.total_seconds()
+            beating.attach(lambda: getattr(handler, "_this_node", None), interval)
 
         return beating, finish
 

@@ -1,0 +1,138 @@
+"""Heartbeats in etcd (`Beats`): a node is alive while a lease of its own lives.
+
+Each node has a *liveness lease* whose TTL is torch's own expiry
+(``keep_alive_interval x keep_alive_max_attempt``), granted with the handler,
+and two keys under the run:
+
+- ``alive/<node>`` on the liveness lease: etcd deletes it the moment the lease
+  ends, so a node whose agent is gone is dead for every reader at once, not
+  when its last time in the state grows old;
+- ``members/<node>`` on the node's session lease (``lease_ttl``, the one its
+  other keys hang on): says that this node keeps its beats in etcd, so a
+  missing ``alive`` key means *gone*, not *a node that beats in the state*
+  (one of torch's, or ``heartbeats=state``).
+
+Both ride in the node's join write (`RunSession.put_with_next_write`): no
+round trip is added on the way in, and no reader sees the node in the state
+without its keys. A beat after that is one lease keep-alive: no write, no new
+revision, no watch event, a few dozen bytes. A read of the beats is one
+key-only range over both key families.
+
+A node whose liveness lease ended while it lived (it stalled longer than
+torch's expiry) is dropped by the others, as torch would drop it; its next
+beat grants a new lease and puts its keys again, and torch's handler then
+finds itself outside the round, as it would.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Mapping, Sequence
+
+from ..liveness.beats import GONE, Beats
+from .client import b64, prefix_end, put, unb64
+from .session import RunSession
+
+SMALLEST_TTL = 2
+"""etcd's smallest lease TTL with its default election timeout (it raises shorter ones)."""
+
+
+def liveness_ttl(interval: float, attempts: int) -> int:
+    """A liveness lease's TTL: torch's expiry, whole seconds, at least `SMALLEST_TTL`."""
+    return max(SMALLEST_TTL, math.ceil(interval * attempts))
+
+
+class EtcdBeats(Beats):
+    """The run's ``alive/`` and ``members/`` keys, this node's liveness lease."""
+
+    def __init__(self, session: RunSession, ttl: int) -> None:
+        self._session = session
+        self._client = session.client
+        self._ttl = ttl
+        self._alive = session.root + b"alive/"
+        self._members = session.root + b"members/"
+        self._lock = threading.Lock()
+        self._lease = self._client.grant(ttl)
+        self._refreshed = time.monotonic()
+        self._placed: str | None = None  # the node whose keys are in etcd (or riding)
+
+    def beat(self, name: str, at: float) -> None:
+        """See base class: the keys ride on the next write the first time; then a keep-alive."""
+        del at  # alive while the lease lives: etcd keeps the time
+        with self._lock:
+            node = name.encode()
+            if self._placed != name:
+                self._placed = name
+                # A lease refreshed lately lives until the write lands (milliseconds): no
+                # request on the join's path, unless the node waited long before joining.
+                if time.monotonic() - self._refreshed > self._ttl / 3:
+                    self._refresh()
+                self._session.put_with_next_write(self._alive + node, self._lease)
+                self._session.put_with_next_write(self._members + node)
+            elif not self._refresh():
+                # It had ended while this node lived: the others dropped the node. It is
+                # alive again, as torch's node whose late beat lands, and its handler
+                # finds itself outside the round, as torch's would.
+                alive = put(self._alive + node, b"", self._lease)
+                self._session.leased(
+                    lambda lease: self._client.txn(
+                        [], [alive, put(self._members + node, b"", lease)], []
+                    )
+                )
+
+    def _refresh(self) -> bool:
+        """Keep the liveness lease alive (a beat); False when it had ended (a new one is
+        granted)."""
+        self._refreshed = time.monotonic()
+        if self._client.keep_alive(self._lease) > 0:
+            return True
+        self._lease = self._client.grant(self._ttl)
+        return False
+
+    def read(self, names: Sequence[str]) -> Mapping[str, float]:
+        """See base class: alive now, `GONE` (a member without its alive key), or left out."""
+        if not names:
+            return {}
+        answer = self._client.txn(
+            [],
+            [_keys_only(self._alive), _keys_only(self._members)],
+            [],
+        )
+        responses = answer.get("responses", [])
+        alive, members = (
+            {_name(kv, prefix) for kv in _kvs(responses, index)}
+            for index, prefix in ((0, self._alive), (1, self._members))
+        )
+        now = time.time()
+        found: dict[str, float] = {}
+        for name in names:
+            if name in alive:
+                found[name] = now
+            elif name in members:
+                found[name] = GONE
+        return found
+
+
+def _keys_only(prefix: bytes) -> dict[str, object]:
+    return {
+        "request_range": {
+            "key": b64(prefix),
+            "range_end": b64(prefix_end(prefix)),
+            "keys_only": True,
+        }
+    }
+
+
+def _kvs(responses: list[dict[str, object]], index: int) -> list[dict[str, object]]:
+    if index >= len(responses):
+        return []
+    ranged = responses[index].get("response_range")
+    kvs = ranged.get("kvs", []) if isinstance(ranged, dict) else []
+    return kvs if isinstance(kvs, list) else []
+
+
+def _name(kv: Mapping[str, object], prefix: bytes) -> str:
+    key = unb64(str(kv.get("key", "")))
+    return key[len(prefix) :].decode(errors="replace")

@@ -1,0 +1,145 @@
+"""Heartbeats on leases, on real etcd 3.4 and 3.5 with torch's own handlers.
+
+A beat is a keep-alive of the node's liveness lease: the state is not rewritten
+while every node lives; a node whose lease ends is gone for every reader at
+once; a node that is only slow keeps its place while its lease lives.
+"""
+
+from __future__ import annotations
+
+import base64
+import pickle
+import time
+import uuid
+from typing import Any
+
+from tests.support import events
+from tests.support.etcd_server import EtcdServer, b64, v3_call
+from tests.support.events import meet
+
+INTERVAL = 1  # keep_alive_interval, seconds
+ATTEMPTS = 3  # the liveness lease's TTL: 3 s
+CONF = {
+    "join_timeout": 120,
+    "last_call_timeout": 1,
+    "keep_alive_interval": INTERVAL,
+    "keep_alive_max_attempt": ATTEMPTS,
+    "lease_ttl": 30,
+}
+
+
+def group(
+    server: EtcdServer, heartbeats: str, attempts: int = ATTEMPTS
+) -> tuple[str, list[Any], list[Any]]:
+    run_id = f"beats-{uuid.uuid4().hex[:8]}"
+    conf = {**CONF, "heartbeats": heartbeats, "keep_alive_max_attempt": attempts}
+    containers = events.containers("etcd-v3", server.endpoint, run_id, 3, conf)
+    return run_id, containers, [c.handler() for c in containers]
+
+
+def root(run_id: str) -> bytes:
+    return f"/torch/elastic/rendezvous/{run_id}/".encode()
+
+
+def state_kv(server: EtcdServer, run_id: str) -> dict[str, Any]:
+    answer = v3_call(server, "kv/range", {"key": b64(root(run_id) + b"state")})
+    kvs = answer.get("kvs")
+    assert isinstance(kvs, list) and kvs, answer
+    kv: dict[str, Any] = kvs[0]
+    return kv
+
+
+def stored(server: EtcdServer, run_id: str) -> Any:
+    return pickle.loads(base64.b64decode(state_kv(server, run_id)["value"]))
+
+
+def keys_under(server: EtcdServer, prefix: bytes) -> set[str]:
+    end = prefix[:-1] + bytes([prefix[-1] + 1])
+    body = {"key": b64(prefix), "range_end": b64(end), "keys_only": True}
+    kvs = v3_call(server, "kv/range", body).get("kvs") or []
+    assert isinstance(kvs, list)
+    return {base64.b64decode(kv["key"])[len(prefix) :].decode() for kv in kvs}
+
+
+def close(containers: list[Any]) -> None:
+    for container in containers:
+        container.shutdown_resources()
+
+
+def test_beats_keep_leases_alive_and_the_state_is_not_rewritten(
+    etcd_v3_server: EtcdServer,
+) -> None:
+    run_id, containers, handlers = group(etcd_v3_server, "keys")
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        names = {repr(h._this_node) for h in handlers}
+        assert keys_under(etcd_v3_server, root(run_id) + b"alive/") == names  # rode the joins
+        assert keys_under(etcd_v3_server, root(run_id) + b"members/") == names
+        time.sleep(INTERVAL * 2)  # past the first (phased) beats
+        revision = state_kv(etcd_v3_server, run_id)["mod_revision"]
+        time.sleep(INTERVAL * ATTEMPTS * 1.5)  # every beat's due, and the state's times stale
+        assert state_kv(etcd_v3_server, run_id)["mod_revision"] == revision  # no beat wrote it
+        assert keys_under(etcd_v3_server, root(run_id) + b"alive/") == names  # leases live
+        # What torch's handler reads: all three alive, though their times in etcd are old.
+        holder = handlers[0]._state_holder
+        holder._last_sync_time = -1.0
+        holder.sync()
+        assert set(holder.state.participants) == {h._this_node for h in handlers}
+    finally:
+        close(containers)
+
+
+def test_a_node_whose_lease_ends_is_dropped_and_a_survivor_writes_it_out(
+    etcd_v3_server: EtcdServer,
+) -> None:
+    run_id, containers, handlers = group(etcd_v3_server, "keys")
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        gone = handlers[2]
+        gone._stop_heartbeats()  # its agent is gone: its liveness lease is not kept alive
+        name = repr(gone._this_node)
+        deadline = time.monotonic() + 60
+        while gone._this_node in stored(etcd_v3_server, run_id).participants:
+            assert time.monotonic() < deadline, "the silent node was never dropped"
+            time.sleep(0.2)
+        assert name not in keys_under(etcd_v3_server, root(run_id) + b"alive/")
+        assert name in keys_under(etcd_v3_server, root(run_id) + b"members/")  # so: gone
+        survivors = {h._this_node for h in handlers[:2]}
+        assert set(stored(etcd_v3_server, run_id).participants) == survivors
+    finally:
+        close(containers)
+
+
+def test_a_node_slower_than_its_interval_but_inside_its_lease_keeps_its_place(
+    etcd_v3_server: EtcdServer,
+) -> None:
+    """Its beating thread stalls two intervals at a time (a GC pause, a stalled disk),
+    inside a 4 s lease: it is never dropped."""
+    run_id, containers, handlers = group(etcd_v3_server, "keys", attempts=4)
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        slow = handlers[2]
+        for _ in range(3):
+            with slow._heartbeat_lock:  # torch's keep-alive waits for it
+                time.sleep(INTERVAL * 2)
+            time.sleep(INTERVAL * 0.5)
+        nodes = {h._this_node for h in handlers}
+        assert set(stored(etcd_v3_server, run_id).participants) == nodes
+        holder = handlers[0]._state_holder
+        holder._last_sync_time = -1.0
+        holder.sync()
+        assert set(holder.state.participants) == nodes
+    finally:
+        close(containers)
+
+
+def test_state_heartbeats_put_no_keys_and_rewrite_the_state(etcd_v3_server: EtcdServer) -> None:
+    run_id, containers, handlers = group(etcd_v3_server, "state")
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        revision = state_kv(etcd_v3_server, run_id)["mod_revision"]
+        time.sleep(INTERVAL * 3)
+        assert state_kv(etcd_v3_server, run_id)["mod_revision"] != revision
+        assert keys_under(etcd_v3_server, root(run_id) + b"alive/") == set()
+    finally:
+        close(containers)
