@@ -57,6 +57,11 @@ def test_a_misspelt_option_is_refused_with_a_suggestion() -> None:
         ({"protocol": "grpc"}, "conf.protocol", "valid choices: http, https"),
         ({"lease_ttl": "1"}, "conf.lease_ttl", "must be >= 2"),
         ({"lease_ttl": "10", "keep_alive_interval": "5"}, "conf.lease_ttl", "twice"),
+        (
+            {"lease_ttl": "15", "keep_alive_interval": "5"},
+            "conf.lease_ttl",
+            "(15s) with heartbeats=keys",
+        ),
         ({"password": "secret"}, "conf.password", "without a user name"),
         ({"ca_cert": "/etc/hostname"}, "conf.ca_cert", "protocol is 'http'"),
     ],
@@ -109,7 +114,9 @@ def test_the_creator_validates_under_plain_torch_before_connecting() -> None:
     params = RendezvousParameters(
         "etcd-v3", f"127.0.0.1:{free_port()}", "r", 1, 2, heartbeat="5", timeout="900"
     )
-    with pytest.raises(UnknownOptionError, match="did you mean 'heartbeats' or 'heartbeat_timeout'"):
+    with pytest.raises(
+        UnknownOptionError, match="did you mean 'heartbeats' or 'heartbeat_timeout'"
+    ):
         create_handler(params)
 
 
@@ -198,7 +205,11 @@ def test_a_torch_with_fixed_keep_alive_refuses_a_lease_shorter_than_two_of_its_b
         handler.keep_alive_settings({"lease_ttl": 10, "keep_alive_interval": 1})
     assert caught.value.field == "conf.lease_ttl"
     assert "5s whatever keep_alive_interval says" in str(caught.value)
-    assert handler.keep_alive_settings({"lease_ttl": 11, "keep_alive_interval": 1}) == {}
+    assert handler.keep_alive_settings({"lease_ttl": 11, "heartbeats": "state"}) == {}
+    with pytest.raises(ConfigError) as caught:  # beats in keys: past torch 2.6's 15 s expiry
+        handler.keep_alive_settings({"lease_ttl": 15})
+    assert "fixed heartbeat expiry (15s" in str(caught.value)
+    assert handler.keep_alive_settings({"lease_ttl": 16}) == {}
     monkeypatch.setattr(handler, "_from_backend_takes_keep_alive", lambda: True)
     assert handler.keep_alive_settings({"lease_ttl": 4, "keep_alive_interval": 1}) == {
         "keep_alive_interval": 1,

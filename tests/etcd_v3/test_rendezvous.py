@@ -122,7 +122,7 @@ def test_torch_dynamic_rendezvous_runs_on_the_backend_and_keeps_its_lease(
         1,
         1,
         keep_alive_interval=str(interval),
-        lease_ttl=str(lease := 2 * interval + 2),
+        lease_ttl=str(lease := 3 * interval + 2),  # past torch's expiry (3 beats)
         last_call_timeout="1",
     )
     handler = create_handler(params)
@@ -156,9 +156,16 @@ handler.next_rendezvous()  # waits for a second node that never comes
 
 def test_an_abandoned_run_leaves_no_key_after_the_lease_ttl(etcd_v3_server: EtcdServer) -> None:
     rid = run_id("abandoned")
-    interval = heartbeat_interval()  # the shortest lease this torch allows is > 2 intervals
+    interval = heartbeat_interval()  # the shortest lease this torch allows is > 3 intervals
     node = subprocess.Popen(
-        [sys.executable, "-c", NODE_THAT_WAITS, etcd_v3_server.endpoint, rid, str(3 * interval)],
+        [
+            sys.executable,
+            "-c",
+            NODE_THAT_WAITS,
+            etcd_v3_server.endpoint,
+            rid,
+            str(3 * interval + 1),
+        ],
         env=clean_environ(),
         cwd=REPO,
         stdout=subprocess.PIPE,

@@ -302,9 +302,10 @@ def root_token(server: EtcdServer, password: str) -> str:
 
 
 def lease_ttl_for_torch(shortest: int) -> int:
-    """``shortest`` seconds, or 11 where torch's ``from_backend`` takes no keep-alive settings
-    (torch 2.6 beats every 5 s whatever they say, and ``etcd-v3`` refuses a lease of 10 s or
-    less there: its keys would expire between two beats)."""
+    """``shortest`` seconds, or 16 where torch's ``from_backend`` takes no keep-alive settings
+    (torch 2.6 beats every 5 s and drops a node after 15 s whatever they say, and ``etcd-v3``
+    with heartbeats in keys refuses a lease of 15 s or less there: the state hangs on the
+    lease of its last writer until that node is found gone)."""
     from rendezvous_di.backends.etcd_v3 import handler
 
-    return shortest if handler._from_backend_takes_keep_alive() else max(shortest, 11)
+    return shortest if handler._from_backend_takes_keep_alive() else max(shortest, 16)

@@ -86,7 +86,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
 
 
 class _LeaseAndAuth:
-    """Rules over several options: the lease outlives two heartbeats; a password needs a user."""
+    """Rules over several options: the lease outlives two heartbeats (and, with beats in
+    keys, a node's detection); a password needs a user."""
 
     def check(
         self, conf: Mapping[str, Any], *, check_files: bool, sources: Mapping[str, str]
@@ -98,6 +99,17 @@ class _LeaseAndAuth:
                 ttl,
                 f"must be more than twice keep_alive_interval ({interval}s), or a node's "
                 "keys could expire between two of its heartbeats",
+                source=sources.get("conf.lease_ttl") or sources.get("conf.keep_alive_interval"),
+            )
+        attempts = conf.get("keep_alive_max_attempt", 3)
+        if conf.get("heartbeats", KEYS) == KEYS and ttl <= interval * attempts:
+            raise ConfigError(
+                "conf.lease_ttl",
+                ttl,
+                f"must be more than keep_alive_interval x keep_alive_max_attempt "
+                f"({interval * attempts}s) with heartbeats=keys: the state then stays on the "
+                "lease of the node that wrote it last until that node is found gone",
+                hint="raise lease_ttl, or set heartbeats=state",
                 source=sources.get("conf.lease_ttl") or sources.get("conf.keep_alive_interval"),
             )
         if conf.get("password") and not conf.get("username"):

@@ -25,7 +25,7 @@ from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
 from ...errors import ConfigError
 from ..builtin.dynamic import remember
 from ..events.strategy import SyncStrategy, sync_for
-from ..liveness.strategy import heartbeats_for
+from ..liveness.strategy import KEYS, heartbeats_for
 from .backend import EtcdV3RendezvousBackend
 from .beats import EtcdBeats, liveness_ttl
 from .client import EtcdError, client_from_conf
@@ -143,6 +143,7 @@ def keep_alive_settings(conf: Mapping[str, Any]) -> dict[str, int]:
     if _from_backend_takes_keep_alive():
         return {name: int(conf.get(name, fixed)) for name, fixed in TORCH_FIXED_KEEP_ALIVE.items()}
     ttl, interval = int(conf.get("lease_ttl", 60)), TORCH_FIXED_KEEP_ALIVE["keep_alive_interval"]
+    expiry = interval * TORCH_FIXED_KEEP_ALIVE["keep_alive_max_attempt"]
     if ttl <= 2 * interval:
         raise ConfigError(
             "conf.lease_ttl",
@@ -150,6 +151,15 @@ def keep_alive_settings(conf: Mapping[str, Any]) -> dict[str, int]:
             f"must be more than twice the keep-alive interval of torch {_torch_version()} "
             f"({interval}s whatever keep_alive_interval says: its from_backend takes none), "
             "or a node's keys expire between two heartbeats",
+        )
+    if conf.get("heartbeats", KEYS) == KEYS and ttl <= expiry:
+        raise ConfigError(
+            "conf.lease_ttl",
+            ttl,
+            f"must be more than torch {_torch_version()}'s fixed heartbeat expiry ({expiry}s: "
+            "its from_backend takes no keep-alive settings) with heartbeats=keys: the state "
+            "stays on the lease of the node that wrote it last until that node is found gone",
+            hint="raise lease_ttl, or set heartbeats=state",
         )
     return {}
 
