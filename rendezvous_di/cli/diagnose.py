@@ -39,7 +39,19 @@ def causes(error: BaseException) -> list[str]:
 
 
 def explain(error: BaseException, settings: RendezvousSettings) -> str:
-    """What failed, where, the root cause, and the command that checks the backend."""
+    """What failed, where, the root cause, and the command that checks the backend.
+
+    A closed rendezvous is not a failure of the server: it says what closed it
+    and what to do instead (torch's bare ``RendezvousClosedError`` left users
+    of a restarted agent guessing, pytorch #147064).
+    """
+    if _closed(error):
+        return (
+            f"the rendezvous {settings.run_id!r} on backend {settings.backend!r} at "
+            f"{settings.endpoint} is closed: its job ended (a node finished, or failed and "
+            "shut it down), and a closed run never takes nodes again; to start the job "
+            "anew, give every node a new --rdzv-id (PET_RDZV_ID)"
+        )
     chain = causes(error)
     first = _without_backend(chain[0], settings.backend)
     # A backend that already put its cause in its own message (etcd-v3 does) gets it said
@@ -60,6 +72,18 @@ def _without_backend(text: str, backend: str) -> str:
     kind, sep, message = text.partition(": ")
     prefix = f"{backend}: "
     return f"{kind}{sep}{message[len(prefix) :]}" if message.startswith(prefix) else text
+
+
+def _closed(error: BaseException) -> bool:
+    """Whether ``error``, or one it was raised from, is torch's ``RendezvousClosedError``."""
+    current: BaseException | None = error
+    for _ in range(10):
+        if current is None:
+            return False
+        if type(current).__name__ == "RendezvousClosedError":
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def is_rendezvous_error(error: BaseException) -> bool:
