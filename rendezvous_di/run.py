@@ -39,6 +39,7 @@ from .config.torchrun import DEFAULT_MASTER_ADDR, unquote
 from .errors import ConfigError
 from .locate import new_container
 from .preflight import validate_locally
+from .stop import is_stop
 from .text import shorten
 
 if TYPE_CHECKING:
@@ -215,16 +216,36 @@ def launch(
 
         run_node_checks(prepared.admission, local_addr=settings.local_addr, report=report)
         on_create = _admitting(prepared, on_create, report)
+    handlers: list[Any] = []  # what a stop signal makes leave their rendezvous
     try:
         with contextlib.ExitStack() as cleanup:
             if not args.log_dir and getattr(args, "logs_specs", None) is None:
                 # torch would make /tmp/torchelastic_* and leave it: ours goes at the end.
                 args.log_dir = cleanup.enter_context(scratch.log_dir())
-            with install(prepared.container, [settings.backend], on_create=on_create):
+            created = _remembering(handlers, on_create)
+            with install(prepared.container, [settings.backend], on_create=created):
                 record(torchrun.run)(args)
+    except BaseException as error:
+        if is_stop(error):  # torch skips shutdown (it would close the run for every node)
+            from .backends.liveness.leaving import leave
+
+            for handler in handlers:
+                leave(handler)  # so the others need not wait for its heartbeats to expire
+        raise
     finally:
         if note is not None:  # a caller of main() gets its environment back as it was
             os.environ.pop(STORE_SHARING, None)
+
+
+def _remembering(handlers: list[Any], on_create: OnCreate | None) -> OnCreate:
+    """``on_create`` that first adds each handler to ``handlers``."""
+
+    def created(backend: str, handler: RendezvousHandler) -> None:
+        handlers.append(handler)
+        if on_create is not None:
+            on_create(backend, handler)
+
+    return created
 
 
 def _admitting(prepared: Prepared, on_create: OnCreate | None, report: Report | None) -> OnCreate:

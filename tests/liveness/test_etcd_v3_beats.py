@@ -44,7 +44,8 @@ def root(run_id: str) -> bytes:
 def state_kv(server: EtcdServer, run_id: str) -> dict[str, Any]:
     answer = v3_call(server, "kv/range", {"key": b64(root(run_id) + b"state")})
     kvs = answer.get("kvs")
-    assert isinstance(kvs, list) and kvs, answer
+    assert isinstance(kvs, list), answer
+    assert kvs, answer
     kv: dict[str, Any] = kvs[0]
     return kv
 

@@ -104,7 +104,8 @@ def test_builtin_options_round_trip_to_the_same_validation() -> None:
     )
     assert container.settings().conf == {"join_timeout": 60, "is_host": False}
     container.config.conf.from_value({"heartbeat": "3"})
-    with pytest.raises(UnknownOptionError, match="did you mean 'heartbeats' or 'heartbeat_timeout'"):
+    hint = "did you mean 'heartbeats' or 'heartbeat_timeout'"
+    with pytest.raises(UnknownOptionError, match=hint):
         container.settings()
 
 
