@@ -14,9 +14,11 @@ Every round must show:
   ``next_rendezvous`` before the round's last call ran out);
 - nothing hangs: the round completes within the join timeout.
 
-Polling (``sync=poll``, torch's own waiting) runs the same rounds as the
-reference. Rounds after a kill take about the dead node's heartbeat expiry
-(keep_alive_interval x keep_alive_max_attempt, 4 s here), as in torch.
+Ours (``sync=event``, heartbeats in keys) runs against torch's reference
+(``sync=poll``, ``heartbeats=state``: torch's waiting and torch's beats), the
+same rounds. Rounds after a kill take about the dead node's heartbeat expiry
+(keep_alive_interval x keep_alive_max_attempt, 4 s here), as in torch; on
+etcd-v3 with beats in keys, the end of the dead node's 4 s liveness lease.
 """
 
 from __future__ import annotations
@@ -192,6 +194,11 @@ def tcp_store(host: Host) -> Iterator[HostProcess]:
     yield store
 
 
+def mode(sync: str) -> dict[str, str]:
+    """``event``: ours (events, beats in keys); ``poll``: torch's reference (both torch's)."""
+    return {"sync": sync, "heartbeats": "keys" if sync == "event" else "state"}
+
+
 @pytest.mark.parametrize("sync", ["event", "poll"])
 def test_chaos_on_tcpstore(network4: TestNetwork, sync: str) -> None:
     store_host = network4.hosts[3]
@@ -201,7 +208,7 @@ def test_chaos_on_tcpstore(network4: TestNetwork, sync: str) -> None:
             "endpoint": f"{store_host.address}:{STORE_PORT}",
             "run_id": f"chaos-{sync}",
             "nnodes": f"{MIN_NODES}:{MAX_NODES}",
-            "conf": {**CONF, "is_host": False, "sync": sync},
+            "conf": {**CONF, "is_host": False, **mode(sync)},
         }
         chaos = Chaos(network4, settings, network4.workdir / "control", store)
         chaos.control.mkdir()
@@ -223,7 +230,7 @@ def test_chaos_on_etcd(network4: TestNetwork, version: str, sync: str) -> None:
             "endpoint": server.endpoint,
             "run_id": f"chaos-{sync}",
             "nnodes": f"{MIN_NODES}:{MAX_NODES}",
-            "conf": {**CONF, "lease_ttl": lease_ttl_for_torch(10), "sync": sync},
+            "conf": {**CONF, "lease_ttl": lease_ttl_for_torch(10), **mode(sync)},
         }
         chaos = Chaos(network4, settings, network4.workdir / "control", server.process.pid)
         chaos.control.mkdir()
