@@ -16,7 +16,8 @@ Both ride in the node's join write (`RunSession.put_with_next_write`): no
 round trip is added on the way in, and no reader sees the node in the state
 without its keys. A beat after that is one lease keep-alive: no write, no new
 revision, no watch event, a few dozen bytes. A read of the beats is one
-key-only range over both key families.
+key-only range over ``alive/``, plus, only when a node the state names has no
+``alive`` key, one look among the members for those nodes.
 
 A node whose liveness lease ended while it lived (it stalled longer than
 torch's expiry) is dropped by the others, as torch would drop it; its next
@@ -92,26 +93,27 @@ class EtcdBeats(Beats):
         return False
 
     def read(self, names: Sequence[str]) -> Mapping[str, float]:
-        """See base class: alive now, `GONE` (a member without its alive key), or left out."""
+        """See base class: alive now, `GONE` (a member without its alive key), or left out.
+
+        One key-only range over ``alive/``; only the names it lacks (none while
+        every node lives) are looked up among the members, in one transaction.
+        """
         if not names:
             return {}
-        answer = self._client.txn(
-            [],
-            [_keys_only(self._alive), _keys_only(self._members)],
-            [],
-        )
-        responses = answer.get("responses", [])
-        alive, members = (
-            {_name(kv, prefix) for kv in _kvs(responses, index)}
-            for index, prefix in ((0, self._alive), (1, self._members))
-        )
+        answer = self._client.txn([], [_keys_only(self._alive)], [])
+        alive = {_name(kv, self._alive) for kv in _kvs(answer.get("responses", []), 0)}
         now = time.time()
-        found: dict[str, float] = {}
-        for name in names:
-            if name in alive:
-                found[name] = now
-            elif name in members:
-                found[name] = GONE
+        found = {name: now for name in names if name in alive}
+        missing = [name for name in names if name not in alive]
+        if missing:
+            lookups = [_count(self._members + name.encode()) for name in missing]
+            responses = self._client.txn([], lookups, []).get("responses", [])
+            for index, name in enumerate(missing):
+                ranged = (
+                    responses[index].get("response_range", {}) if index < len(responses) else {}
+                )
+                if int(ranged.get("count", 0) or 0) > 0:
+                    found[name] = GONE
         return found
 
 
@@ -123,6 +125,10 @@ def _keys_only(prefix: bytes) -> dict[str, object]:
             "keys_only": True,
         }
     }
+
+
+def _count(key: bytes) -> dict[str, object]:
+    return {"request_range": {"key": b64(key), "count_only": True}}
 
 
 def _kvs(responses: list[dict[str, object]], index: int) -> list[dict[str, object]]:
