@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -64,14 +64,26 @@ class Hosts:
             process.stdin.write(json.dumps(command) + "\n")
             process.stdin.flush()
 
+    def ask(self, index: int, command: dict[str, Any]) -> dict[str, Any]:
+        """Send ``command`` to host ``index`` alone; its answer."""
+        process = self.processes[index]
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(command) + "\n")
+        process.stdin.flush()
+        answer: dict[str, Any] = json.loads(_line(process.stdout))
+        return answer
+
     def answers(self) -> list[dict[str, Any]]:
         return [json.loads(_line(process.stdout)) for process in self.processes]
 
-    def round(self, command: dict[str, Any], agents: int) -> dict[str, Any]:
+    def round(
+        self, command: dict[str, Any], agents: int, then: Callable[[], object] | None = None
+    ) -> dict[str, Any]:
         """Create ``agents`` handlers spread over the hosts, then start them together.
 
         Returns the seconds from the start to the last agent's answer, and
-        what went wrong (a split round, errors).
+        what went wrong (a split round, errors). ``then`` runs once the round
+        formed, before the handlers shut down (what the steady group is measured by).
         """
         count = len(self.processes)
         shares = [agents // count + (1 if i < agents % count else 0) for i in range(count)]
@@ -80,6 +92,8 @@ class Hosts:
         start = time.time() + START_AFTER
         self.send([{"op": "go", "start": start}] * count)
         answers = self.answers()
+        if then is not None:
+            then()
         # Shut down only once every host answered: torch's join reads "closed" before
         # "complete", so a node that closes at once fails the nodes yet to read the round.
         self.send([{"op": "close"}] * count)

@@ -20,6 +20,8 @@ Commands, one JSON line each on stdin, answers one JSON line each on stdout:
   join reads "closed" before "complete", so closing at once would fail the
   nodes of other hosts that have yet to read the completed round); answer
   ``{"closed": true}``.
+- ``{"op": "silence", "index"}``: stop agent ``index``'s heartbeats, as if its
+  agent died (its handler stays, quiet); answer ``{"node": <its node's repr>}``;
 - ``{"op": "exit"}``.
 """
 
@@ -145,6 +147,10 @@ def main() -> None:
             _say({"created": True})
         elif command["op"] == "go":
             _go(made, float(command["start"]))
+        elif command["op"] == "silence":
+            handler = made[int(command["index"])][0]
+            handler._stop_heartbeats()  # torch's own: the beats end as with a dead agent
+            _say({"node": repr(handler._this_node)})
         elif command["op"] == "close":
             _close(made)
             made = []
