@@ -48,6 +48,8 @@ def liveness_ttl(interval: float, attempts: int) -> int:
 class EtcdBeats(Beats):
     """The run's ``alive/`` and ``members/`` keys, this node's liveness lease."""
 
+    lasting = False  # "alive now": asked at every read
+
     def __init__(self, session: RunSession, ttl: int) -> None:
         self._session = session
         self._client = session.client

@@ -10,7 +10,7 @@ torch's keep-alive (``_RendezvousKeepAliveOp``) sets the node's time in
   matches the next real write);
 - every other write goes to the store as torch made it, the node's key first,
   so a node that joins is never seen without one;
-- every read merges the beats into ``last_heartbeats`` (`merging.merged`), so
+- every read merges the beats into ``last_heartbeats`` (`merging.Merger`), so
   torch's holder drops a silent node, keeps a live one, and beats on time
   exactly as it would with the times in the state.
 
@@ -33,7 +33,7 @@ from typing import Any
 from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend, Token
 
 from .beats import Beats
-from .merging import merged, node_name, only_own_beat, own_beat
+from .merging import Merger, node_name, only_own_beat, own_beat
 
 
 class BeatingBackend(RendezvousBackend):
@@ -52,11 +52,15 @@ class BeatingBackend(RendezvousBackend):
         self._all_keyed = False  # whether every node the state names had a key
         self._beat_at: float | None = None  # this node's last beat written to its key
         self._interval = 0.0  # torch's keep_alive_interval: no beat is due sooner
+        self._merger = Merger(beats.read, 0.0)
 
-    def attach(self, node: Callable[[], Any], interval: float) -> None:
-        """This handler's node, asked for at each write, and its ``keep_alive_interval``."""
+    def attach(self, node: Callable[[], Any], interval: float, attempts: int) -> None:
+        """This handler's node, asked for at each write, and its keep-alive settings."""
         self._node = node
         self._interval = interval
+        # A lasting beat is asked about again one interval before torch's expiry.
+        good_for = max(0.0, interval * (attempts - 1)) if self._beats.lasting else 0.0
+        self._merger = Merger(self._beats.read, good_for)
 
     @property
     def name(self) -> str:
@@ -105,7 +109,7 @@ class BeatingBackend(RendezvousBackend):
         # request on every read of the formation.
         node, at = self._node(), self._beat_at
         own = None if node is None or at is None else (node_name(node), at)
-        merge = merged(bits, self._beats.read, time.time() - self._interval, own)
+        merge = self._merger.merge(bits, time.time() - self._interval, own)
         if merge is not None:
             bits, named, found = merge
             self._all_keyed = named > 0 and found == named

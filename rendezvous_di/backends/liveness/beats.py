@@ -22,6 +22,10 @@ The epoch: older than any expiry, so torch's holder drops the node at its next r
 class Beats(ABC):
     """One run's heartbeat keys in a store."""
 
+    lasting: bool = True
+    """Whether a beat read stays true (a time: c10d) or holds only when read ("alive
+    now": etcd's leases); `merging.Merger` asks about lasting beats only as they age."""
+
     @abstractmethod
     def beat(self, name: str, at: float) -> None:
         """Record that node ``name`` was alive at ``at`` (epoch seconds)."""

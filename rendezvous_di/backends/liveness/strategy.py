@@ -76,8 +76,12 @@ class KeyHeartbeats(HeartbeatStrategy):
         beating = BeatingBackend(backend, beats())
 
         def finish(handler: Any) -> None:
-            interval = handler._settings.keep_alive_interval.total_seconds()
-            beating.attach(lambda: getattr(handler, "_this_node", None), interval)
+            settings = handler._settings
+            beating.attach(
+                lambda: getattr(handler, "_this_node", None),
+                settings.keep_alive_interval.total_seconds(),
+                int(settings.keep_alive_max_attempt),
+            )
 
         return beating, finish
 
