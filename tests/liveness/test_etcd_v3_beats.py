@@ -13,6 +13,8 @@ import time
 import uuid
 from typing import Any
 
+from pytest_mock import MockerFixture
+
 from tests.support import events
 from tests.support.etcd_server import EtcdServer, b64, v3_call
 from tests.support.events import meet
@@ -142,5 +144,33 @@ def test_state_heartbeats_put_no_keys_and_rewrite_the_state(etcd_v3_server: Etcd
         time.sleep(INTERVAL * 3)
         assert state_kv(etcd_v3_server, run_id)["mod_revision"] != revision
         assert keys_under(etcd_v3_server, root(run_id) + b"alive/") == set()
+    finally:
+        close(containers)
+
+
+def test_the_lowest_ranked_survivor_writes_a_gone_node_out_when_its_lease_ends(
+    etcd_v3_server: EtcdServer, mocker: MockerFixture
+) -> None:
+    """The watch on ``alive/`` hears the lease end; the survivor of lowest rank runs torch's
+    keep-alive at once (made due) and its write drops the node; the others write nothing."""
+    from rendezvous_di.backends.liveness.beating import BeatingBackend
+
+    beat_now = mocker.spy(BeatingBackend, "beat_now")
+    run_id, containers, handlers = group(etcd_v3_server, "keys", attempts=2)
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        time.sleep(INTERVAL * 2.5)  # steady: every node beat once more, and watches
+        by_rank = sorted(handlers, key=lambda h: h._state_holder.state.participants[h._this_node])
+        gone = by_rank[0]  # rank 0 goes: rank 1 is then the lowest survivor
+        gone._stop_heartbeats()
+        deadline = time.monotonic() + 60
+        while gone._this_node in stored(etcd_v3_server, run_id).participants:
+            assert time.monotonic() < deadline, "the gone node was never written out"
+            time.sleep(0.1)
+        writers = {call.args[0] for call in beat_now.call_args_list}
+        lowest = by_rank[1]._state_holder._backend
+        while not isinstance(lowest, BeatingBackend):  # under the event-driven waiting's
+            lowest = lowest._backend
+        assert writers == {lowest}
     finally:
         close(containers)

@@ -27,14 +27,19 @@ finds itself outside the round, as it would.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..liveness.beats import GONE, Beats
-from .client import b64, prefix_end, put, unb64
+from .client import EtcdError, b64, prefix_end, put, unb64
 from .session import RunSession
+from .watch import watch_events
+
+WATCH_FOR = 300.0
+"""Seconds one watch stream on ``alive/`` stays open before the next one."""
 
 SMALLEST_TTL = 2
 """etcd's smallest lease TTL with its default election timeout (it raises shorter ones)."""
@@ -60,6 +65,7 @@ class EtcdBeats(Beats):
         self._lease = self._client.grant(ttl)
         self._refreshed = time.monotonic()
         self._placed: str | None = None  # the node whose keys are in etcd (or riding)
+        self._closed = False
 
     def beat(self, name: str, at: float) -> None:
         """See base class: the keys ride on the next write the first time; then a keep-alive."""
@@ -93,6 +99,42 @@ class EtcdBeats(Beats):
             return True
         self._lease = self._client.grant(self._ttl)
         return False
+
+    def watch_gone(self, gone: Callable[[str], None]) -> None:
+        """See base class: a watch on ``alive/``; each deleted key is a node gone (its
+        lease ended, or it left)."""
+        thread = threading.Thread(
+            target=self._watch, args=(gone,), name="rendezvous-di-beats", daemon=True
+        )
+        thread.start()
+
+    def close(self) -> None:
+        """See base class: the watch ends with its stream (the client closes it)."""
+        self._closed = True
+
+    def _watch(self, gone: Callable[[str], None]) -> None:
+        revision: int | None = None
+        end = prefix_end(self._alive)
+        while not self._closed and not self._session.released:
+            try:
+                if revision is None:  # from now: earlier deaths are found by reads
+                    answer = self._client.range(self._alive, prefix=True, count_only=True)
+                    revision = int(answer["header"]["revision"])
+                started = time.monotonic()
+                with contextlib.closing(
+                    watch_events(self._client, self._alive, end, revision + 1, WATCH_FOR)
+                ) as events:
+                    for key, value, changed in events:
+                        revision = max(revision, changed)
+                        if value is None:
+                            gone(key[len(self._alive) :].decode(errors="replace"))
+                        if self._closed:
+                            return
+                if time.monotonic() - started < WATCH_FOR / 2:
+                    revision = None  # cancelled (compacted): on from now; reads cover the gap
+            except EtcdError:  # etcd restarting, or the client closed at shutdown
+                revision = None
+                time.sleep(1.0)
 
     def read(self, names: Sequence[str]) -> Mapping[str, float]:
         """See base class: alive now, `GONE` (a member without its alive key), or left out.

@@ -39,6 +39,7 @@ class EtcdV3RendezvousHandler(DynamicRendezvousHandler):
     """torch's dynamic rendezvous handler; on shutdown, this node also leaves the run in etcd."""
 
     _etcd_session: RunSession
+    _etcd_beating: Any
 
     def shutdown(self) -> bool:
         # Leaving does not wait for a lost etcd (one try per endpoint): an agent that failed
@@ -48,6 +49,9 @@ class EtcdV3RendezvousHandler(DynamicRendezvousHandler):
         try:
             return super().shutdown()
         finally:
+            close = getattr(self._etcd_beating, "close", None)
+            if close is not None:  # heartbeats in keys: their watch ends
+                close()
             with contextlib.suppress(EtcdError):  # etcd is gone: the lease's TTL cleans up
                 self._etcd_session.release()
             self._etcd_session.client.close()
@@ -118,6 +122,7 @@ def create_handler(
         **keep_alive,
     )
     handler._etcd_session = session
+    handler._etcd_beating = beating_backend
     finish_beats(handler)
     finish(handler)
     remember(handler, backend)  # run's progress lines read the state from it (not the waits)

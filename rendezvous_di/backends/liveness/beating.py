@@ -53,6 +53,9 @@ class BeatingBackend(RendezvousBackend):
         self._beat_at: float | None = None  # this node's last beat written to its key
         self._interval = 0.0  # torch's keep_alive_interval: no beat is due sooner
         self._merger = Merger(beats.read, 0.0)
+        self._due = False  # the next read makes this node's own beat due (`beat_now`)
+        self._gone: Callable[[str, bytes | None], None] = lambda name, seen: None
+        self._watching = False
 
     def attach(self, node: Callable[[], Any], interval: float, attempts: int) -> None:
         """This handler's node, asked for at each write, and its keep-alive settings."""
@@ -61,6 +64,20 @@ class BeatingBackend(RendezvousBackend):
         # A lasting beat is asked about again one interval before torch's expiry.
         good_for = max(0.0, interval * (attempts - 1)) if self._beats.lasting else 0.0
         self._merger = Merger(self._beats.read, good_for)
+
+    def on_gone(self, gone: Callable[[str, bytes | None], None]) -> None:
+        """Call ``gone(name, the state last read)`` when the store finds a node gone
+        (`dropping.dropper`); the store is watched from this node's first beat on."""
+        self._gone = gone
+
+    def beat_now(self) -> None:
+        """Make this node's own beat due at its next read, so that torch's keep-alive,
+        run now, writes the state (a gone node with it)."""
+        self._due = True
+
+    def close(self) -> None:
+        """The handler shut down: stop watching the store."""
+        self._beats.close()
 
     @property
     def name(self) -> str:
@@ -101,6 +118,9 @@ class BeatingBackend(RendezvousBackend):
 
     def _beat(self, node: Any, at: float) -> None:
         self._beats.beat(node_name(node), at)
+        if self._beat_at is not None and not self._watching:  # a steady beat: joined
+            self._watching = True
+            self._beats.watch_gone(lambda name: self._gone(name, self._seen))
         self._beat_at = at
 
     def _merge(self, bits: bytes) -> bytes:
@@ -108,6 +128,9 @@ class BeatingBackend(RendezvousBackend):
         # written with all of them (a round forming), and reading the beats would put a
         # request on every read of the formation.
         node, at = self._node(), self._beat_at
+        if at is not None and self._due:
+            self._due = False
+            at = time.time() - 2 * self._interval  # torch beats now: its time looks old
         own = None if node is None or at is None else (node_name(node), at)
         merge = self._merger.merge(bits, time.time() - self._interval, own)
         if merge is not None:

@@ -9,7 +9,7 @@ store's steady write load grows with the number of nodes, not its square.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 GONE = 0.0
@@ -29,6 +29,16 @@ class Beats(ABC):
     @abstractmethod
     def beat(self, name: str, at: float) -> None:
         """Record that node ``name`` was alive at ``at`` (epoch seconds)."""
+
+    def watch_gone(self, gone: Callable[[str], None]) -> None:
+        """From now on, call ``gone(name)`` (on a thread of the store's) whenever the store
+        finds node ``name`` gone, where it can tell (etcd: a lease that ended); until
+        `close`. A store that cannot tell (c10d) ignores it."""
+        del gone
+
+    def close(self) -> None:
+        """Stop watching (the handler shut down); nothing to stop where nothing watches."""
+        return None
 
     @abstractmethod
     def read(self, names: Sequence[str]) -> Mapping[str, float]:

@@ -76,12 +76,15 @@ class KeyHeartbeats(HeartbeatStrategy):
         beating = BeatingBackend(backend, beats())
 
         def finish(handler: Any) -> None:
+            from .dropping import dropper
+
             settings = handler._settings
             beating.attach(
                 lambda: getattr(handler, "_this_node", None),
                 settings.keep_alive_interval.total_seconds(),
                 int(settings.keep_alive_max_attempt),
             )
+            beating.on_gone(dropper(handler, beating.beat_now))
 
         return beating, finish
 
