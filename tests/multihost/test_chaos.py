@@ -29,8 +29,6 @@ import random
 import signal
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,7 @@ from typing import Any
 import pytest
 
 from tests.support.etcd_server import ETCD, ETCD_35, etcd_available, lease_ttl_for_torch
-from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host
+from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host, tcp_store_on_host
 from tests.support.procs import REPO, clean_environ, require
 
 pytestmark = pytest.mark.slow
@@ -177,23 +175,6 @@ def play(chaos: Chaos, seed: int) -> None:
     sys.stderr.write(f"chaos: {chaos.log}\n")
 
 
-@contextmanager
-def tcp_store(host: Host) -> Iterator[HostProcess]:
-    code = (
-        "import time, torch.distributed as d; "
-        f"s = d.TCPStore('{host.address}', {STORE_PORT}, is_master=True, "
-        "wait_for_workers=False, use_libuv=True); "
-        "print('ready', flush=True); time.sleep(10**6)"
-    )
-    store = host.start([sys.executable, "-c", code], log_name="store")
-    deadline = time.monotonic() + 60
-    while "ready" not in store.output():
-        assert store.process.poll() is None, store.output()
-        assert time.monotonic() < deadline, "the TCPStore server did not start"
-        time.sleep(0.05)
-    yield store
-
-
 def mode(sync: str) -> dict[str, str]:
     """``event``: ours (events, beats in keys); ``poll``: torch's reference (both torch's)."""
     return {"sync": sync, "heartbeats": "keys" if sync == "event" else "state"}
@@ -202,7 +183,7 @@ def mode(sync: str) -> dict[str, str]:
 @pytest.mark.parametrize("sync", ["event", "poll"])
 def test_chaos_on_tcpstore(network4: TestNetwork, sync: str) -> None:
     store_host = network4.hosts[3]
-    with tcp_store(store_host) as store:
+    with tcp_store_on_host(store_host, STORE_PORT) as store:
         settings = {
             "backend": "c10d",
             "endpoint": f"{store_host.address}:{STORE_PORT}",

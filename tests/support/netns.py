@@ -273,3 +273,21 @@ def etcd_on_host(host: Host, **options: Any) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def tcp_store_on_host(host: Host, port: int) -> Iterator[HostProcess]:
+    """A TCPStore server (libuv) process on ``host``'s address and ``port``, until the end."""
+    code = (
+        "import time, torch.distributed as d; "
+        f"s = d.TCPStore('{host.address}', {port}, is_master=True, "
+        "wait_for_workers=False, use_libuv=True); "
+        "print('ready', flush=True); time.sleep(10**6)"
+    )
+    store = host.start([sys.executable, "-c", code], log_name="store")
+    deadline = time.monotonic() + 60
+    while "ready" not in store.output():
+        assert store.process.poll() is None, store.output()
+        assert time.monotonic() < deadline, "the TCPStore server did not start"
+        time.sleep(0.05)
+    yield store
