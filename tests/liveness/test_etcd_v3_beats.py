@@ -174,3 +174,28 @@ def test_the_lowest_ranked_survivor_writes_a_gone_node_out_when_its_lease_ends(
         assert writers == {lowest}
     finally:
         close(containers)
+
+
+def test_once_steady_reads_take_the_beats_from_the_watch_not_from_etcd(
+    etcd_v3_server: EtcdServer, mocker: MockerFixture
+) -> None:
+    """Each state read (torch's agent reads once a second) would otherwise range over every
+    node's key: the watch on alive/ keeps them, and a read asks etcd for the state only."""
+    from rendezvous_di.backends.etcd_v3.client import EtcdClient
+
+    _, containers, handlers = group(etcd_v3_server, "keys")
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        time.sleep(INTERVAL * ATTEMPTS)  # steady: the first beats made, the watches run
+        beats = handlers[0]._etcd_beating._beats
+        assert beats._view == {repr(h._this_node) for h in handlers}  # the watch's
+        txns = mocker.spy(EtcdClient, "txn")
+        holder = handlers[0]._state_holder
+        for _ in range(3):
+            holder._last_sync_time = -1.0
+            holder.sync()
+        ours = [c for c in txns.call_args_list if c.args[0] is handlers[0]._etcd_session.client]
+        assert ours == []  # no range over alive/ (nor a members look-up)
+        assert set(holder.state.participants) == {h._this_node for h in handlers}
+    finally:
+        close(containers)

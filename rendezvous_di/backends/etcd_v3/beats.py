@@ -66,6 +66,8 @@ class EtcdBeats(Beats):
         self._refreshed = time.monotonic()
         self._placed: str | None = None  # the node whose keys are in etcd (or riding)
         self._closed = False
+        # The alive/ keys as the watch last saw them; None while no watch runs.
+        self._view: frozenset[str] | None = None
 
     def beat(self, name: str, at: float) -> None:
         """See base class: the keys ride on the next write the first time; then a keep-alive."""
@@ -113,50 +115,76 @@ class EtcdBeats(Beats):
         self._closed = True
 
     def _watch(self, gone: Callable[[str], None]) -> None:
+        """Keep `_view` (the alive/ keys) from a read and the watch after it; tell ``gone``
+        of every key deleted. Reads use the view instead of a range while it is kept."""
         revision: int | None = None
         end = prefix_end(self._alive)
-        while not self._closed and not self._session.released:
-            try:
-                if revision is None:  # from now: earlier deaths are found by reads
-                    answer = self._client.range(self._alive, prefix=True, count_only=True)
-                    revision = int(answer["header"]["revision"])
-                started = time.monotonic()
-                with contextlib.closing(
-                    watch_events(self._client, self._alive, end, revision + 1, WATCH_FOR)
-                ) as events:
-                    for key, value, changed in events:
-                        revision = max(revision, changed)
-                        if value is None:
-                            gone(key[len(self._alive) :].decode(errors="replace"))
-                        if self._closed:
-                            return
-                if time.monotonic() - started < WATCH_FOR / 2:
-                    revision = None  # cancelled (compacted): on from now; reads cover the gap
-            except EtcdError:  # etcd restarting, or the client closed at shutdown
-                revision = None
-                time.sleep(1.0)
+        try:
+            while not self._closed and not self._session.released:
+                try:
+                    if revision is None:  # a fresh view: read, then watch from that read
+                        revision = self._read_view()
+                    started = time.monotonic()
+                    with contextlib.closing(
+                        watch_events(self._client, self._alive, end, revision + 1, WATCH_FOR)
+                    ) as events:
+                        for key, value, changed in events:
+                            revision = max(revision, changed)
+                            name = key[len(self._alive) :].decode(errors="replace")
+                            view = self._view or frozenset()
+                            self._view = view | {name} if value is not None else view - {name}
+                            if value is None:
+                                gone(name)
+                            if self._closed:
+                                return
+                    if time.monotonic() - started < WATCH_FOR / 2:
+                        revision = None  # cancelled (compacted): read the view again
+                except EtcdError:  # etcd restarting, or the client closed at shutdown
+                    revision, self._view = None, None  # reads range again meanwhile
+                    time.sleep(1.0)
+        finally:
+            self._view = None
+
+    def _read_view(self) -> int:
+        """Read the alive/ keys into `_view`; the revision read at."""
+        answer = self._client.txn([], [_keys_only(self._alive)], [])
+        self._view = frozenset(
+            _name(kv, self._alive) for kv in _kvs(answer.get("responses", []), 0)
+        )
+        return int(answer["header"]["revision"])
 
     def read(self, names: Sequence[str]) -> Mapping[str, float]:
         """See base class: alive now, `GONE` (a member without its alive key), or left out.
 
-        One key-only range over ``alive/``; only the names it lacks (none while
-        every node lives) are looked up among the members, in one transaction.
+        The alive/ keys as the watch keeps them (from the node's first steady
+        beat on), else one key-only range over ``alive/``; only the names they
+        lack (none while every node lives) are looked up among the members, in
+        one transaction.
         """
         if not names:
             return {}
-        answer = self._client.txn([], [_keys_only(self._alive)], [])
-        alive = {_name(kv, self._alive) for kv in _kvs(answer.get("responses", []), 0)}
+        alive = self._view  # kept by the watch: no request
+        if alive is None:
+            answer = self._client.txn([], [_keys_only(self._alive)], [])
+            alive = frozenset(_name(kv, self._alive) for kv in _kvs(answer.get("responses", []), 0))
         now = time.time()
         found = {name: now for name in names if name in alive}
         missing = [name for name in names if name not in alive]
         if missing:
-            lookups = [_count(self._members + name.encode()) for name in missing]
+            # Both keys of each, in one read: a view a moment behind (a node that just
+            # joined) must not make a live node gone.
+            lookups = [
+                _count(prefix + name.encode())
+                for name in missing
+                for prefix in (self._alive, self._members)
+            ]
             responses = self._client.txn([], lookups, []).get("responses", [])
+            counts = [int((r.get("response_range") or {}).get("count", 0) or 0) for r in responses]
             for index, name in enumerate(missing):
-                ranged = (
-                    responses[index].get("response_range", {}) if index < len(responses) else {}
-                )
-                if int(ranged.get("count", 0) or 0) > 0:
+                is_alive, is_member = counts[2 * index : 2 * index + 2] or [0, 0]
+                if is_alive:
+                    found[name] = now
+                elif is_member:
                     found[name] = GONE
         return found
 
