@@ -15,9 +15,15 @@ and two keys under the run:
 Both ride in the node's join write (`RunSession.put_with_next_write`): no
 round trip is added on the way in, and no reader sees the node in the state
 without its keys. A beat after that is one lease keep-alive: no write, no new
-revision, no watch event, a few dozen bytes. A read of the beats is one
-key-only range over ``alive/``, plus, only when a node the state names has no
-``alive`` key, one look among the members for those nodes.
+revision, no watch event, a few dozen bytes.
+
+From its first steady beat on, the node watches ``alive/``: the watch keeps
+the set of alive keys (so a read of the beats asks etcd nothing), and each
+key it sees deleted is a node gone, which `liveness.dropping` writes out at
+once. Without a watch (before the first steady beat, or while etcd is away),
+a read of the beats is one key-only range over ``alive/``. A node the set
+lacks is checked against both its keys in one read, so a set a moment behind
+never makes a node that just joined gone.
 
 A node whose liveness lease ended while it lived (it stalled longer than
 torch's expiry) is dropped by the others, as torch would drop it; its next
