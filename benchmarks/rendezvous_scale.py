@@ -44,6 +44,9 @@ from .paired import interval_text, paired_ratio
 from .private_network import network_note, private_network
 from .store_counting_proxy import StoreCountingProxy, store_counting_proxy
 
+TORCHS = {"sync": "poll", "heartbeats": "state"}
+"""The ``poll`` variants: torch's waiting and torch's beats, through our container."""
+
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (2, 8, 16)
 KEEP_ALIVE_INTERVAL = 1  # seconds; short, so a steady window of a few intervals is quick
@@ -411,12 +414,12 @@ def measure(
             sys.stderr.write(f"rendezvous scale: {size} agents...\n")
             c10d = [
                 Variant(C10D_EVENT, "c10d", "ours", {"sync": "event"}),
-                Variant(C10D_POLL, "c10d", "ours", {"sync": "poll"}),
+                Variant(C10D_POLL, "c10d", "ours", TORCHS),
                 Variant(C10D_TORCH, "c10d", "torch"),
             ]
             etcd = [
                 Variant(V3_EVENT, "etcd-v3", "ours", {"sync": "event"}),
-                Variant(V3_POLL, "etcd-v3", "ours", {"sync": "poll"}),
+                Variant(V3_POLL, "etcd-v3", "ours", TORCHS),
                 *(Variant(V2, "etcd-v2", "ours") for name in etcd_backends if name == "etcd-v2"),
             ]
             try:
@@ -531,6 +534,8 @@ def extrapolate(
         ]
         if not rows:  # every size failed, or its steady load was not measured
             continue
+        if any(v["bytes_per_write"] is None for _, v in rows):
+            continue  # no steady write of the state (beats in keys): liveness_simulated's
         per_interval = statistics.mean(v["requests_per_agent_per_interval"] for _, v in rows)
         writes = statistics.mean(v["writes_per_agent_per_interval"] for _, v in rows)
         reads_per_s = (per_interval - writes) / measured_interval

@@ -196,6 +196,8 @@ def measure(
                         conf = dict(CONF)
                         if backend == "c10d":
                             conf["is_host"] = False
+                        else:  # past keep_alive_interval x keep_alive_max_attempt (100 s)
+                            conf["lease_ttl"] = 300
                         if mode != "event":  # torch's waiting: bounded, as torch's own
                             conf["join_timeout"] = TORCH_JOIN_TIMEOUT
                         command = {

@@ -46,7 +46,10 @@ def _handler(command: dict[str, Any]) -> tuple[Any, Any]:
 
     if command["mode"] == "torch":
         return create({**command, "mode": "torch"})
-    return create({**command, "mode": "ours", "conf": {**command["conf"], "sync": command["mode"]}})
+    conf = {"sync": command["mode"]}
+    if command["mode"] == "poll":  # torch's waiting and torch's beats, through our container
+        conf["heartbeats"] = "state"
+    return create({**command, "mode": "ours", "conf": {**conf, **command["conf"]}})
 
 
 class _Counting:

@@ -153,10 +153,8 @@ class EtcdBeats(Beats):
 
     def _read_view(self) -> int:
         """Read the alive/ keys into `_view`; the revision read at."""
-        answer = self._client.txn([], [_keys_only(self._alive)], [])
-        self._view = frozenset(
-            _name(kv, self._alive) for kv in _kvs(answer.get("responses", []), 0)
-        )
+        answer = self._client.call("kv/range", _keys_only(self._alive))
+        self._view = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
         return int(answer["header"]["revision"])
 
     def read(self, names: Sequence[str]) -> Mapping[str, float]:
@@ -171,8 +169,8 @@ class EtcdBeats(Beats):
             return {}
         alive = self._view  # kept by the watch: no request
         if alive is None:
-            answer = self._client.txn([], [_keys_only(self._alive)], [])
-            alive = frozenset(_name(kv, self._alive) for kv in _kvs(answer.get("responses", []), 0))
+            answer = self._client.call("kv/range", _keys_only(self._alive))
+            alive = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
         now = time.time()
         found = {name: now for name in names if name in alive}
         missing = [name for name in names if name not in alive]
@@ -196,25 +194,12 @@ class EtcdBeats(Beats):
 
 
 def _keys_only(prefix: bytes) -> dict[str, object]:
-    return {
-        "request_range": {
-            "key": b64(prefix),
-            "range_end": b64(prefix_end(prefix)),
-            "keys_only": True,
-        }
-    }
+    """A ``kv/range`` body: every key under ``prefix``, without values (a read, not a txn)."""
+    return {"key": b64(prefix), "range_end": b64(prefix_end(prefix)), "keys_only": True}
 
 
 def _count(key: bytes) -> dict[str, object]:
     return {"request_range": {"key": b64(key), "count_only": True}}
-
-
-def _kvs(responses: list[dict[str, object]], index: int) -> list[dict[str, object]]:
-    if index >= len(responses):
-        return []
-    ranged = responses[index].get("response_range")
-    kvs = ranged.get("kvs", []) if isinstance(ranged, dict) else []
-    return kvs if isinstance(kvs, list) else []
 
 
 def _name(kv: Mapping[str, object], prefix: bytes) -> str:

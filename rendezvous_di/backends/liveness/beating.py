@@ -27,12 +27,14 @@ the times it writes there are read by every node.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from torch.distributed.elastic.rendezvous.dynamic_rendezvous import RendezvousBackend, Token
 
 from .beats import Beats
+from .dropping import Gone
 from .merging import Merger, node_name, only_own_beat, own_beat
 
 
@@ -54,7 +56,7 @@ class BeatingBackend(RendezvousBackend):
         self._interval = 0.0  # torch's keep_alive_interval: no beat is due sooner
         self._merger = Merger(beats.read, 0.0)
         self._due = False  # the next read makes this node's own beat due (`beat_now`)
-        self._gone: Callable[[str, bytes | None], None] = lambda name, seen: None
+        self._gone: Gone = lambda name, seen, beat_now: None
         self._watching = False
 
     def attach(self, node: Callable[[], Any], interval: float, attempts: int) -> None:
@@ -65,9 +67,9 @@ class BeatingBackend(RendezvousBackend):
         good_for = max(0.0, interval * (attempts - 1)) if self._beats.lasting else 0.0
         self._merger = Merger(self._beats.read, good_for)
 
-    def on_gone(self, gone: Callable[[str, bytes | None], None]) -> None:
-        """Call ``gone(name, the state last read)`` when the store finds a node gone
-        (`dropping.dropper`); the store is watched from this node's first beat on."""
+    def on_gone(self, gone: Gone) -> None:
+        """Call ``gone(name, the state last read, beat_now)`` when the store finds a node
+        gone (`dropping.dropper`); the store is watched from this node's first beat on."""
         self._gone = gone
 
     def beat_now(self) -> None:
@@ -120,7 +122,8 @@ class BeatingBackend(RendezvousBackend):
         self._beats.beat(node_name(node), at)
         if self._beat_at is not None and not self._watching:  # a steady beat: joined
             self._watching = True
-            self._beats.watch_gone(lambda name: self._gone(name, self._seen))
+            me = weakref.ref(self)  # the store's watch thread must not keep this alive
+            self._beats.watch_gone(lambda name: _tell_gone(me, name))
         self._beat_at = at
 
     def _merge(self, bits: bytes) -> bytes:
@@ -138,3 +141,9 @@ class BeatingBackend(RendezvousBackend):
             self._all_keyed = named > 0 and found == named
         self._seen = bits
         return bits
+
+
+def _tell_gone(ref: weakref.ref[BeatingBackend], name: str) -> None:
+    backend = ref()
+    if backend is not None:
+        backend._gone(name, backend._seen, backend.beat_now)

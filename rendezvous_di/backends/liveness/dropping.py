@@ -27,11 +27,18 @@ from .merging import node_name
 log = logging.getLogger(__name__)
 
 
-def dropper(handler: Any, beat_now: Callable[[], None]) -> Callable[[str, bytes | None], None]:
-    """What to do when node ``name`` is gone, given the last state ``handler`` read."""
+Gone = Callable[[str, "bytes | None", Callable[[], None]], None]
+"""Told a node's name, the state last read, and how to make this node's beat due now."""
+
+
+def dropper(handler: Any) -> Gone:
+    """What to do when node ``name`` is gone, given the last state ``handler`` read.
+
+    It holds the handler weakly: the handler holds the backend that holds this.
+    """
     ref = weakref.ref(handler)
 
-    def gone(name: str, seen: bytes | None) -> None:
+    def gone(name: str, seen: bytes | None, beat_now: Callable[[], None]) -> None:
         handler = ref()
         if handler is None or seen is None or not _beating(handler):
             return

@@ -10,6 +10,7 @@ Like ``sync``, creators read it from the parameters (`heartbeats_for`).
 
 from __future__ import annotations
 
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -79,12 +80,14 @@ class KeyHeartbeats(HeartbeatStrategy):
             from .dropping import dropper
 
             settings = handler._settings
+            ref = weakref.ref(handler)  # the handler holds the backend: no cycle (the store
+            # closes with its last reference)
             beating.attach(
-                lambda: getattr(handler, "_this_node", None),
+                lambda: getattr(ref(), "_this_node", None),
                 settings.keep_alive_interval.total_seconds(),
                 int(settings.keep_alive_max_attempt),
             )
-            beating.on_gone(dropper(handler, beating.beat_now))
+            beating.on_gone(dropper(handler))
 
         return beating, finish
 
