@@ -1,4 +1,5 @@
-"""Heartbeats at scale: ``python -m benchmarks.liveness_simulated [SIZES [INTERVAL,ATTEMPTS]]``.
+"""Heartbeats at scale: ``python -m benchmarks.liveness_simulated [SIZES [INTERVAL,ATTEMPTS
+[VARIANTS]]]`` (VARIANTS: ``c10d-keys,etcd-v3-state``...; all four by default).
 
 Simulated agents (threads in host processes, as in `benchmarks.rendezvous_simulated`),
 one real TCPStore and one real etcd, each behind a counting proxy. For every size and
@@ -89,7 +90,10 @@ def _rates(before: Counts, after: Counts, seconds: float, agents: int) -> dict[s
 
 
 def measure(
-    sizes: Sequence[int] = SIZES, interval: int = INTERVAL, attempts: int = ATTEMPTS
+    sizes: Sequence[int] = SIZES,
+    interval: int = INTERVAL,
+    attempts: int = ATTEMPTS,
+    variants: Sequence[tuple[str, str]] = VARIANTS,
 ) -> dict[str, Any]:
     """Every size and variant, once: formation, the steady window, one drop."""
     from tests.support.etcd_server import EtcdServer
@@ -103,7 +107,7 @@ def measure(
         etcd_proxy = stack.enter_context(counting_proxy(("127.0.0.1", etcd.client_port)))
         for size in sizes:
             with hosts(max(1, size // AGENTS_PER_HOST)) as pool:
-                for backend, heartbeats in VARIANTS:
+                for backend, heartbeats in variants:
                     proxy: Any = c10d_proxy if backend == "c10d" else etcd_proxy
                     direct = store if backend == "c10d" else etcd.endpoint
                     run_id = f"live-{size}-{backend}-{heartbeats}"
@@ -218,11 +222,16 @@ def main() -> None:
     interval, attempts = INTERVAL, ATTEMPTS
     if len(sys.argv) > 2:
         interval, attempts = (int(x) for x in sys.argv[2].split(","))
+    variants = VARIANTS
+    if len(sys.argv) > 3:
+        variants = tuple(
+            (name.rsplit("-", 1)[0], name.rsplit("-", 1)[1]) for name in sys.argv[3].split(",")
+        )
     command = " ".join(["python -m benchmarks.liveness_simulated", *sys.argv[1:]])
-    summary = measure(sizes, interval, attempts)
+    summary = measure(sizes, interval, attempts, variants)
     out = REPO / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    name = "liveness_simulated" + (f"-{interval}x{attempts}" if len(sys.argv) > 2 else "")
+    name = "liveness_simulated" + "".join(f"-{a}" for a in sys.argv[1:]).replace(",", "_")
     (out / f"{name}.json").write_text(json.dumps({**summary, "command": command}, indent=2) + "\n")
     table = markdown(summary, command)
     (out / f"{name}.md").write_text(table)

@@ -75,19 +75,30 @@ class EtcdBeats(Beats):
         # The alive/ keys as the watch last saw them; None while no watch runs.
         self._view: frozenset[str] | None = None
 
+    def ensure(self, name: str) -> None:
+        """See base class: the keys ride on the node's next state write (its join)."""
+        with self._lock:
+            self._place(name)
+
+    def _place(self, name: str) -> None:
+        if self._placed == name:
+            return
+        self._placed = name
+        node = name.encode()
+        # A lease refreshed lately lives until the write lands (milliseconds): no
+        # request on the join's path, unless the node waited long before joining.
+        if time.monotonic() - self._refreshed > self._ttl / 3:
+            self._refresh()
+        self._session.put_with_next_write(self._alive + node, self._lease)
+        self._session.put_with_next_write(self._members + node)
+
     def beat(self, name: str, at: float) -> None:
         """See base class: the keys ride on the next write the first time; then a keep-alive."""
         del at  # alive while the lease lives: etcd keeps the time
         with self._lock:
             node = name.encode()
             if self._placed != name:
-                self._placed = name
-                # A lease refreshed lately lives until the write lands (milliseconds): no
-                # request on the join's path, unless the node waited long before joining.
-                if time.monotonic() - self._refreshed > self._ttl / 3:
-                    self._refresh()
-                self._session.put_with_next_write(self._alive + node, self._lease)
-                self._session.put_with_next_write(self._members + node)
+                self._place(name)
             elif not self._refresh():
                 # It had ended while this node lived: the others dropped the node. It is
                 # alive again, as torch's node whose late beat lands, and its handler

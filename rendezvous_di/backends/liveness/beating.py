@@ -58,6 +58,7 @@ class BeatingBackend(RendezvousBackend):
         self._due = False  # the next read makes this node's own beat due (`beat_now`)
         self._gone: Gone = lambda name, seen, beat_now: None
         self._watching = False
+        self._ensured: str | None = None  # the node whose key `Beats.ensure` made
 
     def attach(self, node: Callable[[], Any], interval: float, attempts: int) -> None:
         """This handler's node, asked for at each write, and its keep-alive settings."""
@@ -88,6 +89,7 @@ class BeatingBackend(RendezvousBackend):
 
     def get_state(self) -> tuple[bytes, Token] | None:
         """See base class: the state with the beats merged in."""
+        self._ensure()  # the node's first read, before its turn to join
         got = self._backend.get_state()
         if got is None:
             self._seen = None
@@ -107,7 +109,8 @@ class BeatingBackend(RendezvousBackend):
                     self._beat(node, at)
                     self._seen = state
                     return state, token, True
-                self._beat(node, at)  # before the write: no node sees it without a key
+                self._ensure()  # before the write: no node sees it without a key
+                self._beat_at = at  # its own time, as the write puts it in the state
         answer = self._backend.set_state(state, token)
         if answer is None:
             self._seen = None
@@ -117,6 +120,16 @@ class BeatingBackend(RendezvousBackend):
             self._seen = bits
             return answer
         return self._merge(bits), new_token, False
+
+    def _ensure(self) -> None:
+        """This node's key exists (asked of the store once)."""
+        node = self._node()
+        if node is None:
+            return
+        name = node_name(node)
+        if self._ensured != name:
+            self._beats.ensure(name)
+            self._ensured = name
 
     def _beat(self, node: Any, at: float) -> None:
         self._beats.beat(node_name(node), at)

@@ -8,6 +8,7 @@ store's steady write load grows with the number of nodes, not its square.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -29,6 +30,14 @@ class Beats(ABC):
     @abstractmethod
     def beat(self, name: str, at: float) -> None:
         """Record that node ``name`` was alive at ``at`` (epoch seconds)."""
+
+    def ensure(self, name: str) -> None:
+        """Make sure node ``name`` has its key before it writes itself into the state.
+
+        Asked once per node, at its first read (off the turnstile's path): a beat
+        of now, unless the store has a cheaper way (etcd's keys ride on the write).
+        """
+        self.beat(name, time.time())
 
     def watch_gone(self, gone: Callable[[str], None]) -> None:
         """From now on, call ``gone(name)`` (on a thread of the store's) whenever the store
