@@ -74,6 +74,8 @@ class EtcdBeats(Beats):
         self._closed = False
         # The alive/ keys as the watch last saw them; None while no watch runs.
         self._view: frozenset[str] | None = None
+        self._view_read = 0.0  # when the view was last read whole (monotonic seconds)
+        self._view_revision = 0  # etcd's revision the view stands at
 
     def ensure(self, name: str) -> None:
         """See base class: the keys ride on the node's next state write (its join)."""
@@ -148,8 +150,10 @@ class EtcdBeats(Beats):
                         for key, value, changed in events:
                             revision = max(revision, changed)
                             name = key[len(self._alive) :].decode(errors="replace")
-                            view = self._view or frozenset()
-                            self._view = view | {name} if value is not None else view - {name}
+                            with self._lock:
+                                view = self._view or frozenset()
+                                self._view = view - {name} if value is None else view | {name}
+                                self._view_revision = revision
                             if value is None:
                                 gone(name)
                             if self._closed:
@@ -165,8 +169,11 @@ class EtcdBeats(Beats):
     def _read_view(self) -> int:
         """Read the alive/ keys into `_view`; the revision read at."""
         answer = self._client.call("kv/range", _keys_only(self._alive))
-        self._view = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
-        return int(answer["header"]["revision"])
+        with self._lock:
+            self._view = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
+            self._view_read = time.monotonic()
+            self._view_revision = int(answer["header"]["revision"])
+            return self._view_revision
 
     def read(self, names: Sequence[str]) -> Mapping[str, float]:
         """See base class: alive now, `GONE` (a member without its alive key), or left out.
@@ -178,10 +185,17 @@ class EtcdBeats(Beats):
         """
         if not names:
             return {}
-        alive = self._view  # kept by the watch: no request
-        if alive is None:
+        alive = self._view  # kept by the watch: no request...
+        if alive is None or time.monotonic() - self._view_read > self._ttl / 2:
+            # ...but never trusted longer than half a lease: a watch that stalls without
+            # breaking would keep a dead node alive; read whole, the view is right again.
             answer = self._client.call("kv/range", _keys_only(self._alive))
             alive = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
+            read_at = int(answer["header"]["revision"])
+            with self._lock:  # a newer view (the watch moved on since) is kept
+                if self._view is not None and read_at >= self._view_revision:
+                    self._view, self._view_read = alive, time.monotonic()
+                    self._view_revision = read_at
         now = time.time()
         found = {name: now for name in names if name in alive}
         missing = [name for name in names if name not in alive]
