@@ -55,6 +55,7 @@ def dropper(handler: Any) -> Gone:
             return  # a survivor of lower rank writes it
         log.debug("node %s is gone: writing it out of the rendezvous now", name)
         beat_now()
+        handler._state_holder._last_sync_time = -1.0  # read now, not torch's 1 s cache
         try:
             type(handler)._keep_alive(handler)  # torch's: its lock, its operation, its write
         except Exception as error:  # the next keep-alive writes it anyway
