@@ -199,3 +199,82 @@ def test_once_steady_reads_take_the_beats_from_the_watch_not_from_etcd(
         assert set(holder.state.participants) == {h._this_node for h in handlers}
     finally:
         close(containers)
+
+
+def _etcd_session(server: EtcdServer, lease_ttl: int) -> Any:
+    from rendezvous_di.backends.etcd_v3.client import EtcdClient
+    from rendezvous_di.backends.etcd_v3.endpoints import parse_endpoints
+    from rendezvous_di.backends.etcd_v3.session import RunSession
+
+    client = EtcdClient(parse_endpoints(server.endpoint))
+    return RunSession(client, "/torch/elastic/rendezvous", f"s-{uuid.uuid4().hex[:8]}", lease_ttl)
+
+
+def test_many_nodes_whose_leases_ended_at_once_are_read_in_one_transaction(
+    etcd_v3_server: EtcdServer,
+) -> None:
+    """80 nodes missing from alive/ (a host of agents lost at once): two look-ups each would
+    be 160 operations, past etcd's limit of 128 in a transaction."""
+    from rendezvous_di.backends.etcd_v3.beats import LOOKUPS_PER_TXN, EtcdBeats
+    from rendezvous_di.backends.liveness.beats import GONE
+
+    session = _etcd_session(etcd_v3_server, 30)
+    beats = EtcdBeats(session, 15)
+    names = [f"node{i}" for i in range(120)]
+    for index, name in enumerate(names[:100]):  # members; the first 40 alive too
+        v3_call(etcd_v3_server, "kv/put", {"key": b64(session.root + b"members/" + name.encode())})
+        if index < 40:
+            v3_call(etcd_v3_server, "kv/put", {"key": b64(session.root + b"alive/" + name.encode())})
+    assert 2 * 80 > LOOKUPS_PER_TXN
+    found = beats.read(names)
+    assert {name for name, at in found.items() if at != GONE} == set(names[:40])
+    assert {name for name, at in found.items() if at == GONE} == set(names[40:100])
+    assert set(found) == set(names[:100])  # the last 20 have no key: torch's nodes
+    few = beats.read([*names[38:42], "node119"])  # a few missing: a count per key
+    assert [few.get(n) == GONE for n in [*names[38:42], "node119"]] == [
+        False, False, True, True, False,
+    ]
+    assert "node119" not in few
+
+
+def test_the_state_outlives_the_lease_of_the_node_that_wrote_it_last(
+    etcd_v3_server: EtcdServer,
+) -> None:
+    """With heartbeats in keys nobody rewrites the state while membership stays; its last
+    writer may leave the round and exit. The readers keep its lease alive with their own."""
+    from rendezvous_di.backends.etcd_v3.backend import EtcdV3RendezvousBackend
+
+    writer = _etcd_session(etcd_v3_server, 3)
+    reader = _etcd_session(etcd_v3_server, 3)
+    reader.root, reader.state_key = writer.root, writer.state_key
+    assert EtcdV3RendezvousBackend(writer).set_state(b"state") is not None
+    backend = EtcdV3RendezvousBackend(reader)
+    assert backend.get_state() is not None
+    assert reader.state_lease == writer.lease() != reader.lease()
+    deadline = time.monotonic() + 3 * 3  # three of the writer's TTLs; it never refreshes
+    while time.monotonic() < deadline:
+        reader.lease()  # what every read does: its own lease, and the state's
+        time.sleep(0.3)
+    kv = state_kv(etcd_v3_server, writer.root.decode().split("/")[-2])
+    assert base64.b64decode(kv["value"]) == b"state"
+    assert int(kv["lease"]) == writer.lease()
+
+
+def test_a_node_that_waited_longer_than_its_liveness_lease_still_joins(
+    etcd_v3_server: EtcdServer,
+) -> None:
+    """Its first read placed its keys; its turn to join came after the lease had ended (a
+    long turnstile, a round in progress): the join refreshes the lease as it is made."""
+    from rendezvous_di.backends.etcd_v3.backend import EtcdV3RendezvousBackend
+    from rendezvous_di.backends.etcd_v3.beats import EtcdBeats
+
+    session = _etcd_session(etcd_v3_server, 30)
+    beats = EtcdBeats(session, 2)
+    beats.ensure("node0")
+    time.sleep(3.5)  # the liveness lease (2 s) ends
+    assert EtcdV3RendezvousBackend(session).set_state(b"joined") is not None
+    alive = session.root + b"alive/node0"
+    kvs = v3_call(etcd_v3_server, "kv/range", {"key": b64(alive)}).get("kvs")
+    assert isinstance(kvs, list) and len(kvs) == 1
+    ttl = v3_call(etcd_v3_server, "lease/timetolive", {"ID": kvs[0]["lease"]})
+    assert int(str(ttl["TTL"])) > 0

@@ -58,6 +58,7 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
         found, prefetched = session.take_prefetched(PREFETCH_FRESH_FOR)
         if found:  # read with this node's turn, a moment ago (see EtcdSignals)
             # No lease refresh here: the join's write follows at once, and refreshes it.
+            session.saw_state(prefetched)
             return None if prefetched is None else _decode(prefetched)
         try:
             session.lease()  # a node that only waits keeps its lease (and its keys) too
@@ -74,6 +75,7 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
                 kv = first_kv(session.client.range(session.state_key))
         except EtcdError as error:
             raise _connection_error(session, error) from error
+        session.saw_state(kv)
         return None if kv is None else _decode(kv)
 
     def set_state(
@@ -94,7 +96,11 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
 
         riders = session.riders
 
+        used = 0
+
         def write(lease: int) -> Any:
+            nonlocal used
+            used = lease
             answer = session.client.txn(
                 [condition],
                 session.with_marker(
@@ -111,8 +117,10 @@ class EtcdV3RendezvousBackend(RendezvousBackend):
             raise _connection_error(session, error) from error
         if answer.get("succeeded"):
             session.rode(riders)
+            session.saw_state(None, written_on=used)
             return state, int(answer["header"]["revision"]), True
         kv = first_kv(range_response(answer))
+        session.saw_state(kv)
         return None if kv is None else (*_decode(kv), False)
 
 

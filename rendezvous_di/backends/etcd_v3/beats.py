@@ -47,6 +47,9 @@ from .watch import watch_events
 WATCH_FOR = 300.0
 """Seconds one watch stream on ``alive/`` stays open before the next one."""
 
+LOOKUPS_PER_TXN = 64
+"""The most operations `EtcdBeats` puts in one transaction: half etcd's default limit."""
+
 SMALLEST_TTL = 2
 """etcd's smallest lease TTL with its default election timeout (it raises shorter ones)."""
 
@@ -87,12 +90,21 @@ class EtcdBeats(Beats):
             return
         self._placed = name
         node = name.encode()
-        # A lease refreshed lately lives until the write lands (milliseconds): no
-        # request on the join's path, unless the node waited long before joining.
-        if time.monotonic() - self._refreshed > self._ttl / 3:
-            self._refresh()
-        self._session.put_with_next_write(self._alive + node, self._lease)
+        self._session.put_with_next_write(self._alive + node, self._lease_for_write)
         self._session.put_with_next_write(self._members + node)
+
+    def _lease_for_write(self) -> int:
+        """The liveness lease, as the write that puts the node's time in the state is made.
+
+        It must outlive that time by about torch's expiry: refreshed now unless it was
+        within the last third of its TTL. A node may wait long between its first read
+        and its join (its turn, a round in progress); a lease refreshed lately costs no
+        request on the join's path.
+        """
+        with self._lock:
+            if time.monotonic() - self._refreshed > self._ttl / 3:
+                self._refresh()
+            return self._lease
 
     def beat(self, name: str, at: float) -> None:
         """See base class: the keys ride on the next write the first time; then a keep-alive."""
@@ -202,20 +214,38 @@ class EtcdBeats(Beats):
         if missing:
             # Both keys of each, in one read: a view a moment behind (a node that just
             # joined) must not make a live node gone.
-            lookups = [
-                _count(prefix + name.encode())
-                for name in missing
-                for prefix in (self._alive, self._members)
-            ]
-            responses = self._client.txn([], lookups, []).get("responses", [])
-            counts = [int((r.get("response_range") or {}).get("count", 0) or 0) for r in responses]
-            for index, name in enumerate(missing):
-                is_alive, is_member = counts[2 * index : 2 * index + 2] or [0, 0]
-                if is_alive:
+            alive_now, members = self._look_up(missing)
+            for name in missing:
+                if name in alive_now:
                     found[name] = now
-                elif is_member:
+                elif name in members:
                     found[name] = GONE
         return found
+
+    def _look_up(self, names: Sequence[str]) -> tuple[set[str], set[str]]:
+        """Which of ``names`` have an alive key, and which a members key: one transaction.
+
+        A count per key while that fits etcd's limit on a transaction's operations
+        (``--max-txn-ops``, 128 by default); beyond it (many leases ended at once),
+        both prefixes' keys.
+        """
+        if 2 * len(names) <= LOOKUPS_PER_TXN:
+            keys = [(prefix, name) for name in names for prefix in (self._alive, self._members)]
+            lookups = [_count(prefix + name.encode()) for prefix, name in keys]
+            responses = self._client.txn([], lookups, []).get("responses", [])
+            counts = [int((r.get("response_range") or {}).get("count", 0) or 0) for r in responses]
+            found = [key for key, count in zip(keys, counts, strict=False) if count]
+            return (
+                {name for prefix, name in found if prefix == self._alive},
+                {name for prefix, name in found if prefix == self._members},
+            )
+        ranges = [{"request_range": _keys_only(p)} for p in (self._alive, self._members)]
+        responses = self._client.txn([], ranges, []).get("responses", [])
+        alive, members = (
+            {_name(kv, prefix) for kv in (r.get("response_range") or {}).get("kvs") or []}
+            for r, prefix in zip(responses, (self._alive, self._members), strict=False)
+        )
+        return alive, members
 
 
 def _keys_only(prefix: bytes) -> dict[str, object]:

@@ -159,7 +159,7 @@ class EtcdClient:
             self._opened.clear()
         self._pool().clear()
 
-    def http(self, method: str, path: str, body: JSON | None = None) -> tuple[int, bytes]:
+    def http(self, method: str, path: str, body: JSON | bytes | None = None) -> tuple[int, bytes]:
         """One request to the first endpoint that answers; ``(status, body)``.
 
         A kept-alive connection the server closed meanwhile is retried once on a
@@ -172,7 +172,7 @@ class EtcdClient:
         Raises:
             EtcdConnectionError: naming every endpoint and why it failed last.
         """
-        payload = None if body is None else json.dumps(body).encode()
+        payload = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
         headers = self._headers(token=path != "/v3/auth/authenticate")
         deadline = time.monotonic() + self.retry_for
         pause = 0.1
@@ -261,6 +261,17 @@ class EtcdClient:
 
     def call(self, path: str, body: JSON) -> JSON:
         """``POST /v3/<path>``, authenticating first (and again once a token expired)."""
+        status, data = self._post(path, body)
+        return parse_answer(path, status, data)
+
+    def call_stream(self, path: str, bodies: Sequence[JSON]) -> list[JSON]:
+        """``POST /v3/<path>`` with several messages of a streaming call in one request
+        (the gateway reads them one after another); their answers, in order."""
+        status, data = self._post(path, b"".join(json.dumps(body).encode() for body in bodies))
+        lines = [line for line in data.splitlines() if line.strip()] or [b""]
+        return [parse_answer(path, status, line) for line in lines]
+
+    def _post(self, path: str, body: JSON | bytes) -> tuple[int, bytes]:
         if self._credentials is not None and self._token is None:
             with self._lock:
                 if self._token is None:  # another thread may have logged in meanwhile
@@ -269,7 +280,7 @@ class EtcdClient:
         if status != 200 and self._credentials is not None and _token_expired(data):
             self.authenticate()  # two threads may both renew it: harmless
             status, data = self.http("POST", f"/v3/{path}", body)
-        return parse_answer(path, status, data)
+        return status, data
 
     def authenticate(self) -> None:
         """Exchange the user name and password for a token sent with every later request."""
@@ -321,9 +332,14 @@ class EtcdClient:
 
     def keep_alive(self, lease: int) -> int:
         """Refresh ``lease``; its new TTL, 0 when it had expired already."""
-        answer = self.call("lease/keepalive", {"ID": str(lease)})
-        result = answer.get("result", answer)
-        return int(result.get("TTL", 0) or 0)
+        return self.keep_alive_all([lease])[0]
+
+    def keep_alive_all(self, leases: Sequence[int]) -> list[int]:
+        """Refresh every lease of ``leases`` in one request; each one's new TTL, 0 for one
+        that had expired already."""
+        answers = self.call_stream("lease/keepalive", [{"ID": str(lease)} for lease in leases])
+        ttls = [int(answer.get("result", answer).get("TTL", 0) or 0) for answer in answers]
+        return ttls + [0] * (len(leases) - len(ttls))
 
     def revoke(self, lease: int) -> None:
         try:

@@ -3,8 +3,16 @@
 Every key this node writes (the rendezvous state, the store's keys) is put
 under this node's lease, so a run that every node abandoned (killed, lost)
 leaves nothing in etcd once the lease's TTL has passed. The lease is refreshed
-whenever the node uses etcd and a third of the TTL has gone by; torch's handler
-rewrites the state every ``keep_alive_interval`` seconds, which keeps it fresh.
+whenever the node uses etcd and a third of the TTL has gone by.
+
+The state hangs on the lease of the node that wrote it last, so every node
+keeps that lease alive too, in the same request as its own (`state_lease`).
+torch's nodes rewrite the state every ``keep_alive_interval``, which would keep
+it on a live lease anyway; with heartbeats in keys of their own
+(``heartbeats=keys``) nobody writes it while membership stays, and the last
+writer may be gone: a node that left the round (its lease is no longer kept
+alive by itself), or a dead one (whose lease the survivors keep until one of
+them writes it out, which puts the state on that survivor's lease).
 
 A clean finish leaves no key either: each node deletes its marker when its
 handler shuts down, and the node that finds no marker left deletes the run's
@@ -42,8 +50,9 @@ from .client import (
 
 T = TypeVar("T")
 
-Put = tuple[bytes, int | None]
-"""A key a state write puts, and the lease it puts it on (None: the writer's)."""
+Put = tuple[bytes, int | Callable[[], int] | None]
+"""A key a state write puts, and the lease it puts it on: None for the writer's, a function
+for one asked for as the write is made."""
 
 Riders = tuple[list[bytes], list[Put]]
 """What rides on a state write: keys it deletes, puts it makes."""
@@ -70,6 +79,7 @@ class RunSession:
         self._puts: list[Put] = []  # puts the next state write makes (heartbeat keys)
         self._rode: set[bytes] = set()
         self._prefetched: tuple[float, JSON | None] | None = None
+        self.state_lease = 0  # the lease the state was on when this node last saw it
         self.released = False
 
     @property
@@ -83,11 +93,21 @@ class RunSession:
             if self._lease is None:
                 self._grant()
             elif now - self._refreshed > self.lease_ttl / 3:
-                if self.client.keep_alive(self._lease) <= 0:
+                state = self.state_lease
+                leases = [self._lease] if state in (0, self._lease) else [self._lease, state]
+                ttls = self.client.keep_alive_all(leases)
+                if ttls[0] <= 0:
                     self._grant()  # expired (the node stalled longer than the TTL)
+                if len(ttls) > 1 and ttls[1] <= 0 and self.state_lease == state:
+                    self.state_lease = 0  # ended: the state went with it, or moved on
                 self._refreshed = now
             assert self._lease is not None
             return self._lease
+
+    def saw_state(self, kv: JSON | None, written_on: int = 0) -> None:
+        """The state as read (its key-value), or ``written_on`` the lease this node's
+        write just put it on: the lease to keep alive with this node's own."""
+        self.state_lease = written_on or (int(kv.get("lease", 0) or 0) if kv else 0)
 
     def _grant(self) -> None:
         self._lease = self.client.grant(self.lease_ttl)
@@ -126,9 +146,10 @@ class RunSession:
         """
         self._riders.append(key)
 
-    def put_with_next_write(self, key: bytes, lease: int | None = None) -> None:
+    def put_with_next_write(self, key: bytes, lease: int | Callable[[], int] | None = None) -> None:
         """Have this node's next successful state write put ``key`` (empty) too, on ``lease``
-        (None: the lease that write uses, this node's).
+        (None: the lease that write uses, this node's; a function: the lease it gives
+        when the write is made).
 
         A node's heartbeat keys: they land with its join, so nobody reads the
         state with the node in it and its keys missing.
@@ -142,7 +163,7 @@ class RunSession:
         return [
             *operations,
             *({"request_delete_range": {"key": b64(k)}} for k in keys),
-            *(put(k, b"", lease if own is None else own) for k, own in puts),
+            *(put(k, b"", _lease_of(own, lease)) for k, own in puts),
         ]
 
     def rode(self, riders: Riders) -> None:
@@ -220,3 +241,9 @@ class RunSession:
         if int(others.get("count", 0)) == 0:
             self.client.delete(self.root, prefix=True)
             self.client.revoke(self._lease)
+
+
+def _lease_of(own: int | Callable[[], int] | None, writer: int) -> int:
+    if own is None:
+        return writer
+    return own if isinstance(own, int) else own()
