@@ -191,23 +191,19 @@ class EtcdBeats(Beats):
         """See base class: alive now, `GONE` (a member without its alive key), or left out.
 
         The alive/ keys as the watch keeps them (from the node's first steady
-        beat on), else one key-only range over ``alive/``; only the names they
-        lack (none while every node lives) are looked up among the members, in
-        one transaction.
+        beat on; checked against etcd every half lease, `_check_view`), else one
+        key-only range over ``alive/``; only the names they lack (none while every
+        node lives) are looked up among the members, in one transaction.
         """
         if not names:
             return {}
         alive = self._view  # kept by the watch: no request...
-        if alive is None or time.monotonic() - self._view_read > self._ttl / 2:
+        if alive is None:
+            alive = self._read_alive()
+        elif time.monotonic() - self._view_read > self._ttl / 2:
             # ...but never trusted longer than half a lease: a watch that stalls without
-            # breaking would keep a dead node alive; read whole, the view is right again.
-            answer = self._client.call("kv/range", _keys_only(self._alive))
-            alive = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
-            read_at = int(answer["header"]["revision"])
-            with self._lock:  # a newer view (the watch moved on since) is kept
-                if self._view is not None and read_at >= self._view_revision:
-                    self._view, self._view_read = alive, time.monotonic()
-                    self._view_revision = read_at
+            # breaking would keep a dead node alive.
+            alive = self._check_view(alive)
         now = time.time()
         found = {name: now for name in names if name in alive}
         missing = [name for name in names if name not in alive]
@@ -221,6 +217,35 @@ class EtcdBeats(Beats):
                 elif name in members:
                     found[name] = GONE
         return found
+
+    def _read_alive(self) -> frozenset[str]:
+        """The alive/ keys, read whole (one key-only range): no watch keeps them."""
+        answer = self._client.call("kv/range", _keys_only(self._alive))
+        return frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
+
+    def _check_view(self, view: frozenset[str]) -> frozenset[str]:
+        """``view`` checked against etcd, at the cost of what changed since, not of every key.
+
+        One range over alive/ for the keys written after the view's revision: etcd
+        answers those, and the count of every key there. A view that missed no
+        deletion holds, with the newer keys, exactly that many; else (the watch fell
+        behind) the keys are read whole. Either way the view is right again, and
+        trusted for another half lease.
+        """
+        with self._lock:  # the view and its revision as one (the watch may move on)
+            view, revision = self._view or view, self._view_revision
+        body = {**_keys_only(self._alive), "min_mod_revision": str(revision + 1)}
+        answer = self._client.call("kv/range", body)
+        checked = view | {_name(kv, self._alive) for kv in answer.get("kvs") or []}
+        if int(answer.get("count", 0) or 0) != len(checked):
+            answer = self._client.call("kv/range", _keys_only(self._alive))
+            checked = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
+        read_at = int(answer["header"]["revision"])
+        with self._lock:  # a newer view (the watch moved on since) is kept
+            if self._view is not None and read_at >= self._view_revision:
+                self._view, self._view_read = checked, time.monotonic()
+                self._view_revision = read_at
+        return checked
 
     def _look_up(self, names: Sequence[str]) -> tuple[set[str], set[str]]:
         """Which of ``names`` have an alive key, and which a members key: one transaction.
