@@ -152,26 +152,58 @@ def test_the_lowest_ranked_survivor_writes_a_gone_node_out_when_its_lease_ends(
     etcd_v3_server: EtcdServer, mocker: MockerFixture
 ) -> None:
     """The watch on ``alive/`` hears the lease end; the survivor of lowest rank runs torch's
-    keep-alive at once (made due) and its write drops the node; the others write nothing."""
+    keep-alive at once (made due), on the watch's thread, and its write drops the node; the
+    others write nothing.
+
+    The survivors' own keep-alive timers are idled while the lease ends (they tick, and do
+    nothing), so only the watch can write the node out: it must, and on its own thread.
+    """
+    import threading
+
+    from rendezvous_di.backends.etcd_v3.backend import EtcdV3RendezvousBackend
     from rendezvous_di.backends.liveness.beating import BeatingBackend
 
     beat_now = mocker.spy(BeatingBackend, "beat_now")
-    run_id, containers, handlers = group(etcd_v3_server, "keys", attempts=2)
+    writes: list[tuple[Any, str, Any]] = []  # (backend, thread, the state written)
+    set_state = EtcdV3RendezvousBackend.set_state
+
+    def record(self: Any, state: bytes, token: Any = None) -> Any:
+        answer = set_state(self, state, token)
+        if answer is not None and answer[2]:
+            writes.append((self, threading.current_thread().name, pickle.loads(state)))
+        return answer
+
+    mocker.patch.object(EtcdV3RendezvousBackend, "set_state", record)
+    run_id, containers, handlers = group(etcd_v3_server, "keys", attempts=4)
     try:
         assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
         time.sleep(INTERVAL * 2.5)  # steady: every node beat once more, and watches
         by_rank = sorted(handlers, key=lambda h: h._state_holder.state.participants[h._this_node])
-        gone = by_rank[0]  # rank 0 goes: rank 1 is then the lowest survivor
+        gone, survivors = by_rank[0], by_rank[1:]  # rank 1 is then the lowest survivor
         gone._stop_heartbeats()
-        deadline = time.monotonic() + 60
+        timers = [h._keep_alive_timer._ctx for h in survivors]
+        kept = [timer.function for timer in timers]
+        for timer in timers:
+            timer.function = lambda *args, **kwargs: None  # ticks, does nothing
+        time.sleep(INTERVAL * 1.5)  # a tick already under way ends
+        writes.clear()  # the formation's, and the beats' before
+        lease = gone._etcd_beating._beats._lease
+        v3_call(etcd_v3_server, "lease/revoke", {"ID": str(lease)})  # its lease ends now
+        deadline = time.monotonic() + 20  # nothing reads the state meanwhile: inside lease_ttl
         while gone._this_node in stored(etcd_v3_server, run_id).participants:
             assert time.monotonic() < deadline, "the gone node was never written out"
-            time.sleep(0.1)
+            time.sleep(0.05)
+        for timer, function in zip(timers, kept, strict=True):
+            timer.function = function
         writers = {call.args[0] for call in beat_now.call_args_list}
-        lowest = by_rank[1]._state_holder._backend
+        lowest = survivors[0]._state_holder._backend
         while not isinstance(lowest, BeatingBackend):  # under the event-driven waiting's
             lowest = lowest._backend
         assert writers == {lowest}
+        assert [(backend, thread) for backend, thread, _ in writes] == [
+            (lowest._backend, "rendezvous-di-beats")  # the watch's own thread
+        ]
+        assert set(writes[0][2].participants) == {h._this_node for h in survivors}
     finally:
         close(containers)
 
