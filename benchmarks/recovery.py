@@ -26,8 +26,10 @@ trials that first showed torch's recovery failing), ``default`` torch's 5/3/30.
 from __future__ import annotations
 
 import json
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -39,6 +41,7 @@ SETTINGS = {"fast": (1, 2, 2), "slow": (2, 3, 5), "default": (5, 3, 30)}
 VARIANTS = ("torch-c10d", "c10d-keys", "c10d-state", "etcd-v3-keys", "etcd-v3-state")
 STORE_PORT = 29500
 LIMIT = 150.0  # seconds from the kill: past this, the trial did not recover
+KEPT_LOGS = tempfile.gettempdir()  # a failed trial's hosts' logs are copied there
 WORKER_STEPS = "5"  # at world size 2: five steps, then the job finishes
 
 
@@ -129,7 +132,15 @@ def trial(variant: str, settings: tuple[int, int, int], index: int) -> dict[str,
             ended = [a for a in survivors if a.process.poll() is not None]
             if time.monotonic() - killed > LIMIT or ended:
                 tail = ended[0].output()[-600:] if ended else ""
-                return {"variant": variant, "recovered": False, "seconds": None, "why": tail}
+                logs = Path(tempfile.mkdtemp(prefix=f"{run_id}-", dir=KEPT_LOGS))
+                shutil.copytree(network.workdir, logs, dirs_exist_ok=True)
+                return {
+                    "variant": variant,
+                    "recovered": False,
+                    "seconds": None,
+                    "why": tail,
+                    "logs": str(logs),
+                }
             time.sleep(0.05)
         return {"variant": variant, "recovered": True, "seconds": time.monotonic() - killed}
 

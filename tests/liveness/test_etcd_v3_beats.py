@@ -352,3 +352,51 @@ def test_a_view_the_watch_left_behind_is_set_right_and_a_right_one_costs_no_keys
     assert beats.read(["n0", "n2", "n3"]).keys() == {"n0", "n2", "n3"}
     assert len(calls.call_args_list) == 1
     assert calls.spy_return.get("kvs") in (None, [])  # nothing newer: no key came back
+
+
+def test_stopping_the_heartbeats_waits_for_a_drop_under_way(
+    etcd_v3_server: EtcdServer, mocker: MockerFixture
+) -> None:
+    """A lease that ends as the survivors re-join (their workers fail at once when a host
+    dies): the drop runs torch's keep-alive on the watch's thread, and ``next_rendezvous``
+    must not start torch's operations on the same state holder until it is done, as torch's
+    ``_stop_heartbeats`` waits for its own timer's keep-alive."""
+    import threading
+
+    from rendezvous_di.backends.liveness.beating import BeatingBackend
+
+    _, containers, handlers = group(etcd_v3_server, "keys")
+    try:
+        assert meet(handlers) == [(0, 3), (1, 3), (2, 3)]
+        time.sleep(INTERVAL * 2.5)  # steady
+        by_rank = sorted(handlers, key=lambda h: h._state_holder.state.participants[h._this_node])
+        lowest = by_rank[0]
+        beating = lowest._state_holder._backend
+        while not isinstance(beating, BeatingBackend):
+            beating = beating._backend
+        inside, spans = threading.Event(), []
+        keep_alive = type(lowest)._keep_alive
+
+        def slow(self: Any) -> None:  # the drop's keep-alive takes a while (a slow store)
+            if threading.current_thread().name == "drop":
+                inside.set()
+                time.sleep(1.0)
+                keep_alive(self)
+                spans.append(time.monotonic())
+            else:
+                keep_alive(self)
+
+        mocker.patch.object(type(lowest), "_keep_alive", slow)
+        name = repr(by_rank[2]._this_node)  # told gone: the lowest writes it out
+        drop = threading.Thread(
+            target=beating._gone, args=(name, beating._seen, beating.beat_now), name="drop"
+        )
+        drop.start()
+        assert inside.wait(10)
+        lowest._stop_heartbeats()  # what next_rendezvous does first
+        stopped = time.monotonic()
+        drop.join(10)
+        assert spans, "the drop did not run"
+        assert stopped >= spans[0]  # the drop had ended before the stop returned
+    finally:
+        close(containers)

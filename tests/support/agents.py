@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,7 +50,8 @@ def start_agent(
             "GLOO_SOCKET_IFNAME": IFNAME,
             "TEST_HOST": str(host.index),
             "PYTHONPATH": str(REPO),
-            "LOGLEVEL": "INFO",
+            # AGENT_LOGLEVEL=DEBUG: torch's rendezvous steps in the hosts' logs (a failed trial).
+            "LOGLEVEL": os.environ.get("AGENT_LOGLEVEL", "INFO"),
             **(env or {}),
         }
     )

@@ -97,8 +97,8 @@ def creator(
         beating_backend, finish_beats = liveness.prepare(backend, store_beats)
         waiting_backend, finish = strategy.prepare(beating_backend, store_signals)
         handler = create_handler(store, waiting_backend, params)
-        finish_beats(handler)
         finish(handler)
+        finish_beats(handler)  # after the waiting's: it wraps what that one sets
         remember(handler, backend)  # the plain backend: progress reads must not touch the waits
         return handler
 

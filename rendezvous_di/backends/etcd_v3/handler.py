@@ -123,8 +123,8 @@ def create_handler(
     )
     handler._etcd_session = session
     handler._etcd_beating = beating_backend
-    finish_beats(handler)
     finish(handler)
+    finish_beats(handler)  # after the waiting's: it wraps what that one sets
     remember(handler, backend)  # run's progress lines read the state from it (not the waits)
     return handler
 

@@ -11,13 +11,21 @@ It does so through torch's own keep-alive (``_keep_alive``: torch's lock,
 torch's operation, torch's write), made due now (`BeatingBackend.beat_now`),
 and only while the handler's heartbeats run: inside ``next_rendezvous`` torch's
 own operations write soon enough, and nothing may share the state holder
-with them.
+with them. torch keeps its own keep-alive out of them by joining the timer's
+thread when it stops the heartbeats (``_stop_heartbeats``, the first thing
+``next_rendezvous`` and ``shutdown`` do); the drop, which runs on the watch's
+thread, is kept out the same way: the handler's ``_stop_heartbeats`` also
+waits for a drop under way, and a drop checks that the heartbeats run while
+holding the same lock. Without it, a lease that ended just as the survivors
+re-joined (their workers fail at once when a host dies) let a drop's write of
+the old round land inside a new one.
 """
 
 from __future__ import annotations
 
 import logging
 import pickle
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -37,8 +45,28 @@ def dropper(handler: Any) -> Gone:
     It holds the handler weakly: the handler holds the backend that holds this.
     """
     ref = weakref.ref(handler)
+    dropping = threading.Lock()  # held by a drop under way
+    # The handler's own (the event-driven waiting's, which holds it weakly), else torch's.
+    own = vars(handler).get("_stop_heartbeats")
+    torchs = type(handler)._stop_heartbeats
+
+    def stop_heartbeats() -> None:
+        """torch's (which joins its timer's thread), then a drop under way is waited for."""
+        handler = ref()
+        if own is not None:
+            own()
+        elif handler is not None:
+            torchs(handler)
+        with dropping:
+            pass
+
+    handler._stop_heartbeats = stop_heartbeats  # what torch's own methods call
 
     def gone(name: str, seen: bytes | None, beat_now: Callable[[], None]) -> None:
+        with dropping:
+            drop(name, seen, beat_now)
+
+    def drop(name: str, seen: bytes | None, beat_now: Callable[[], None]) -> None:
         handler = ref()
         if handler is None or seen is None or not _beating(handler):
             return
