@@ -400,3 +400,52 @@ def test_stopping_the_heartbeats_waits_for_a_drop_under_way(
         assert stopped >= spans[0]  # the drop had ended before the stop returned
     finally:
         close(containers)
+
+
+def test_a_node_that_writes_its_time_into_the_state_keeps_its_lease_alive(
+    etcd_v3_server: EtcdServer,
+) -> None:
+    """Inside ``next_rendezvous`` torch's heartbeats are stopped and the node's keep-alive
+    rides its joins (writes of the state, not beats). A lease that ended meanwhile would make
+    the others read it gone while its time in the state is fresh, and drop it from the round
+    it is joining, again and again (seen in recovery trials with a 2 s lease)."""
+    from datetime import UTC, datetime
+
+    from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
+        _NodeDesc,
+        _RendezvousState,
+    )
+
+    from rendezvous_di.backends.etcd_v3.backend import EtcdV3RendezvousBackend
+    from rendezvous_di.backends.etcd_v3.beats import EtcdBeats
+    from rendezvous_di.backends.liveness.beating import BeatingBackend
+
+    session = _etcd_session(etcd_v3_server, 30)
+    node = _NodeDesc("10.0.0.1", 1, 0)
+    backend = BeatingBackend(EtcdV3RendezvousBackend(session), EtcdBeats(session, 2))
+    backend.attach(lambda: node, 1.0, 2)
+
+    def state(round_: int) -> bytes:
+        written = _RendezvousState()
+        written.round = round_
+        written.participants[node] = 0
+        written.last_heartbeats[node] = datetime.now(UTC)
+        return pickle.dumps(written)
+
+    assert backend.get_state() is None
+    joined = backend.set_state(state(0))  # the join: its keys ride on it
+    assert joined is not None
+    assert joined[2]
+    time.sleep(3.5)  # no beat: the 2 s lease ends
+    alive = session.root + b"alive/" + repr(node).encode()
+    assert v3_call(etcd_v3_server, "kv/range", {"key": b64(alive)}).get("kvs") is None
+    got = backend.get_state()
+    assert got is not None
+    rejoined = backend.set_state(state(1), got[1])  # a new round, with its time: not a beat
+    assert rejoined is not None
+    assert rejoined[2]
+    kvs = v3_call(etcd_v3_server, "kv/range", {"key": b64(alive)}).get("kvs")
+    assert isinstance(kvs, list)
+    assert len(kvs) == 1
+    ttl = v3_call(etcd_v3_server, "lease/timetolive", {"ID": kvs[0]["lease"]})
+    assert int(str(ttl["TTL"])) > 0

@@ -110,19 +110,29 @@ class EtcdBeats(Beats):
         """See base class: the keys ride on the next write the first time; then a keep-alive."""
         del at  # alive while the lease lives: etcd keeps the time
         with self._lock:
-            node = name.encode()
             if self._placed != name:
                 self._place(name)
-            elif not self._refresh():
-                # It had ended while this node lived: the others dropped the node. It is
-                # alive again, as torch's node whose late beat lands, and its handler
-                # finds itself outside the round, as torch's would.
-                alive = put(self._alive + node, b"", self._lease)
-                self._session.leased(
-                    lambda lease: self._client.txn(
-                        [], [alive, put(self._members + node, b"", lease)], []
-                    )
-                )
+            else:
+                self._keep(name)
+
+    def freshen(self, name: str) -> None:
+        """See base class: a keep-alive, unless one was sent within a third of the TTL."""
+        with self._lock:
+            if self._placed == name and time.monotonic() - self._refreshed > self._ttl / 3:
+                self._keep(name)
+
+    def _keep(self, name: str) -> None:
+        """Keep the liveness lease alive; if it had ended, put the node's keys again."""
+        if self._refresh():
+            return
+        # It had ended while this node lived: the others dropped the node. It is alive
+        # again, as torch's node whose late beat lands, and its handler finds itself
+        # outside the round, as torch's would.
+        node = name.encode()
+        alive = put(self._alive + node, b"", self._lease)
+        self._session.leased(
+            lambda lease: self._client.txn([], [alive, put(self._members + node, b"", lease)], [])
+        )
 
     def _refresh(self) -> bool:
         """Keep the liveness lease alive (a beat); False when it had ended (a new one is
