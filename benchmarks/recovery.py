@@ -150,12 +150,16 @@ def main() -> None:
     variants = sys.argv[2].split(",") if len(sys.argv) > 2 else list(VARIANTS)
     chosen = sys.argv[3].split(",") if len(sys.argv) > 3 else ["fast", "slow"]
     results: list[dict[str, Any]] = []
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
     for name in chosen:
         for index in range(trials):
             for variant in variants if index % 2 == 0 else reversed(variants):
-                got = {**trial(variant, SETTINGS[name], index), "settings": name}
+                got = {"settings": name, **trial(variant, SETTINGS[name], index)}
                 sys.stderr.write(f"recovery: {json.dumps(got)[:300]}\n")
                 results.append(got)
+                # After every trial: a run stopped early keeps what it measured.
+                (out / "recovery.json").write_text(json.dumps(results, indent=2) + "\n")
     lines = [
         f"Measured with `python -m benchmarks.recovery {' '.join(sys.argv[1:])}`: seconds "
         "from killing rank 0's host to both survivors' workers stepping at world size 2.",
@@ -171,9 +175,6 @@ def main() -> None:
             worst = f"{max(times):.1f} s" if times else "-"
             lines.append(f"| {name} | {variant} | {len(times)}/{len(rows)} | {median} | {worst} |")
     table = "\n".join(lines) + "\n"
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "recovery.json").write_text(json.dumps(results, indent=2) + "\n")
     (out / "recovery.md").write_text(table)
     sys.stdout.write(table)
 
