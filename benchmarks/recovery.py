@@ -13,6 +13,9 @@ Variants:
 
 - ``torch-c10d``: plain ``torchrun`` (torch's registry, torch's handler, torch's
   defaults, store sharing included), c10d on host 4's TCPStore;
+- ``torch-c10d-unshared``: the same with ``TORCH_DISABLE_SHARE_RDZV_TCP_STORE=1``,
+  torch's switch for the cached workers' store that fails its recovery, so
+  that what remains is torch's rendezvous against ours;
 - ``c10d-keys``, ``etcd-v3-keys``: ``rendezvous-di run`` with event-driven
   waiting and beats in keys;
 - ``c10d-state``, ``etcd-v3-state``: ``rendezvous-di run`` with torch's waiting
@@ -38,7 +41,14 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = {"fast": (1, 2, 2), "slow": (2, 3, 5), "default": (5, 3, 30)}
-VARIANTS = ("torch-c10d", "c10d-keys", "c10d-state", "etcd-v3-keys", "etcd-v3-state")
+VARIANTS = (
+    "torch-c10d",
+    "torch-c10d-unshared",
+    "c10d-keys",
+    "c10d-state",
+    "etcd-v3-keys",
+    "etcd-v3-state",
+)
 STORE_PORT = 29500
 LIMIT = 150.0  # seconds from the kill: past this, the trial did not recover
 KEPT_LOGS = tempfile.gettempdir()  # a failed trial's hosts' logs are copied there
@@ -80,8 +90,8 @@ def _store(network: Any, variant: str) -> Iterator[str]:
 def _agent(host: Any, variant: str, flags: list[str], run_id: str) -> Any:
     from tests.support.agents import start_agent
 
-    if variant == "torch-c10d":  # the same line, through torch's own launcher
-        return _torchrun(host, flags, run_id)
+    if variant.startswith("torch-c10d"):  # the same line, through torch's own launcher
+        return _torchrun(host, flags, run_id, share=variant == "torch-c10d")
     return start_agent(
         host,
         rdzv=[*flags, "--rdzv-id", run_id],
@@ -90,7 +100,7 @@ def _agent(host: Any, variant: str, flags: list[str], run_id: str) -> Any:
     )
 
 
-def _torchrun(host: Any, flags: list[str], run_id: str) -> Any:
+def _torchrun(host: Any, flags: list[str], run_id: str, share: bool) -> Any:
     from tests.support.agents import WORKER
     from tests.support.netns import IFNAME
     from tests.support.procs import clean_environ
@@ -104,6 +114,8 @@ def _torchrun(host: Any, flags: list[str], run_id: str) -> Any:
     environ = clean_environ(
         {"GLOO_SOCKET_IFNAME": IFNAME, "TEST_HOST": str(host.index), "PYTHONPATH": str(REPO)}
     )
+    if not share:  # torch's switch for its cached workers' store (docs/fault-tolerance.md)
+        environ["TORCH_DISABLE_SHARE_RDZV_TCP_STORE"] = "1"
     return host.start(args, log_name="agent", env=environ)
 
 
