@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -158,6 +159,8 @@ def trial(variant: str, settings: tuple[int, int, int], index: int) -> dict[str,
 
 
 def main() -> None:
+    # A stop (SIGTERM) unwinds like Ctrl-C: the hosts, their processes and the store go.
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     variants = sys.argv[2].split(",") if len(sys.argv) > 2 else list(VARIANTS)
     chosen = sys.argv[3].split(",") if len(sys.argv) > 3 else ["fast", "slow"]
