@@ -50,6 +50,7 @@ VARIANTS = (
     "etcd-v3-keys",
     "etcd-v3-state",
 )
+TORCH_VARIANTS = ("torch-c10d-unshared", "torch-c10d")  # the reference of a ratio, in order
 STORE_PORT = 29500
 LIMIT = 150.0  # seconds from the kill: past this, the trial did not recover
 KEPT_LOGS = tempfile.gettempdir()  # a failed trial's hosts' logs are copied there
@@ -159,6 +160,10 @@ def trial(variant: str, settings: tuple[int, int, int], index: int) -> dict[str,
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--table"]:  # the table of a results file (a run stopped early)
+        results = json.loads(Path(sys.argv[2]).read_text())
+        sys.stdout.write(table(results, f"python -m benchmarks.recovery (from {sys.argv[2]})"))
+        return
     # A stop (SIGTERM) unwinds like Ctrl-C: the hosts, their processes and the store go.
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     trials = int(sys.argv[1]) if len(sys.argv) > 1 else 3
@@ -170,28 +175,57 @@ def main() -> None:
     for name in chosen:
         for index in range(trials):
             for variant in variants if index % 2 == 0 else reversed(variants):
-                got = {"settings": name, **trial(variant, SETTINGS[name], index)}
+                got = {"settings": name, "trial": index, **trial(variant, SETTINGS[name], index)}
                 sys.stderr.write(f"recovery: {json.dumps(got)[:300]}\n")
                 results.append(got)
                 # After every trial: a run stopped early keeps what it measured.
                 (out / "recovery.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = table(results, f"python -m benchmarks.recovery {' '.join(sys.argv[1:])}")
+    (out / "recovery.md").write_text(text)
+    sys.stdout.write(text)
+
+
+def table(results: list[dict[str, Any]], command: str) -> str:
+    """Per settings and variant: trials recovered, the median and worst seconds, and the
+    paired ratio to torch's (``torch-c10d-unshared``, else ``torch-c10d``) with its 95%
+    interval over the trials both recovered in (trial i of one against trial i of the
+    other: they ran back to back)."""
+    from .paired import interval_text, paired_ratio
+
     lines = [
-        f"Measured with `python -m benchmarks.recovery {' '.join(sys.argv[1:])}`: seconds "
-        "from killing rank 0's host to both survivors' workers stepping at world size 2.",
+        f"Measured with `{command}`: seconds from killing rank 0's host to both survivors' "
+        "workers stepping at world size 2.",
         "",
-        "| settings | variant | recovered | median | max |",
-        "| --- | --- | ---: | ---: | ---: |",
+        "| settings | variant | recovered | median | max | to torch's (95% interval) |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
     ]
-    for name in chosen:
-        for variant in variants:
-            rows = [r for r in results if r["settings"] == name and r["variant"] == variant]
+    settings = list(dict.fromkeys(r["settings"] for r in results))
+    variants = list(dict.fromkeys(r["variant"] for r in results))
+    for name in settings:
+        by_variant = {
+            v: [r for r in results if r["settings"] == name and r["variant"] == v] for v in variants
+        }
+        reference = next((v for v in TORCH_VARIANTS if by_variant.get(v)), None)
+        for variant, rows in by_variant.items():
+            if not rows:
+                continue
             times = [r["seconds"] for r in rows if r["recovered"]]
             median = f"{statistics.median(times):.1f} s" if times else "-"
             worst = f"{max(times):.1f} s" if times else "-"
-            lines.append(f"| {name} | {variant} | {len(times)}/{len(rows)} | {median} | {worst} |")
-    table = "\n".join(lines) + "\n"
-    (out / "recovery.md").write_text(table)
-    sys.stdout.write(table)
+            ratio = "-"
+            if reference is not None and variant != reference:
+                pairs = [
+                    (ours["seconds"], torchs["seconds"])
+                    for ours, torchs in zip(rows, by_variant[reference], strict=False)
+                    if ours["recovered"] and torchs["recovered"]
+                ]
+                if pairs:
+                    got = paired_ratio([a for a, _ in pairs], [b for _, b in pairs])
+                    ratio = f"{interval_text(got.ratio, got.low, got.high)}, {got.pairs} pairs"
+            lines.append(
+                f"| {name} | {variant} | {len(times)}/{len(rows)} | {median} | {worst} | {ratio} |"
+            )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
