@@ -192,7 +192,7 @@ class EtcdBeats(Beats):
         """Read the alive/ keys into `_view`; the revision read at."""
         answer = self._client.call("kv/range", _keys_only(self._alive))
         with self._lock:
-            self._view = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
+            self._view = _names(answer, self._alive)
             self._view_read = time.monotonic()
             self._view_revision = int(answer["header"]["revision"])
             return self._view_revision
@@ -231,7 +231,7 @@ class EtcdBeats(Beats):
     def _read_alive(self) -> frozenset[str]:
         """The alive/ keys, read whole (one key-only range): no watch keeps them."""
         answer = self._client.call("kv/range", _keys_only(self._alive))
-        return frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
+        return _names(answer, self._alive)
 
     def _check_view(self, view: frozenset[str]) -> frozenset[str]:
         """``view`` checked against etcd, at the cost of what changed since, not of every key.
@@ -249,7 +249,7 @@ class EtcdBeats(Beats):
         checked = view | {_name(kv, self._alive) for kv in answer.get("kvs") or []}
         if int(answer.get("count", 0) or 0) != len(checked):
             answer = self._client.call("kv/range", _keys_only(self._alive))
-            checked = frozenset(_name(kv, self._alive) for kv in answer.get("kvs") or [])
+            checked = _names(answer, self._alive)
         read_at = int(answer["header"]["revision"])
         with self._lock:  # a newer view (the watch moved on since) is kept
             if self._view is not None and read_at >= self._view_revision:
@@ -277,7 +277,7 @@ class EtcdBeats(Beats):
         ranges = [{"request_range": _keys_only(p)} for p in (self._alive, self._members)]
         responses = self._client.txn([], ranges, []).get("responses", [])
         alive, members = (
-            {_name(kv, prefix) for kv in (r.get("response_range") or {}).get("kvs") or []}
+            set(_names(r.get("response_range") or {}, prefix))
             for r, prefix in zip(responses, (self._alive, self._members), strict=False)
         )
         return alive, members
@@ -286,6 +286,13 @@ class EtcdBeats(Beats):
 def _keys_only(prefix: bytes) -> dict[str, object]:
     """A ``kv/range`` body: every key under ``prefix``, without values (a read, not a txn)."""
     return {"key": b64(prefix), "range_end": b64(prefix_end(prefix)), "keys_only": True}
+
+
+def _names(answer: Mapping[str, object], prefix: bytes) -> frozenset[str]:
+    """The node names of a range answer's keys under ``prefix``."""
+    kvs = answer.get("kvs") or []
+    assert isinstance(kvs, list)
+    return frozenset(_name(kv, prefix) for kv in kvs)
 
 
 def _count(key: bytes) -> dict[str, object]:
