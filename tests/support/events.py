@@ -47,6 +47,15 @@ def _waiting_of(backend: Any) -> Waiting:
     return waiting
 
 
+def silence(handler: Any) -> None:
+    """Make ``handler``'s node fall silent as a dead agent's does: torch's beats stop, and
+    so does the loop that keeps its liveness lease alive (etcd-v3 with beats in keys)."""
+    handler._stop_heartbeats()
+    beating = getattr(handler, "_etcd_beating", None)
+    if beating is not None:
+        beating.close()
+
+
 def meet(handlers: list[Any]) -> list[tuple[int, int]]:
     answers: list[tuple[int, int]] = []
     errors: list[BaseException] = []

@@ -37,6 +37,7 @@ import contextlib
 import math
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 
 from ..liveness.beats import GONE, Beats
@@ -79,6 +80,8 @@ class EtcdBeats(Beats):
         self._view: frozenset[str] | None = None
         self._view_read = 0.0  # when the view was last read whole (monotonic seconds)
         self._view_revision = 0  # etcd's revision the view stands at
+        self._stopped = threading.Event()  # set by `close`: the keeper ends
+        self._keeping = False  # whether the keeper runs
 
     def ensure(self, name: str) -> None:
         """See base class: the keys ride on the node's next state write (its join)."""
@@ -89,6 +92,9 @@ class EtcdBeats(Beats):
         if self._placed == name:
             return
         self._placed = name
+        if not self._keeping:
+            self._keeping = True
+            _start_keeper(self)
         node = name.encode()
         self._session.put_with_next_write(self._alive + node, self._lease_for_write)
         self._session.put_with_next_write(self._members + node)
@@ -96,35 +102,37 @@ class EtcdBeats(Beats):
     def _lease_for_write(self) -> int:
         """The liveness lease, as the write that puts the node's time in the state is made.
 
-        It must outlive that time by about torch's expiry: refreshed now unless it was
-        within the last third of its TTL. A node may wait long between its first read
-        and its join (its turn, a round in progress); a lease refreshed lately costs no
-        request on the join's path.
+        It must outlive that time by about torch's expiry. The keeper keeps it so; one
+        it left due (a loaded host: its thread late) is refreshed here, and one that
+        ended (the process was stopped longer than the TTL) is granted anew.
         """
         with self._lock:
-            if time.monotonic() - self._refreshed > self._ttl / 3:
+            if self._due():
                 self._refresh()
             return self._lease
 
     def beat(self, name: str, at: float) -> None:
-        """See base class: the keys ride on the next write the first time; then a keep-alive."""
+        """See base class: the keys ride on the next write the first time; then a keep-alive,
+        if the keeper left one due."""
         del at  # alive while the lease lives: etcd keeps the time
         with self._lock:
             if self._placed != name:
                 self._place(name)
-            else:
+            elif self._due():
                 self._keep(name)
 
-    def freshen(self, name: str) -> None:
-        """See base class: a keep-alive, unless one was sent within a third of the TTL."""
-        with self._lock:
-            if self._placed == name and time.monotonic() - self._refreshed > self._ttl / 3:
-                self._keep(name)
+    def _due(self) -> bool:
+        """Whether a third of the TTL passed since the lease was last kept alive."""
+        return self._wait() <= 0
+
+    def _wait(self) -> float:
+        """Seconds until the lease is due a keep-alive (a third of its TTL after the last)."""
+        return self._refreshed + self._ttl / 3 - time.monotonic()
 
     def _keep(self, name: str) -> None:
         """Keep the liveness lease alive; if it had ended, put the node's keys again."""
-        if self._refresh():
-            return
+        if self._closed or self._refresh():
+            return  # closed: the node left, and its keys must not come back
         # It had ended while this node lived: the others dropped the node. It is alive
         # again, as torch's node whose late beat lands, and its handler finds itself
         # outside the round, as torch's would.
@@ -137,10 +145,12 @@ class EtcdBeats(Beats):
     def _refresh(self) -> bool:
         """Keep the liveness lease alive (a beat); False when it had ended (a new one is
         granted)."""
-        self._refreshed = time.monotonic()
+        sent = time.monotonic()  # a request that failed leaves the lease due
         if self._client.keep_alive(self._lease) > 0:
+            self._refreshed = sent
             return True
         self._lease = self._client.grant(self._ttl)
+        self._refreshed = sent
         return False
 
     def watch_gone(self, gone: Callable[[str], None]) -> None:
@@ -152,8 +162,21 @@ class EtcdBeats(Beats):
         thread.start()
 
     def close(self) -> None:
-        """See base class: the watch ends with its stream (the client closes it)."""
-        self._closed = True
+        """See base class: the watch ends with its stream (the client closes it), the keeper
+        at once."""
+        with self._lock:  # a keep-alive under way finishes before the node leaves
+            self._closed = True
+        self._stopped.set()
+
+    def keep_due(self) -> float:
+        """The keeper's step: keep the lease alive if it is due; seconds until the next one
+        (a negative number once closed)."""
+        with self._lock:
+            if self._closed or self._session.released:
+                return -1.0
+            if self._placed is not None and self._due():
+                self._keep(self._placed)
+            return max(0.05, self._wait())
 
     def _watch(self, gone: Callable[[str], None]) -> None:
         """Keep `_view` (the alive/ keys) from a read and the watch after it; tell ``gone``
@@ -281,6 +304,33 @@ class EtcdBeats(Beats):
             for r, prefix in zip(responses, (self._alive, self._members), strict=False)
         )
         return alive, members
+
+
+def _start_keeper(beats: EtcdBeats) -> None:
+    """Keep ``beats``' lease alive from a thread of its own until it closes.
+
+    The thread holds it weakly: a handler dropped without its shutdown takes
+    its lease's keep-alive with it (within a third of the TTL), not a thread
+    that beats for a node nobody runs.
+    """
+    ref = weakref.ref(beats)
+    stopped = beats._stopped
+
+    def keep() -> None:
+        wait = 0.0
+        while not stopped.wait(wait):
+            beats = ref()
+            if beats is None:
+                return
+            try:
+                wait = beats.keep_due()
+            except EtcdError:  # etcd away: the join or the next read says so; try again soon
+                wait = 1.0
+            del beats
+            if wait < 0:
+                return
+
+    threading.Thread(target=keep, name="rendezvous-di-keepalive", daemon=True).start()
 
 
 def _keys_only(prefix: bytes) -> dict[str, object]:

@@ -110,7 +110,6 @@ class BeatingBackend(RendezvousBackend):
                     self._seen = state
                     return state, token, True
                 self._ensure()  # before the write: no node sees it without a key
-                self._beats.freshen(node_name(node))  # nor with a fresh time and no beat
                 self._beat_at = at  # its own time, as the write puts it in the state
         answer = self._backend.set_state(state, token)
         if answer is None:

@@ -39,13 +39,6 @@ class Beats(ABC):
         """
         self.beat(name, time.time())
 
-    def freshen(self, name: str) -> None:
-        """Node ``name`` writes its time into the state itself (torch's keep-alive inside
-        ``next_rendezvous``, a join): a store whose word on a gone node is final (etcd)
-        keeps its key alive too, so that a node that writes itself into the state is
-        never read as gone. A store of times (c10d) needs nothing: the newer time wins."""
-        del name
-
     def watch_gone(self, gone: Callable[[str], None]) -> None:
         """From now on, call ``gone(name)`` (on a thread of the store's) whenever the store
         finds node ``name`` gone, where it can tell (etcd: a lease that ended); until
