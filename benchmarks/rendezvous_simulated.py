@@ -17,6 +17,7 @@ comparisons are what the benchmark is for.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -43,6 +44,11 @@ class Hosts:
 
     def __init__(self, count: int) -> None:
         self.processes: list[subprocess.Popen[str]] = []
+        # The hosts' logs (torch's and ours, at AGENT_LOGLEVEL) go to this file when set.
+        logs = os.environ.get("SIMULATED_HOSTS_LOG")
+        env = {"TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1", "PATH": "/usr/bin:/bin"}
+        if "AGENT_LOGLEVEL" in os.environ:
+            env["AGENT_LOGLEVEL"] = os.environ["AGENT_LOGLEVEL"]
         for _ in range(count):
             self.processes.append(
                 subprocess.Popen(
@@ -50,9 +56,9 @@ class Hosts:
                     cwd=REPO,
                     stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
-                    stderr=subprocess.DEVNULL,
+                    stderr=open(logs, "a") if logs else subprocess.DEVNULL,  # noqa: SIM115
                     text=True,
-                    env={"TORCH_DISABLE_SHARE_RDZV_TCP_STORE": "1", "PATH": "/usr/bin:/bin"},
+                    env=env,
                 )
             )
         for process in self.processes:

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
 import sys
 import threading
 import time
@@ -140,6 +142,9 @@ def main() -> None:
 
     import rendezvous_di.container  # noqa: F401  (not timed)
 
+    if os.environ.get("AGENT_LOGLEVEL"):  # ours only: torch's would drown them at 256 agents
+        logging.basicConfig(format="%(relativeCreated)d %(threadName)s %(name)s: %(message)s")
+        logging.getLogger("rendezvous_di").setLevel(os.environ["AGENT_LOGLEVEL"])
     sys.setswitchinterval(0.001)  # threads stand in for machines: hand the lock over often
     _say({"ready": True})
     made: list[tuple[Any, Any]] = []

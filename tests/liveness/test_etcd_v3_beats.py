@@ -410,7 +410,8 @@ def test_a_live_node_keeps_its_lease_without_torchs_beats_and_a_closed_one_lets_
     """torch's beats land up to two intervals apart (more on a loaded host), and none come
     inside ``next_rendezvous``; a lease kept alive by them alone ended under live nodes (256
     simulated agents on 2 cores: beats 12 s apart, lease 15 s), and the others dropped them.
-    Its own loop keeps it alive while the node lives; once its handler closes, it ends."""
+    Its own loop keeps it alive while the node lives, and the session's lease (its other keys)
+    too; once its handler closes, it ends."""
     from datetime import UTC, datetime
 
     from torch.distributed.elastic.rendezvous.dynamic_rendezvous import (
@@ -422,7 +423,7 @@ def test_a_live_node_keeps_its_lease_without_torchs_beats_and_a_closed_one_lets_
     from rendezvous_di.backends.etcd_v3.beats import EtcdBeats
     from rendezvous_di.backends.liveness.beating import BeatingBackend
 
-    session = _etcd_session(etcd_v3_server, 30)
+    session = _etcd_session(etcd_v3_server, 3)  # its session's lease: 3 s
     node = _NodeDesc("10.0.0.1", 1, 0)
     beats = EtcdBeats(session, 2)
     backend = BeatingBackend(EtcdV3RendezvousBackend(session), beats)
@@ -441,6 +442,8 @@ def test_a_live_node_keeps_its_lease_without_torchs_beats_and_a_closed_one_lets_
     assert isinstance(kvs, list)
     assert len(kvs) == 1
     assert int(kvs[0]["lease"]) == lease  # the same lease all along: it never ended
+    members = session.root + b"members/" + repr(node).encode()  # on the session's lease
+    assert v3_call(etcd_v3_server, "kv/range", {"key": b64(members)}).get("kvs")
     backend.close()  # its handler shut down (or its agent is gone)
     time.sleep(3.5)
     assert v3_call(etcd_v3_server, "kv/range", {"key": b64(alive)}).get("kvs") is None

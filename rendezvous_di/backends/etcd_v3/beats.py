@@ -34,6 +34,7 @@ finds itself outside the round, as it would.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 import time
@@ -44,6 +45,8 @@ from ..liveness.beats import GONE, Beats
 from .client import EtcdError, b64, prefix_end, put, unb64
 from .session import RunSession
 from .watch import watch_events
+
+log = logging.getLogger(__name__)
 
 WATCH_FOR = 300.0
 """Seconds one watch stream on ``alive/`` stays open before the next one."""
@@ -133,6 +136,12 @@ class EtcdBeats(Beats):
         """Keep the liveness lease alive; if it had ended, put the node's keys again."""
         if self._closed or self._refresh():
             return  # closed: the node left, and its keys must not come back
+        log.warning(
+            "the liveness lease of %s had ended (this process stalled longer than %d s): "
+            "the others drop it from the round",
+            name,
+            self._ttl,
+        )
         # It had ended while this node lived: the others dropped the node. It is alive
         # again, as torch's node whose late beat lands, and its handler finds itself
         # outside the round, as torch's would.
@@ -169,14 +178,19 @@ class EtcdBeats(Beats):
         self._stopped.set()
 
     def keep_due(self) -> float:
-        """The keeper's step: keep the lease alive if it is due; seconds until the next one
-        (a negative number once closed)."""
+        """The keeper's step: keep the leases alive that are due; seconds until the next
+        step (a negative number once closed)."""
         with self._lock:
             if self._closed or self._session.released:
                 return -1.0
             if self._placed is not None and self._due():
                 self._keep(self._placed)
-            return max(0.05, self._wait())
+            wait = max(0.05, self._wait())
+        # The session's lease too (the node's other keys, and the state's lease with it):
+        # a request only when a third of `lease_ttl` passed without the node's reads
+        # refreshing it, as torch's cadence and a long wait inside a round can leave it.
+        self._session.lease()
+        return wait
 
     def _watch(self, gone: Callable[[str], None]) -> None:
         """Keep `_view` (the alive/ keys) from a read and the watch after it; tell ``gone``
@@ -200,6 +214,7 @@ class EtcdBeats(Beats):
                                 self._view = view - {name} if value is None else view | {name}
                                 self._view_revision = revision
                             if value is None:
+                                log.debug("%s: its alive key was deleted", name)
                                 gone(name)
                             if self._closed:
                                 return
