@@ -161,8 +161,8 @@ def trial(variant: str, settings: tuple[int, int, int], index: int) -> dict[str,
 
 def main() -> None:
     if sys.argv[1:2] == ["--table"]:  # the table of a results file (a run stopped early)
-        results = json.loads(Path(sys.argv[2]).read_text())
-        sys.stdout.write(table(results, f"python -m benchmarks.recovery (from {sys.argv[2]})"))
+        stopped: list[dict[str, Any]] = json.loads(Path(sys.argv[2]).read_text())
+        sys.stdout.write(table(stopped, f"python -m benchmarks.recovery (from {sys.argv[2]})"))
         return
     # A stop (SIGTERM) unwinds like Ctrl-C: the hosts, their processes and the store go.
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))

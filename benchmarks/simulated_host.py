@@ -158,9 +158,9 @@ def main() -> None:
         elif command["op"] == "silence":
             handler = made[int(command["index"])][0]
             handler._stop_heartbeats()  # torch's own: the beats end as with a dead agent
-            beating = getattr(handler, "_etcd_beating", None)
-            if beating is not None:  # and etcd-v3's keep-alive of its liveness lease
-                beating.close()
+            close = getattr(getattr(handler, "_etcd_beating", None), "close", None)
+            if close is not None:  # and etcd-v3's keep-alive of its liveness lease
+                close()
             _say({"node": repr(handler._this_node)})
         elif command["op"] == "close":
             _close(made)

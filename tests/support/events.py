@@ -51,9 +51,9 @@ def silence(handler: Any) -> None:
     """Make ``handler``'s node fall silent as a dead agent's does: torch's beats stop, and
     so does the loop that keeps its liveness lease alive (etcd-v3 with beats in keys)."""
     handler._stop_heartbeats()
-    beating = getattr(handler, "_etcd_beating", None)
-    if beating is not None:
-        beating.close()
+    close = getattr(getattr(handler, "_etcd_beating", None), "close", None)
+    if close is not None:
+        close()
 
 
 def meet(handlers: list[Any]) -> list[tuple[int, int]]:
