@@ -22,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -82,18 +82,35 @@ class Hosts:
     def answers(self) -> list[dict[str, Any]]:
         return [json.loads(_line(process.stdout)) for process in self.processes]
 
+    def shares(self, agents: int) -> list[int]:
+        """How many of ``agents`` each host runs."""
+        count = len(self.processes)
+        return [agents // count + (1 if i < agents % count else 0) for i in range(count)]
+
     def round(
-        self, command: dict[str, Any], agents: int, then: Callable[[], object] | None = None
+        self,
+        command: dict[str, Any],
+        agents: int,
+        then: Callable[[], object] | None = None,
+        first_host: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Create ``agents`` handlers spread over the hosts, then start them together.
 
         Returns the seconds from the start to the last agent's answer, and
         what went wrong (a split round, errors). ``then`` runs once the round
         formed, before the handlers shut down (what the steady group is measured by).
+        ``first_host`` changes the command for the first host's agents alone (a
+        sample of them counted through a proxy).
         """
         count = len(self.processes)
-        shares = [agents // count + (1 if i < agents % count else 0) for i in range(count)]
-        self.send([{**command, "op": "create", "agents": n} for n in shares])
+        shares = self.shares(agents)
+        first = {**command, **(first_host or {})}
+        self.send(
+            [
+                {**(first if i == 0 else command), "op": "create", "agents": n}
+                for i, n in enumerate(shares)
+            ]
+        )
         self.answers()
         start = time.time() + START_AFTER
         self.send([{"op": "go", "start": start}] * count)

