@@ -121,6 +121,17 @@ def last_step(agent: HostProcess) -> int:
     return int(steps[-1].split()[1].removeprefix("step=")) if steps else 0
 
 
+def assert_stepping_on(agents: list[HostProcess]) -> None:
+    """Every worker takes three more steps from here."""
+    marks = {a.host.index: last_step(a) for a in agents}
+    wait_until(
+        lambda: all(last_step(a) >= marks[a.host.index] + 3 for a in agents),
+        60,
+        "the workers to go on stepping",
+        agents,
+    )
+
+
 def keys(etcd_host: Host, etcd: EtcdServer) -> tuple[list[str], int]:
     """Every key under the backend's prefix (a v3 range query from the etcd host), and the
     highest revision among them (0 when there is none)."""
@@ -246,13 +257,7 @@ def test_the_job_goes_on_when_etcd_restarts_on_its_data_dir(
             assert len(alive) == 3, names
             time.sleep(OUTAGE_ATTEMPTS + 2)
             assert [name for name in keys(etcd_host, etcd)[0] if "/alive/" in name] == alive
-        marks = {a.host.index: last_step(a) for a in agents}
-        wait_until(
-            lambda: all(last_step(a) >= marks[a.host.index] + 3 for a in agents),
-            60,
-            "the workers to go on stepping",
-            agents,
-        )
+        assert_stepping_on(agents)
         record_property("etcd_restart_to_writes_s", round(time.monotonic() - restarted, 1))
         go_on.touch()
         for agent in agents:
@@ -326,13 +331,7 @@ def test_the_job_goes_on_when_the_host_of_an_etcd_member_dies(
         # Past several liveness leases (3 s) and the time etcd takes to elect a new leader
         # if host 4's member led: a node whose keep-alives stopped would be dropped.
         time.sleep(12)
-        marks = {a.host.index: last_step(a) for a in agents}
-        wait_until(
-            lambda: all(last_step(a) >= marks[a.host.index] + 3 for a in agents),
-            60,
-            "the workers to go on stepping",
-            agents,
-        )
+        assert_stepping_on(agents)
         assert all(a.process.poll() is None for a in agents)
         go_on.touch()
         for agent in agents:
