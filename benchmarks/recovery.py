@@ -4,8 +4,10 @@ Four network-namespace hosts: hosts 1 to 3 each run one agent (``--nnodes 2:3``,
 ``--max-restarts 5``) with one worker doing gloo ``all_reduce`` steps across the
 hosts (``tests/multihost/worker.py``); host 4 runs the store (a TCPStore server,
 or etcd 3.5), so that any training host can be lost. Once all three step at
-world size 3, host 1 is killed whole (agent and worker at once, SIGKILL): it held
-rank 0, where torch's agents keep the workers' store. Measured: the seconds from
+world size 3 and have beaten for two intervals and a part of one (drawn per
+trial, the same in each variant: `_steady_for`), host 1 is killed whole
+(agent and worker at once, SIGKILL): it held rank 0, where torch's agents keep
+the workers' store. Measured: the seconds from
 the kill until both survivors' workers step at world size 2 again. A trial that
 does not get there within `LIMIT` seconds did not recover.
 
@@ -29,6 +31,8 @@ trials that first showed torch's recovery failing), ``default`` torch's 5/3/30.
 from __future__ import annotations
 
 import json
+import os
+import random
 import shutil
 import signal
 import statistics
@@ -125,6 +129,18 @@ def _stepping(agent: Any, world: int) -> bool:
     return f"world={world} sum=" in agent.output()
 
 
+def _steady_for(interval: int, index: int) -> float:
+    """Seconds the group trains before the kill: two keep-alive intervals, then a part of
+    one drawn for the trial (the same in each variant of a pair).
+
+    A host dies at any point of its beats' cycle. Killed as soon as the workers step,
+    it died before its first beat (at the defaults, 5 s after the round), so its last
+    time was its join: a polling round that took longer to form made that time older,
+    and torch's expiry came sooner, by as much as the formation took.
+    """
+    return 2 * interval + random.Random(index).uniform(0, interval)
+
+
 def trial(variant: str, settings: tuple[int, int, int], index: int) -> dict[str, Any]:
     """One trial: the seconds from the kill to both survivors stepping at world size 2."""
     from tests.support.netns import TestNetwork
@@ -139,8 +155,9 @@ def trial(variant: str, settings: tuple[int, int, int], index: int) -> dict[str,
             if time.monotonic() > deadline or any(a.process.poll() is not None for a in agents):
                 return {"variant": variant, "recovered": False, "seconds": None, "why": "start"}
             time.sleep(0.1)
+        time.sleep(_steady_for(settings[0], index))
         network.hosts[0].crash()  # agent and worker of rank 0's host, at once
-        killed = time.monotonic()
+        killed, killed_at = time.monotonic(), time.time()
         survivors = agents[1:]
         while not all(_stepping(a, 2) for a in survivors):
             ended = [a for a in survivors if a.process.poll() is not None]
@@ -156,7 +173,12 @@ def trial(variant: str, settings: tuple[int, int, int], index: int) -> dict[str,
                     "logs": str(logs),
                 }
             time.sleep(0.05)
-        return {"variant": variant, "recovered": True, "seconds": time.monotonic() - killed}
+        seconds = time.monotonic() - killed
+        if os.environ.get("RECOVERY_KEEP_LOGS"):  # every trial's, to read where time went
+            kept = Path(tempfile.mkdtemp(prefix=f"{run_id}-", dir=KEPT_LOGS))
+            shutil.copytree(network.workdir, kept, dirs_exist_ok=True)
+            (kept / "killed-at.txt").write_text(f"{killed_at:.3f}\n")  # epoch seconds
+        return {"variant": variant, "recovered": True, "seconds": seconds}
 
 
 def main() -> None:
