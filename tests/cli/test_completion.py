@@ -46,6 +46,7 @@ ETCD_V3 = [
     "keep_alive_interval",
     "keep_alive_max_attempt",
     "sync",
+    "heartbeats",
     "timeout",
 ]
 

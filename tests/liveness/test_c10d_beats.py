@@ -117,7 +117,12 @@ def _seconds(when: Any) -> float:
 def test_a_node_on_plain_torch_keeps_seeing_keyed_nodes_alive(store_server: Any) -> None:
     """Mixed jobs: a handler of torch's own (it beats in the state and reads only the state)
     with two of ours. While the state names a node without a key, ours beat in the state too,
-    so torch's node never takes them for dead."""
+    so torch's node never takes them for dead.
+
+    Five attempts, not three: under the whole suite's load a beat of torch's own timer
+    came more than 3 s after the last (every node dropped but one), which says nothing of
+    where beats go; the check still waits past the expiry."""
+    attempts = 5
     from torch.distributed.elastic.rendezvous import RendezvousParameters
     from torch.distributed.elastic.rendezvous.registry import get_rendezvous_handler
 
@@ -125,7 +130,7 @@ def test_a_node_on_plain_torch_keeps_seeing_keyed_nodes_alive(store_server: Any)
     containers = c10d_containers(
         store_server,
         3,
-        {"keep_alive_interval": INTERVAL, "keep_alive_max_attempt": ATTEMPTS},
+        {"keep_alive_interval": INTERVAL, "keep_alive_max_attempt": attempts},
         "mixed",
     )[:2]  # of a 3-node rendezvous; torch's handler is the third
     torchs = get_rendezvous_handler(
@@ -138,13 +143,13 @@ def test_a_node_on_plain_torch_keeps_seeing_keyed_nodes_alive(store_server: Any)
             is_host=False,
             join_timeout=60,
             keep_alive_interval=INTERVAL,
-            keep_alive_max_attempt=ATTEMPTS,
+            keep_alive_max_attempt=attempts,
         )
     )
     handlers = [*(c.handler() for c in containers), torchs]
     try:
         assert sorted(meet(handlers)) == [(0, 3), (1, 3), (2, 3)]
-        time.sleep(INTERVAL * (ATTEMPTS + 2))  # long past torch's expiry without beats
+        time.sleep(INTERVAL * (attempts + 2))  # long past torch's expiry without beats
         holder = torchs._state_holder
         holder._last_sync_time = -1.0
         holder.sync()
