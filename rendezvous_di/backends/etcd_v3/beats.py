@@ -84,7 +84,6 @@ class EtcdBeats(Beats):
         self._view_read = 0.0  # when the view was last read whole (monotonic seconds)
         self._view_revision = 0  # etcd's revision the view stands at
         self._stopped = threading.Event()  # set by `close`: the keeper ends
-        self._keeping = False  # whether the keeper runs
 
     def ensure(self, name: str) -> None:
         """See base class: the keys ride on the node's next state write (its join)."""
@@ -94,10 +93,9 @@ class EtcdBeats(Beats):
     def _place(self, name: str) -> None:
         if self._placed == name:
             return
-        self._placed = name
-        if not self._keeping:
-            self._keeping = True
+        if self._placed is None:  # the node's first read: its lease is kept from now on
             _start_keeper(self)
+        self._placed = name
         node = name.encode()
         self._session.put_with_next_write(self._alive + node, self._lease_for_write)
         self._session.put_with_next_write(self._members + node)
@@ -228,12 +226,10 @@ class EtcdBeats(Beats):
 
     def _read_view(self) -> int:
         """Read the alive/ keys into `_view`; the revision read at."""
-        answer = self._client.call("kv/range", _keys_only(self._alive))
+        view, revision = self._read_alive()
         with self._lock:
-            self._view = _names(answer, self._alive)
-            self._view_read = time.monotonic()
-            self._view_revision = int(answer["header"]["revision"])
-            return self._view_revision
+            self._view, self._view_read, self._view_revision = view, time.monotonic(), revision
+            return revision
 
     def read(self, names: Sequence[str]) -> Mapping[str, float]:
         """See base class: alive now, `GONE` (a member without its alive key), or left out.
@@ -247,7 +243,7 @@ class EtcdBeats(Beats):
             return {}
         alive = self._view  # kept by the watch: no request...
         if alive is None:
-            alive = self._read_alive()
+            alive, _ = self._read_alive()
         elif time.monotonic() - self._view_read > self._ttl / 2:
             # ...but never trusted longer than half a lease: a watch that stalls without
             # breaking would keep a dead node alive.
@@ -266,10 +262,10 @@ class EtcdBeats(Beats):
                     found[name] = GONE
         return found
 
-    def _read_alive(self) -> frozenset[str]:
-        """The alive/ keys, read whole (one key-only range): no watch keeps them."""
+    def _read_alive(self) -> tuple[frozenset[str], int]:
+        """The alive/ keys, read whole (one key-only range), and the revision read at."""
         answer = self._client.call("kv/range", _keys_only(self._alive))
-        return _names(answer, self._alive)
+        return _names(answer, self._alive), int(answer["header"]["revision"])
 
     def _check_view(self, view: frozenset[str]) -> frozenset[str]:
         """``view`` checked against etcd, at the cost of what changed since, not of every key.
@@ -285,10 +281,9 @@ class EtcdBeats(Beats):
         body = {**_keys_only(self._alive), "min_mod_revision": str(revision + 1)}
         answer = self._client.call("kv/range", body)
         checked = view | {_name(kv, self._alive) for kv in answer.get("kvs") or []}
-        if int(answer.get("count", 0) or 0) != len(checked):
-            answer = self._client.call("kv/range", _keys_only(self._alive))
-            checked = _names(answer, self._alive)
         read_at = int(answer["header"]["revision"])
+        if int(answer.get("count", 0) or 0) != len(checked):
+            checked, read_at = self._read_alive()
         with self._lock:  # a newer view (the watch moved on since) is kept
             if self._view is not None and read_at >= self._view_revision:
                 self._view, self._view_read = checked, time.monotonic()
